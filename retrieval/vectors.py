@@ -1,0 +1,86 @@
+"""The Chroma side of the index. We always pass our own embeddings (Chroma's default
+embedding function would try to download a model) and keep telemetry off."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from corpus.errors import NewsbotError
+
+
+class VectorStoreError(NewsbotError):
+    """Chroma could not be opened or reached."""
+
+
+def open_client(index_dir: Path, host: str | None = None, port: int = 8000) -> Any:
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    chroma_settings = ChromaSettings(anonymized_telemetry=False)
+    try:
+        if host:
+            return chromadb.HttpClient(host=host, port=port, settings=chroma_settings)
+        return chromadb.PersistentClient(path=str(index_dir / "chroma"), settings=chroma_settings)
+    except Exception as exc:  # noqa: BLE001 - chromadb raises many types
+        where = f"{host}:{port}" if host else str(index_dir / "chroma")
+        raise VectorStoreError(f"cannot open the Chroma store at {where}: {exc}") from exc
+
+
+class VectorStore:
+    """One Chroma collection of chunk vectors, with their article metadata."""
+
+    def __init__(self, client: Any, collection: str = "newsbot") -> None:
+        self.client = client
+        self.name = collection
+        self.collection = client.get_or_create_collection(
+            collection, embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
+        )
+        self.max_batch = max(1, min(int(client.get_max_batch_size()), 4000))
+
+    def count(self) -> int:
+        return self.collection.count()
+
+    def upsert(self, ids: Sequence[str], vectors: np.ndarray,
+               metadatas: Sequence[dict[str, Any]], documents: Sequence[str]) -> None:
+        for start in range(0, len(ids), self.max_batch):
+            end = start + self.max_batch
+            self.collection.upsert(
+                ids=list(ids[start:end]),
+                embeddings=vectors[start:end],
+                metadatas=list(metadatas[start:end]),
+                documents=list(documents[start:end]),
+            )
+
+    def delete(self, ids: Sequence[str]) -> None:
+        for start in range(0, len(ids), self.max_batch):
+            self.collection.delete(ids=list(ids[start : start + self.max_batch]))
+
+    def iter_ids(self, page: int = 5000) -> Iterator[str]:
+        """All ids, paged: one large get() fails with "too many SQL variables"."""
+        offset = 0
+        while True:
+            got = self.collection.get(include=[], limit=page, offset=offset)
+            if not got["ids"]:
+                return
+            yield from got["ids"]
+            offset += len(got["ids"])
+
+    def query(self, vector: np.ndarray, k: int, where: dict[str, Any] | None = None
+              ) -> list[tuple[str, float]]:
+        """(chunk id, cosine similarity) pairs, best first."""
+        if self.count() == 0:
+            return []
+        found = self.collection.query(
+            query_embeddings=[vector], n_results=k, where=where or None, include=["distances"]
+        )
+        return [(i, 1.0 - d) for i, d in zip(found["ids"][0], found["distances"][0], strict=True)]
+
+    def reset(self) -> None:
+        self.client.delete_collection(self.name)
+        self.collection = self.client.get_or_create_collection(
+            self.name, embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
+        )
