@@ -20,7 +20,7 @@ _ALWAYS = [
         r"^advertisement\.?$",
         r"^(ad|sponsored( content)?|story continues below|continue reading)\.?$",
         r"^(read more|related|more news|see also|also read|up next|watch|listen)\s*[:>]*$",
-        r"^(©|\(c\)|copyright\b).{0,120}$",
+        r"^(©|\(c\)|copyright\s*(©|\(c\))?\s*\d{4}\b).{0,120}$",
         r"^all rights reserved\.?$",
         r"delivered to your inbox",
         r"\bsign up (here|now|for|to (get|receive))\b",
@@ -39,10 +39,15 @@ _ALWAYS = [
         r"^check your local forecast",
         r"^this (story|article) has been updated with additional \w+\.?$",
         r"^.{0,40}\bcnn( business)? —$",
+        # Datelines ("Published 5:03 PM EST Jan 5, 2023"); the date is read before cleaning.
+        r"^(published|updated|posted)\b.{0,60}\b\d{4}\b.{0,30}$",
     )
 ]
 
-_COPYRIGHT = re.compile(r"^(?:©|\(c\)|copyright)\s*(?:\d{4}\s*)?(?P<outlet>.+?)\.?$", _I)
+_COPYRIGHT_LINE = re.compile(r"^(©|\(c\)|copyright\s*(©|\(c\))?\s*\d{4}\b)", _I)
+_COPYRIGHT = re.compile(
+    r"^(?:copyright\s*)?(?:©|\(c\))?\s*(?:\d{4}(?:[-–]\d{4})?\s*)?(?P<outlet>.+?)\.?$", _I
+)
 _TERMINAL = re.compile(r"[.!?:\"”’)]$")
 _SHORT_HEADING_WORDS = 6
 _MENU_MIN_RUN = 8
@@ -85,7 +90,7 @@ def clean_text(raw: str) -> CleanedText:
         if not line or not _is_boilerplate(line):
             continue
         keep[i] = False
-        match = _COPYRIGHT.match(line)
+        match = _COPYRIGHT.match(line) if _COPYRIGHT_LINE.match(line) else None
         if match and not outlet:
             outlet = match.group("outlet").strip(" .")
             outlet = re.sub(r"(?i)\s*all rights reserved$", "", outlet).strip(" .,")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -49,7 +50,8 @@ class LoadResult:
         self.files.append(result.path)
         self.articles.extend(result.articles)
         self.errors.extend(result.errors)
-        if result.complete:
+        # Only a file read without any problem may have its vanished articles removed.
+        if result.complete and not result.errors:
             self.complete_files.add(result.path)
 
 
@@ -69,9 +71,9 @@ def iter_files(paths: Iterable[Path]) -> Iterator[Path]:
                 rel = child.relative_to(path).parts
                 if child.is_dir() or any(part.startswith(".") for part in rel):
                     continue
-                yield child.resolve()
+                yield Path(os.path.abspath(child))
         else:
-            yield path.resolve() if path.exists() else path.absolute()
+            yield Path(os.path.abspath(path))
 
 
 def _decode(path: Path, data: bytes) -> str:
@@ -134,7 +136,7 @@ def _read_stream(path: Path, max_record_bytes: int) -> FileResult:
     except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
         detail = "truncated" if isinstance(exc, EOFError) else "corrupt"
         result.errors.append(
-            ArticleReadError(path, f"{detail} gzip data after {number} lines; read what came before")
+            ArticleReadError(path, f"{detail} gzip data after line {number}; kept lines before it")
         )
         result.complete = False
     except FileNotFoundError:
@@ -156,6 +158,8 @@ def read_file(path: Path, max_file_mb: float = DEFAULT_MAX_FILE_MB) -> FileResul
         return _read_stream(path, max_bytes)
     result = FileResult(str(path))
     try:
+        if not path.exists():
+            raise ArticleReadError(path, "no such file (or a broken link)")
         if suffix not in SUPPORTED:
             raise ArticleReadError(
                 path, f"unsupported file type {suffix or '(none)'!r}; expected one of "
@@ -172,7 +176,7 @@ def read_file(path: Path, max_file_mb: float = DEFAULT_MAX_FILE_MB) -> FileResul
             result.articles.append(SINGLE_ARTICLE_READERS[suffix](path, text))
     except ArticleReadError as exc:
         result.errors.append(exc)
-        result.complete = not path.exists() and suffix in SUPPORTED
+        result.complete = False
     return result
 
 

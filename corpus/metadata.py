@@ -36,7 +36,8 @@ _MONTHS = {
     for m in names
 }
 _TEXT_DATE = re.compile(
-    r"\b(?:published|updated|posted)\b[^\n]{0,40}?\b([A-Z][a-z]{2,8})\.? (\d{1,2}), (\d{4})"
+    r"\b(?:published|updated|posted)\b[^\n]{0,40}?\b([A-Za-z]{3,9})\.? (\d{1,2}), (\d{4})",
+    re.IGNORECASE,
 )
 
 

@@ -176,7 +176,7 @@ class NewsIndex:
     def _plan_removals(self, loaded: LoadResult, scope: list[Path],
                        indexed: dict[str, IndexedArticle]) -> set[str]:
         seen = {a.id for a in loaded.articles}
-        scope_strs = [str(p.expanduser().resolve()) for p in scope]
+        scope_strs = [os.path.abspath(p.expanduser()) for p in scope]
         removed = set()
         for row in indexed.values():
             if row.id in seen or not _in_scope(row.origin_file, scope_strs):

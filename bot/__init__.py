@@ -1,0 +1,1 @@
+"""Front ends over the retrieval library: the `newsbot` CLI (and later chat and Discord)."""

@@ -1,0 +1,163 @@
+"""The `newsbot` command line: a thin client over `retrieval`.
+
+Heavy libraries (torch, chromadb) are imported inside commands, so `--help` is instant.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from corpus.errors import NewsbotError
+
+
+class NewsbotGroup(click.Group):
+    """Turns domain errors into a one-line message and exit status 1, never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except NewsbotError as exc:
+            click.secho(f"error: {exc}", fg="red", err=True)
+            ctx.exit(1)
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            ctx.exit(130)
+
+
+@click.group(cls=NewsbotGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="newsbot")
+@click.option("--index-dir", type=click.Path(path_type=Path), envvar="NEWSBOT_INDEX_DIR",
+              help="Index folder (default: NEWSBOT_INDEX_DIR or ~/.local/share/newsbot/index).")
+@click.pass_context
+def cli(ctx: click.Context, index_dir: Path | None) -> None:
+    """newsbot: ask questions about news articles and get answers with cited passages."""
+    ctx.obj = {"index_dir": index_dir}
+
+
+def _settings(ctx: click.Context):  # noqa: ANN202 - retrieval.settings.Settings
+    from retrieval.settings import get_settings
+
+    return get_settings(index_dir=ctx.obj.get("index_dir"))
+
+
+def _open_index(ctx: click.Context):  # noqa: ANN202 - retrieval.index.NewsIndex
+    from retrieval.index import NewsIndex
+
+    return NewsIndex.open(_settings(ctx))
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--rebuild", is_flag=True, help="Delete the index first (e.g. to switch models).")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
+@click.pass_context
+def index(ctx: click.Context, paths: tuple[Path, ...], rebuild: bool, as_json: bool) -> None:
+    """Index articles from PATHS (files or folders; default: the configured corpus).
+
+    New articles are embedded, changed ones re-embedded, removed ones deleted and
+    unchanged ones skipped. Reads .txt, .md, .html, .json, .jsonl and .jsonl.gz.
+
+    Example: newsbot index ~/news/ feeds/today.jsonl.gz
+    """
+    from corpus.loader import load_articles
+    from retrieval.index import NewsIndex
+
+    settings = _settings(ctx)
+    targets = list(paths) or [settings.corpus_dir]
+    news_index = NewsIndex.open(settings)
+    try:
+        if rebuild:
+            news_index.rebuild()
+        else:
+            news_index.check_model()
+        loaded = load_articles(targets, settings.max_file_mb)
+        for error in loaded.errors:
+            click.secho(f"skipped {error}", fg="yellow", err=True)
+        with _progress_bar(as_json) as progress:
+            report = news_index.update(loaded, targets, progress=progress)
+    finally:
+        news_index.close()
+    summary = report.as_dict()
+    if as_json:
+        click.echo(json.dumps(summary))
+    else:
+        click.echo(
+            "added {added}, updated {updated}, removed {removed}, unchanged {unchanged}, "
+            "duplicates {duplicates}, failed {failed} ({chunks_embedded} chunks embedded "
+            "in {seconds:.1f} s)".format(**summary)
+        )
+    if report.failed:
+        ctx.exit(1)
+
+
+class _progress_bar:  # noqa: N801 - used as a context manager like a function
+    """A rich progress bar on a terminal; nothing when output is piped."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.enabled = not quiet and sys.stderr.isatty()
+        self.bar = None
+        self.task = None
+
+    def __enter__(self):  # noqa: ANN204
+        if not self.enabled:
+            return None
+        from rich.progress import Progress
+
+        self.bar = Progress(transient=True)
+        self.bar.__enter__()
+
+        def update(done: int, total: int) -> None:
+            if self.task is None:
+                self.task = self.bar.add_task("embedding articles", total=total)
+            self.bar.update(self.task, completed=done, total=total)
+
+        return update
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(*exc)
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.pass_context
+def stats(ctx: click.Context, as_json: bool) -> None:
+    """Show what the index holds: articles, chunks, sources, dates, model, size.
+
+    Example: newsbot stats --json
+    """
+    from retrieval.manifest import Manifest
+
+    settings = _settings(ctx)
+    path = Path(settings.index_dir).expanduser() / "manifest.sqlite"
+    if not path.exists():
+        raise NewsbotError(f"no index at {path.parent}; run `newsbot index` first")
+    # The manifest alone answers this, so stats needs neither Chroma nor the model.
+    manifest = Manifest(path)
+    try:
+        data = manifest.stats()
+        data["model"] = manifest.get_meta("embedding_model")
+    finally:
+        manifest.close()
+    data["index_dir"] = str(path.parent)
+    data["size_bytes"] = sum(f.stat().st_size for f in path.parent.rglob("*") if f.is_file())
+    if as_json:
+        click.echo(json.dumps(data, indent=2))
+        return
+    first = (data["first_published"] or "?")[:10]
+    last = (data["last_published"] or "?")[:10]
+    click.echo(f"articles   {data['articles']} ({data['duplicates']} exact duplicates)")
+    click.echo(f"chunks     {data['chunks']}")
+    click.echo(f"sources    {len(data['sources'])}: " + ", ".join(
+        f"{s} ({n})" for s, n in list(data["sources"].items())[:8]))
+    click.echo(f"published  {first} .. {last}")
+    click.echo(f"model      {data['model']}")
+    click.echo(f"size       {data['size_bytes'] / 1e6:.1f} MB in {data['index_dir']}")
+
+
+def main() -> None:
+    cli(prog_name="newsbot")

@@ -1,0 +1,64 @@
+"""Shared fixtures: a temporary index on a real Chroma and real SQLite, the hash embedder
+for speed, and the shared benchmark data when it is present."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from retrieval.embedding import HashEmbedder
+from retrieval.index import NewsIndex
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = Path(os.environ.get("NEWSBOT_SHARED_DIR", REPO.parent / "shared"))
+SEED = SHARED / "seeds" / "000_1f292c6acc519c41.txt"
+DEV_SMALL = SHARED / "data" / "news-dev-small"
+
+needs_seed = pytest.mark.skipif(not SEED.exists(), reason="../shared/seeds is absent")
+needs_dev_small = pytest.mark.skipif(
+    not (DEV_SMALL / "articles.jsonl.gz").exists(), reason="../shared/data is absent"
+)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test reads the user's .env or index."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("NEWSBOT_INDEX_DIR", str(tmp_path / "index"))
+    monkeypatch.setenv("NEWSBOT_EMBEDDING_MODEL", "hash")
+    monkeypatch.setenv("ANONYMIZED_TELEMETRY", "False")
+
+
+@pytest.fixture
+def embedder() -> HashEmbedder:
+    return HashEmbedder()
+
+
+@pytest.fixture
+def news_index(tmp_path: Path, embedder: HashEmbedder) -> Iterator[NewsIndex]:
+    index = NewsIndex(tmp_path / "index", embedder)
+    yield index
+    index.close()
+
+
+def write_article(folder: Path, name: str, title: str, body: str, **meta: str) -> Path:
+    """A markdown article with front matter."""
+    folder.mkdir(parents=True, exist_ok=True)
+    lines = ["---", f"title: {json.dumps(title)}"]
+    lines += [f"{k}: {json.dumps(v)}" for k, v in meta.items()]
+    lines += ["---", "", body]
+    path = folder / name
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def story(topic: str, n: int = 3) -> str:
+    """A few distinct sentences about `topic`."""
+    return "\n\n".join(
+        f"Paragraph {i} of the report on {topic} says officials met on day {i} to review it."
+        for i in range(1, n + 1)
+    )

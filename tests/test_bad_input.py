@@ -1,0 +1,108 @@
+"""Bad files are reported with their path (and line), skipped, and never cost what was
+already indexed. Driven through the real CLI."""
+
+import gzip
+import json
+import os
+from pathlib import Path
+
+from click.testing import CliRunner
+from conftest import story, write_article
+
+from bot.cli import cli
+
+
+def run(*args: str):
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+def stats() -> dict:
+    result = run("stats", "--json")
+    assert result.exit_code == 0, result.output
+    return json.loads(result.output)
+
+
+def make_bad_files(folder: Path) -> dict[str, str]:
+    """Each bad file, with the text its error line must contain."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "empty.txt").write_bytes(b"")
+    (folder / "binary.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" * 10)
+    (folder / "latin1.md").write_bytes("Caf\xe9 news\n\nThe caf\xe9 closed.".encode("latin-1"))
+    with gzip.open(folder / "cut.jsonl.gz", "wb") as handle:
+        for i in range(200):
+            record = {"id": f"c{i}", "title": f"Fine {i}", "body": f"Record {i} " + os.urandom(
+                40).hex()}
+            handle.write(json.dumps(record).encode() + b"\n")
+    data = (folder / "cut.jsonl.gz").read_bytes()
+    (folder / "cut.jsonl.gz").write_bytes(data[: len(data) // 2])
+    (folder / "lines.jsonl").write_text(
+        json.dumps({"id": "ok-1", "title": "Good line", "body": "A good record."}) + "\n"
+        + "{not json\n"
+        + json.dumps({"id": "nobody", "title": "No body here"}) + "\n"
+    )
+    with open(folder / "huge.txt", "wb") as handle:
+        handle.write(b"Headline\n" + b"x" * (50 * 1024 * 1024))
+    (folder / "notes.docx").write_bytes(b"PK\x03\x04 not an article")
+    os.symlink(folder / "missing-target.txt", folder / "broken-link.txt")
+    return {
+        "empty.txt": "empty file",
+        "binary.txt": "binary file",
+        "latin1.md": "not valid UTF-8",
+        "cut.jsonl.gz": "truncated gzip",
+        "lines.jsonl:2": "invalid JSON",
+        "lines.jsonl:3": "no article text",
+        "huge.txt": "file too large",
+        "notes.docx": "unsupported file type",
+        "broken-link.txt": "no such file",
+    }
+
+
+def test_every_bad_file_is_named_and_the_rest_indexed(tmp_path: Path) -> None:
+    folder = tmp_path / "news"
+    write_article(folder, "good.md", "Good story", story("bridges"))
+    expected = make_bad_files(folder)
+    result = run("index", str(folder))
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output
+    for where, message in expected.items():
+        lines = [line for line in result.output.splitlines() if where in line]
+        assert lines and message in lines[0], (where, result.output)
+    # good.md, the good line of lines.jsonl and the 20-odd records before the cut
+    data = stats()
+    assert data["articles"] >= 50
+    assert "failed 9" in result.output
+
+
+def test_bad_files_do_not_cost_what_was_indexed(tmp_path: Path) -> None:
+    folder = tmp_path / "news"
+    write_article(folder, "a.md", "Story A", story("trains"))
+    feed = folder / "feed.jsonl"
+    feed.write_text("".join(
+        json.dumps({"id": f"f{i}", "title": f"Feed {i}", "body": f"Feed story {i}."}) + "\n"
+        for i in range(5)))
+    assert run("index", str(folder)).exit_code == 0
+    assert stats()["articles"] == 6
+    # Now a.md is damaged and the feed is cut off mid-line: nothing indexed is lost.
+    (folder / "a.md").write_bytes(b"\xff\xfe\x00\x00garbage")
+    feed.write_text(feed.read_text()[:-30])
+    result = run("index", str(folder))
+    assert result.exit_code == 1
+    assert "a.md" in result.output and "feed.jsonl:5" in result.output
+    assert stats()["articles"] == 6
+
+
+def test_unreadable_file_when_permissions_apply(tmp_path: Path) -> None:
+    folder = tmp_path / "news"
+    path = write_article(folder, "secret.md", "Secret", story("locks"))
+    path.chmod(0)
+    result = run("index", str(folder))
+    if os.geteuid() == 0:  # root reads anything; the broken link case covers this path
+        assert result.exit_code == 0
+    else:
+        assert result.exit_code == 1 and "permission denied" in result.output
+
+
+def test_missing_path_is_a_clean_error(tmp_path: Path) -> None:
+    result = run("index", str(tmp_path / "nope"))
+    assert result.exit_code == 1
+    assert "nope: no such file" in result.output

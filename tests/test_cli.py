@@ -1,0 +1,50 @@
+import json
+import subprocess
+import sys
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from bot.cli import cli
+
+
+def all_commands(group: click.Group, prefix: tuple[str, ...] = ()):
+    for name, command in group.commands.items():
+        yield (*prefix, name), command
+        if isinstance(command, click.Group):
+            yield from all_commands(command, (*prefix, name))
+
+
+@pytest.mark.parametrize("path", [p for p, _ in all_commands(cli)], ids=" ".join)
+def test_every_command_has_help_with_an_example(path: tuple[str, ...]) -> None:
+    result = CliRunner().invoke(cli, [*path, "--help"])
+    assert result.exit_code == 0
+    assert "Example:" in result.output, f"`newsbot {' '.join(path)} --help` shows no example"
+
+
+def test_help_needs_no_heavy_imports() -> None:
+    code = ("import sys; from bot.cli import main; sys.argv=['newsbot','--help']\n"
+            "try:\n    main()\nexcept SystemExit:\n    pass\n"
+            "print(sorted(m for m in ('torch','chromadb','sentence_transformers') "
+            "if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout
+    assert out.strip().endswith("[]")
+
+
+def test_index_default_corpus_then_stats_json() -> None:
+    result = CliRunner().invoke(cli, ["index", "--json"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output.strip().splitlines()[-1])
+    assert summary["added"] >= 20 and summary["failed"] == 0
+    data = json.loads(CliRunner().invoke(cli, ["stats", "--json"]).output)
+    assert data["articles"] == summary["added"]
+    assert data["chunks"] >= data["articles"]
+    assert data["model"] == "hash:256"
+    assert data["first_published"] < data["last_published"]
+
+
+def test_stats_without_index_is_a_clean_error() -> None:
+    result = CliRunner().invoke(cli, ["stats"])
+    assert result.exit_code == 1
+    assert "run `newsbot index` first" in result.output

