@@ -159,5 +159,114 @@ def stats(ctx: click.Context, as_json: bool) -> None:
     click.echo(f"size       {data['size_bytes'] / 1e6:.1f} MB in {data['index_dir']}")
 
 
+def _open_searcher(ctx: click.Context):  # noqa: ANN202 - retrieval.search.Searcher
+    from retrieval.search import Searcher
+
+    news_index = _open_index(ctx)
+    news_index.check_model()
+    if news_index.manifest.stats()["chunks"] == 0:
+        raise NewsbotError(f"the index in {news_index.index_dir} is empty; run `newsbot index`")
+    return Searcher(news_index)
+
+
+def _date_option(value: str | None, name: str):  # noqa: ANN202 - date | None
+    from datetime import date
+
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date like 2023-03-31", param_hint=name) \
+            from None
+
+
+@cli.command()
+@click.argument("question")
+@click.option("-k", "k", default=10, show_default=True, help="How many passages.")
+@click.option("--source", "sources", multiple=True, help="Only this outlet (repeatable).")
+@click.option("--since", help="Only articles published on or after this date (YYYY-MM-DD).")
+@click.option("--until", help="Only articles published on or before this date (YYYY-MM-DD).")
+@click.option("--today", help="The date time words such as 'last week' count from.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list, best first.")
+@click.pass_context
+def search(ctx: click.Context, question: str, k: int, sources: tuple[str, ...],
+           since: str | None, until: str | None, today: str | None, as_json: bool) -> None:
+    """Find the passages that best match QUESTION.
+
+    Dense and keyword search are fused and reranked; time words in the question
+    ("last week", "in 2023", "since March") narrow or favour dates.
+
+    Example: newsbot search "Who won the World Cup final?" -k 5 --source "Touchline Press"
+    """
+    from retrieval.search import SearchFilters
+
+    filters = SearchFilters(tuple(sources), _date_option(since, "--since"),
+                            _date_option(until, "--until"))
+    searcher = _open_searcher(ctx)
+    result = searcher.search(question, k=k, filters=filters,
+                             today=_date_option(today, "--today"))
+    if as_json:
+        click.echo(json.dumps([p.to_dict() for p in result.passages], indent=2,
+                              ensure_ascii=False))
+        return
+    if result.window:
+        span = f"{result.window.since or '…'} .. {result.window.until or '…'}"
+        kind = "only" if result.window.strict else "preferring"
+        click.secho(f"'{result.window.phrase}': {kind} articles from {span}", dim=True)
+    if not result.passages:
+        click.echo("No passages found.")
+    for n, p in enumerate(result.passages, start=1):
+        day = (p.published_at or "undated")[:10]
+        click.secho(f"[{n}] {p.title}", bold=True)
+        click.secho(f"    {p.source} · {day} · score {p.score:.3f} · {p.url}", dim=True)
+        text = p.text if len(p.text) <= 300 else p.text[:300].rsplit(" ", 1)[0] + " …"
+        click.echo(f"    {text}\n")
+
+
+@cli.command(name="eval")
+@click.argument("questions", type=click.Path(path_type=Path))
+@click.option("-k", "k", default=10, show_default=True, help="Passages per question.")
+@click.option("--out", type=click.Path(path_type=Path), help="Write one JSON line a question.")
+@click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
+@click.pass_context
+def eval_(ctx: click.Context, questions: Path, k: int, out: Path | None,
+          as_json: bool) -> None:
+    """Measure retrieval on a question file: hits@1/5/10, MRR@10, latency.
+
+    Each question goes through exactly the search the chat uses, with its `date` as
+    "today"; answers and gold urls are used for scoring only.
+
+    Example: newsbot eval ../shared/data/news-dev-small/questions.jsonl --out results.jsonl
+    """
+    from retrieval.evaluation import evaluate, read_questions
+
+    items = list(read_questions(questions))
+    searcher = _open_searcher(ctx)
+    handle = open(out, "w", encoding="utf-8") if out else None
+
+    def write(question, passages) -> None:  # noqa: ANN001
+        if handle:
+            handle.write(json.dumps({"id": question.id, "passages": [
+                {"url": p.url, "title": p.title, "text": p.text, "score": p.score}
+                for p in passages]}, ensure_ascii=False) + "\n")
+
+    try:
+        report = evaluate(searcher, items, k=k, on_result=write)
+    finally:
+        if handle:
+            handle.close()
+    metrics = report.as_dict()
+    if as_json:
+        click.echo(json.dumps(metrics))
+        return
+    click.echo(f"{metrics['questions']} questions, {metrics['answerable']} answerable")
+    for key in ("hits@1", "hits@5", "hits@10", "mrr@10"):
+        click.echo(f"{key:<8} {metrics[key]:.3f}")
+    click.echo(f"latency  p50 {metrics['latency_p50_ms']:.1f} ms, "
+               f"p95 {metrics['latency_p95_ms']:.1f} ms")
+    click.echo(f"passages mean {metrics['mean_passage_chars']} characters")
+
+
 def main() -> None:
     cli(prog_name="newsbot")

@@ -1,0 +1,127 @@
+"""Local reranking: features of each candidate passage, combined by learned weights.
+
+No cross-encoder weights can be downloaded here, so the reranker is a linear model over
+cheap, strong signals: dense and BM25 scores, IDF-weighted coverage of the question's
+terms (in the passage, its headline and its best sentence), names, phrase matches, and
+how the article's date sits against the question's date. Weights are fitted by
+`bench/train_rerank.py` on `news-dev` questions outside `news-dev-small`, and stored in
+`rerank_weights.json` beside this file.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from datetime import date
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+
+from retrieval.chunking import split_sentences
+from retrieval.text import stem, words
+
+FEATURES = (
+    "dense", "bm25", "rrf", "coverage", "title_coverage", "sentence_coverage", "names",
+    "phrase", "in_window", "log_days_before", "after_today", "undated", "lead",
+)
+WEIGHTS_FILE = Path(__file__).with_name("rerank_weights.json")
+
+
+@dataclass
+class Candidate:
+    chunk_id: str
+    article_id: str
+    ord: int
+    text: str
+    title: str
+    published: date | None
+    dense: float = 0.0
+    bm25: float = 0.0
+    dense_rank: int | None = None
+    bm25_rank: int | None = None
+
+
+@dataclass
+class QueryInfo:
+    terms: list[str]          # content stems, in question order
+    idf: dict[str, float]
+    names: list[str]          # stems of proper nouns
+    today: date
+    window_since: date | None
+    window_until: date | None
+
+    @cached_property
+    def total_idf(self) -> float:
+        return sum(self.idf.get(t, 0.0) for t in self.terms) or 1.0
+
+    @cached_property
+    def bigrams(self) -> list[tuple[str, str]]:
+        return list(zip(self.terms, self.terms[1:], strict=False))
+
+
+def _stems(text: str) -> list[str]:
+    return [stem(w) for w in words(text)]
+
+
+def _coverage(query: QueryInfo, present: set[str]) -> float:
+    return sum(query.idf.get(t, 0.0) for t in query.terms if t in present) / query.total_idf
+
+
+def features(query: QueryInfo, cands: list[Candidate]) -> np.ndarray:
+    out = np.zeros((len(cands), len(FEATURES)), dtype=np.float32)
+    top_bm25 = max((c.bm25 for c in cands), default=0.0) or 1.0
+    for row, cand in enumerate(cands):
+        body = _stems(cand.text)
+        body_set = set(body)
+        title_set = set(_stems(cand.title))
+        sentence_best = max(
+            (_coverage(query, set(_stems(s))) for s in split_sentences(cand.text)), default=0.0)
+        pairs = set(zip(body, body[1:], strict=False))
+        rrf = sum(1.0 / (60 + r) for r in (cand.dense_rank, cand.bm25_rank) if r is not None)
+        if cand.published:
+            days = (query.today - cand.published).days
+            in_window = float(
+                (query.window_since is None or cand.published >= query.window_since)
+                and (query.window_until is None or cand.published <= query.window_until)
+                and query.window_since is not None)
+            before = math.log1p(max(days, 0))
+            after = float(days < -1)
+        else:
+            in_window, before, after = 0.0, 0.0, 0.0
+        out[row] = (
+            cand.dense,
+            cand.bm25 / top_bm25,
+            rrf * 30,
+            _coverage(query, body_set | title_set),
+            _coverage(query, title_set),
+            sentence_best,
+            (sum(n in body_set or n in title_set for n in query.names) / len(query.names))
+            if query.names else 0.0,
+            (sum(p in pairs for p in query.bigrams) / len(query.bigrams))
+            if query.bigrams else 0.0,
+            in_window,
+            before,
+            after,
+            float(cand.published is None),
+            float(cand.ord == 0),
+        )
+    return out
+
+
+class Reranker:
+    """score = features · weights + bias."""
+
+    def __init__(self, weights: dict[str, float] | None = None) -> None:
+        if weights is None:
+            weights = json.loads(WEIGHTS_FILE.read_text()) if WEIGHTS_FILE.exists() else {}
+        self.weights = weights
+        self.vector = np.array([weights.get(name, 0.0) for name in FEATURES], dtype=np.float32)
+        if not weights:  # untrained fallback: plain fusion
+            self.vector[FEATURES.index("rrf")] = 1.0
+
+    def score(self, query: QueryInfo, cands: list[Candidate]) -> np.ndarray:
+        if not cands:
+            return np.zeros(0, dtype=np.float32)
+        return features(query, cands) @ self.vector

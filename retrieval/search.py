@@ -1,0 +1,231 @@
+"""Hybrid search: dense (Chroma) and keyword (SQLite FTS5, BM25) candidates, fused and
+reranked locally, with source and date filters and at most a few passages per article."""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import numpy as np
+
+from retrieval.index import NewsIndex
+from retrieval.rerank import Candidate, QueryInfo, Reranker
+from retrieval.text import content_terms, proper_nouns
+from retrieval.timewords import TimeWindow, parse_time_words
+
+
+@dataclass(frozen=True)
+class SearchFilters:
+    """Hard filters. Dates are inclusive; `sources` match the outlet name exactly
+    (case-insensitive)."""
+
+    sources: tuple[str, ...] = ()
+    since: date | None = None
+    until: date | None = None
+
+
+@dataclass
+class Passage:
+    chunk_id: str
+    article_id: str
+    text: str
+    title: str
+    url: str
+    source: str
+    published_at: str | None
+    score: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class SearchResult:
+    passages: list[Passage]
+    window: TimeWindow | None
+    seconds: float
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def _ts(day: date, end: bool = False) -> float:
+    moment = datetime(day.year, day.month, day.day, tzinfo=UTC)
+    return (moment + timedelta(days=1) if end else moment).timestamp() - (1 if end else 0)
+
+
+class Searcher:
+    def __init__(self, index: NewsIndex, reranker: Reranker | None = None,
+                 dense_depth: int = 40, keyword_depth: int = 40, max_per_article: int = 2,
+                 title_weight: float = 3.0) -> None:
+        self.index = index
+        self.db = index.manifest.db
+        self.reranker = reranker or Reranker()
+        self.dense_depth = dense_depth
+        self.keyword_depth = keyword_depth
+        self.max_per_article = max_per_article
+        self.title_weight = title_weight
+        index.manifest.db.execute(
+            "CREATE VIRTUAL TABLE IF NOT EXISTS temp.vocab USING fts5vocab(main, chunks_fts, row)")
+        self._chunk_count = max(1, self.db.execute("SELECT count(*) FROM chunks").fetchone()[0])
+
+    # --- the two candidate generators ------------------------------------------------
+    def _where_sql(self, filters: SearchFilters) -> tuple[str, list[Any]]:
+        clauses, params = [], []
+        if filters.sources:
+            clauses.append(f"lower(a.source) IN ({','.join('?' * len(filters.sources))})")
+            params += [s.lower() for s in filters.sources]
+        if filters.since:
+            clauses.append("a.published_ts >= ?")
+            params.append(_ts(filters.since))
+        if filters.until:
+            clauses.append("a.published_ts <= ?")
+            params.append(_ts(filters.until, end=True))
+        return "".join(f" AND {c}" for c in clauses), params
+
+    def _keyword(self, terms: list[str], filters: SearchFilters, k: int) -> list[tuple[str, float]]:
+        if not terms:
+            return []
+        match = " OR ".join(f'"{t}"' for t in terms)
+        where, params = self._where_sql(filters)
+        rows = self.db.execute(
+            f"SELECT c.id, -bm25(chunks_fts, ?, 1.0) AS s FROM chunks_fts "  # noqa: S608
+            f"JOIN chunks c ON c.rowid = chunks_fts.rowid "
+            f"JOIN articles a ON a.id = c.article_id "
+            f"WHERE chunks_fts MATCH ?{where} ORDER BY s DESC LIMIT ?",
+            [self.title_weight, match, *params, k],
+        ).fetchall()
+        return [(r[0], r[1]) for r in rows]
+
+    def _dense(self, vector: np.ndarray, filters: SearchFilters, k: int) -> list[tuple[str, float]]:
+        clauses: list[dict[str, Any]] = []
+        if filters.sources:
+            names = sorted({s for s in filters.sources} | self._source_spellings(filters.sources))
+            clauses.append({"source": {"$in": names}})
+        if filters.since:
+            clauses.append({"published_ts": {"$gte": _ts(filters.since)}})
+        if filters.until:
+            clauses.append({"published_ts": {"$lte": _ts(filters.until, end=True)}})
+        where = clauses[0] if len(clauses) == 1 else ({"$and": clauses} if clauses else None)
+        return self.index.vectors.query(vector, k, where)
+
+    def _source_spellings(self, sources: tuple[str, ...]) -> set[str]:
+        wanted = [s.lower() for s in sources]
+        rows = self.db.execute(
+            f"SELECT DISTINCT source FROM articles WHERE lower(source) IN "  # noqa: S608
+            f"({','.join('?' * len(wanted))})", wanted).fetchall()
+        return {r[0] for r in rows}
+
+    def _idf(self, terms: list[str]) -> dict[str, float]:
+        if not terms:
+            return {}
+        rows = self.db.execute(
+            f"SELECT term, doc FROM temp.vocab WHERE term IN ({','.join('?' * len(terms))})",  # noqa: S608
+            terms).fetchall()
+        df = dict(rows)
+        n = self._chunk_count
+        return {t: math.log(1 + (n - df.get(t, 0) + 0.5) / (df.get(t, 0) + 0.5)) for t in terms}
+
+    # --- search ----------------------------------------------------------------------
+    def search(self, question: str, k: int = 10, filters: SearchFilters | None = None,
+               today: date | None = None) -> SearchResult:
+        started = time.perf_counter()
+        filters = filters or SearchFilters()
+        today = today or datetime.now(UTC).date()
+        window = parse_time_words(question, today)
+        if window and window.strict:
+            filters = SearchFilters(
+                filters.sources,
+                max(filter(None, [filters.since, window.since]), default=None),
+                min(filter(None, [filters.until, window.until]), default=None),
+            )
+        terms = content_terms(question)
+        timings: dict[str, float] = {}
+        t = time.perf_counter()
+        vector = self.index.embedder.embed_query(question)
+        timings["embed"] = time.perf_counter() - t
+        t = time.perf_counter()
+        dense = self._dense(vector, filters, self.dense_depth)
+        timings["dense"] = time.perf_counter() - t
+        t = time.perf_counter()
+        keyword = self._keyword(terms, filters, self.keyword_depth)
+        timings["keyword"] = time.perf_counter() - t
+        t = time.perf_counter()
+        cands = self._candidates(dense, keyword, vector, terms)
+        query = QueryInfo(terms, self._idf(terms), proper_nouns(question), today,
+                          window.since if window else None, window.until if window else None)
+        scores = self.reranker.score(query, cands)
+        timings["rerank"] = time.perf_counter() - t
+        passages = self._pick(cands, scores, k)
+        return SearchResult(passages, window, time.perf_counter() - started, timings)
+
+    def _candidates(self, dense: list[tuple[str, float]], keyword: list[tuple[str, float]],
+                    vector: np.ndarray, terms: list[str]) -> list[Candidate]:
+        ids = list(dict.fromkeys([i for i, _ in dense] + [i for i, _ in keyword]))
+        if not ids:
+            return []
+        rows = self.db.execute(
+            "SELECT c.id, c.rowid, c.article_id, c.ord, c.text, a.title, a.published_at "
+            f"FROM chunks c JOIN articles a ON a.id = c.article_id WHERE c.id IN "  # noqa: S608
+            f"({','.join('?' * len(ids))})", ids).fetchall()
+        by_id = {r[0]: r for r in rows}
+        cands: dict[str, Candidate] = {}
+        for i in ids:
+            r = by_id.get(i)
+            if r is None:  # in Chroma but not committed: a run in flight
+                continue
+            published = date.fromisoformat(r[6][:10]) if r[6] else None
+            cands[i] = Candidate(r[0], r[2], r[3], r[4], r[5], published)
+        for rank, (i, score) in enumerate(dense):
+            if i in cands:
+                cands[i].dense, cands[i].dense_rank = score, rank
+        for rank, (i, score) in enumerate(keyword):
+            if i in cands:
+                cands[i].bm25, cands[i].bm25_rank = score, rank
+        self._fill_missing_scores(cands, dense, keyword, vector, terms, by_id)
+        return list(cands.values())
+
+    def _fill_missing_scores(self, cands: dict[str, Candidate], dense: list, keyword: list,
+                             vector: np.ndarray, terms: list[str], rows: dict) -> None:
+        """Candidates found by one side get their score from the other, for the reranker."""
+        dense_ids = {i for i, _ in dense}
+        need_vectors = [i for i in cands if i not in dense_ids]
+        if need_vectors:
+            got = self.index.vectors.collection.get(ids=need_vectors, include=["embeddings"])
+            for i, emb in zip(got["ids"], got["embeddings"], strict=True):
+                cands[i].dense = float(np.dot(np.asarray(emb, dtype=np.float32), vector))
+        keyword_ids = {i for i, _ in keyword}
+        need_bm25 = [i for i in cands if i not in keyword_ids]
+        if need_bm25 and terms:
+            rowids = {rows[i][1]: i for i in need_bm25}
+            match = " OR ".join(f'"{t}"' for t in terms)
+            found = self.db.execute(
+                f"SELECT rowid, -bm25(chunks_fts, ?, 1.0) FROM chunks_fts WHERE chunks_fts "  # noqa: S608
+                f"MATCH ? AND rowid IN ({','.join('?' * len(rowids))})",
+                [self.title_weight, match, *rowids]).fetchall()
+            for rowid, score in found:
+                cands[rowids[rowid]].bm25 = score
+
+    def _pick(self, cands: list[Candidate], scores: np.ndarray, k: int) -> list[Passage]:
+        order = np.argsort(-scores, kind="stable")
+        per_article: dict[str, int] = {}
+        picked: list[tuple[Candidate, float]] = []
+        for i in order:
+            cand = cands[i]
+            if per_article.get(cand.article_id, 0) >= self.max_per_article:
+                continue
+            per_article[cand.article_id] = per_article.get(cand.article_id, 0) + 1
+            picked.append((cand, float(scores[i])))
+            if len(picked) == k:
+                break
+        if not picked:
+            return []
+        meta = dict(
+            (r[0], r[1:]) for r in self.db.execute(
+                f"SELECT id, url, source, published_at FROM articles WHERE id IN "  # noqa: S608
+                f"({','.join('?' * len(picked))})", [c.article_id for c, _ in picked]))
+        return [
+            Passage(c.chunk_id, c.article_id, c.text, c.title, *meta[c.article_id], round(s, 4))
+            for c, s in picked
+        ]

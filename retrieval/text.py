@@ -1,0 +1,65 @@
+"""Word-level helpers for keyword search and reranking: tokens, stopwords, stems.
+
+Stems use the Porter algorithm, the same one SQLite's FTS5 `porter` tokenizer applies,
+so a query stem can be looked up in the FTS vocabulary.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+import snowballstemmer
+
+_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*", re.UNICODE)
+_STEMMER = snowballstemmer.stemmer("porter")
+
+STOPWORDS = frozenset("""
+a about above after again against all also am an and any are as at be because been before
+being below between both but by can could did do does doing down during each few for from
+further had has have having he her here hers herself him himself his how i if in into is it
+its itself just me more most my myself no nor not now of off on once only or other our ours
+out over own same she should so some such than that the their theirs them themselves then
+there these they this those through to too under until up very was we were what when where
+which while who whom why will with would you your yours yourself according said says say
+one ones many much well may might must shall new week weeks this last year years recently
+recent called named name known become became following following's quiz
+""".split())
+
+
+def words(text: str) -> list[str]:
+    return _WORD.findall(text)
+
+
+@lru_cache(maxsize=65536)
+def stem(word: str) -> str:
+    word = word.lower().replace("’", "'")
+    if word.endswith("'s"):
+        word = word[:-2]
+    return _STEMMER.stemWord(word)
+
+
+def content_terms(text: str) -> list[str]:
+    """Distinct stems of the words that carry meaning, in order of appearance."""
+    seen: dict[str, None] = {}
+    for word in words(text):
+        lower = word.lower()
+        if lower in STOPWORDS or (len(lower) < 2 and not lower.isdigit()):
+            continue
+        seen.setdefault(stem(lower), None)
+    return list(seen)
+
+
+def stem_set(text: str) -> set[str]:
+    return {stem(w) for w in words(text)}
+
+
+def proper_nouns(text: str) -> list[str]:
+    """Capitalised words not at the start of a sentence: names, places, organisations."""
+    found: dict[str, None] = {}
+    for sentence in re.split(r"(?<=[.!?])\s+", text):
+        tokens = words(sentence)
+        for token in tokens[1:]:
+            if token[0].isupper() and token.lower() not in STOPWORDS:
+                found.setdefault(stem(token), None)
+    return list(found)

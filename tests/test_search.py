@@ -1,0 +1,114 @@
+"""Hybrid search on a real Chroma and SQLite FTS5 (hash embedder for speed)."""
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+from conftest import write_article
+
+from corpus import load_articles
+from retrieval.langchain_retriever import NewsRetriever
+from retrieval.rerank import Reranker
+from retrieval.search import SearchFilters, Searcher
+
+ARTICLES = [
+    ("volcano.md", "Volcano erupts near Reykjavik", "Lava from the Sundhnukur crater reached "
+     "the town of Grindavik on Sunday. Residents had been evacuated weeks earlier.",
+     "Nordic Wire", "2024-01-14"),
+    ("budget.md", "Parliament passes budget", "The finance minister said the budget would "
+     "cut the deficit. Opposition parties voted against the spending plan.",
+     "Capital Courier", "2024-02-20"),
+    ("cup.md", "City win the cup final", "Manchester City beat Inter Milan 1-0 in Istanbul to "
+     "win the Champions League. Rodri scored the only goal.", "Touchline Press", "2023-06-10"),
+    ("rover.md", "Rover finds organic molecules", "The Perseverance rover found organic "
+     "molecules in Jezero crater, NASA scientists said on Tuesday.", "Orbit Wire",
+     "2024-06-10"),
+]
+
+
+@pytest.fixture
+def searcher(news_index, tmp_path: Path) -> Searcher:
+    folder = tmp_path / "news"
+    for name, title, body, source, day in ARTICLES:
+        write_article(folder, name, title, body, source=source, published_at=day,
+                      url=f"https://news.example/{name}")
+    news_index.update(load_articles([folder]), [folder])
+    return Searcher(news_index)
+
+
+def titles(result) -> list[str]:
+    return [p.title for p in result.passages]
+
+
+def test_keyword_names_are_found(searcher: Searcher) -> None:
+    result = searcher.search("Where did lava reach Grindavik?", today=date(2024, 6, 12))
+    assert titles(result)[0] == "Volcano erupts near Reykjavik"
+    p = result.passages[0]
+    assert (p.source, p.published_at[:10], p.url) == (
+        "Nordic Wire", "2024-01-14", "https://news.example/volcano.md")
+
+
+def test_fusion_finds_what_either_side_finds(searcher: Searcher) -> None:
+    dense = searcher._dense(searcher.index.embedder.embed_query("Rodri goal"), SearchFilters(), 4)
+    keyword = searcher._keyword(["rodri", "goal"], SearchFilters(), 4)
+    assert keyword and keyword[0][0].startswith(dense[0][0].split(":")[0]) or dense
+    fused = searcher.search("Rodri goal Istanbul", k=4)
+    assert titles(fused)[0] == "City win the cup final"
+    assert all(p.score == p.score for p in fused.passages)  # no NaN scores
+    scores = [p.score for p in fused.passages]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_source_and_date_filters(searcher: Searcher) -> None:
+    only = searcher.search("news", k=10, filters=SearchFilters(sources=("orbit wire",)))
+    assert {p.source for p in only.passages} == {"Orbit Wire"}
+    dated = searcher.search("budget deficit lava crater", k=10, filters=SearchFilters(
+        since=date(2024, 1, 1), until=date(2024, 3, 1)))
+    assert set(titles(dated)) <= {"Volcano erupts near Reykjavik", "Parliament passes budget"}
+    assert dated.passages
+
+
+def test_strict_time_words_filter_relative_to_today(searcher: Searcher) -> None:
+    result = searcher.search("What happened in 2023?", k=10, today=date(2024, 6, 12))
+    assert titles(result) == ["City win the cup final"]
+    assert result.window and result.window.strict
+    recent = searcher.search("What did the rover find yesterday?", k=10,
+                             today=date(2024, 6, 11))
+    assert titles(recent) == ["Rover finds organic molecules"]
+
+
+def test_at_most_two_passages_per_article(news_index, tmp_path: Path) -> None:
+    folder = tmp_path / "long"
+    body = " ".join(f"Sentence {i} about the harbour crane strike." for i in range(200))
+    write_article(folder, "long.md", "Harbour strike", body)
+    write_article(folder, "other.md", "Crane accident", "A crane fell in the harbour.")
+    news_index.update(load_articles([folder]), [folder])
+    assert news_index.stats()["chunks"] > 5
+    result = Searcher(news_index).search("harbour crane strike", k=10)
+    counts = {}
+    for p in result.passages:
+        counts[p.article_id] = counts.get(p.article_id, 0) + 1
+    assert max(counts.values()) == 2
+    assert "Crane accident" in titles(result)
+
+
+def test_keyword_index_follows_removals(searcher: Searcher, tmp_path: Path) -> None:
+    (tmp_path / "news" / "volcano.md").unlink()
+    folder = tmp_path / "news"
+    searcher.index.update(load_articles([folder]), [folder])
+    result = Searcher(searcher.index).search("Grindavik lava", k=10)
+    assert "Volcano erupts near Reykjavik" not in titles(result)
+
+
+def test_untrained_reranker_falls_back_to_fusion(searcher: Searcher) -> None:
+    searcher.reranker = Reranker(weights={})
+    result = searcher.search("Perseverance rover Jezero", k=2)
+    assert titles(result)[0] == "Rover finds organic molecules"
+
+
+def test_langchain_retriever(searcher: Searcher) -> None:
+    retriever = NewsRetriever(searcher=searcher, k=2)
+    docs = retriever.invoke("Which crater did the rover explore?")
+    assert len(docs) == 2
+    assert docs[0].metadata["title"] == "Rover finds organic molecules"
+    assert "Jezero" in docs[0].page_content
