@@ -92,7 +92,8 @@ def main() -> None:
         if not args.skip_peer:
             peer = bench_peer(records, work)
             rows.append(["langchain quick-start", peer["chunks"], round(peer["seconds"], 1),
-                         round(chars / peer["seconds"]), round(peer["chunks"] / peer["seconds"], 1)])
+                         round(chars / peer["seconds"]),
+                         round(peer["chunks"] / peer["seconds"], 1)])
     print_table(["system", "chunks", "seconds", "chars/s", "chunks/s"], rows)
     print(f"newsbot no-op re-index: {noop:.2f} s in process, {noop_cli:.2f} s as `newsbot index`")
 

@@ -243,7 +243,7 @@ def eval_(ctx: click.Context, questions: Path, k: int, out: Path | None,
 
     items = list(read_questions(questions))
     searcher = _open_searcher(ctx)
-    handle = open(out, "w", encoding="utf-8") if out else None
+    handle = open(out, "w", encoding="utf-8") if out else None  # noqa: SIM115
 
     def write(question, passages) -> None:  # noqa: ANN001
         if handle:
@@ -266,6 +266,68 @@ def eval_(ctx: click.Context, questions: Path, k: int, out: Path | None,
     click.echo(f"latency  p50 {metrics['latency_p50_ms']:.1f} ms, "
                f"p95 {metrics['latency_p95_ms']:.1f} ms")
     click.echo(f"passages mean {metrics['mean_passage_chars']} characters")
+
+
+def build_answerer(ctx: click.Context):  # noqa: ANN201 - retrieval.chain.Answerer
+    from retrieval.chain import Answerer
+    from retrieval.llm import make_chat_model
+
+    settings = _settings(ctx)
+    return Answerer(_open_searcher(ctx), make_chat_model(settings), settings)
+
+
+@cli.command()
+@click.argument("question")
+@click.option("--source", "sources", multiple=True, help="Only this outlet (repeatable).")
+@click.option("--since", help="Only articles published on or after this date (YYYY-MM-DD).")
+@click.option("--until", help="Only articles published on or before this date (YYYY-MM-DD).")
+@click.option("--today", help="The date time words such as 'last week' count from.")
+@click.option("--json", "as_json", is_flag=True, help="Print the whole answer as JSON.")
+@click.pass_context
+def ask(ctx: click.Context, question: str, sources: tuple[str, ...], since: str | None,
+        until: str | None, today: str | None, as_json: bool) -> None:
+    """Answer QUESTION from the indexed articles, citing passages as [n].
+
+    Without an LLM configured the answer is extractive: the best passage sentences,
+    word for word. With NEWSBOT_LLM_PROVIDER set, a chat model writes it and every
+    citation is checked against its passage.
+
+    Example: newsbot ask "Who won the World Cup final in Qatar?"
+    """
+    from rich.console import Console
+
+    from bot.render import print_answer
+    from retrieval.search import SearchFilters
+
+    filters = SearchFilters(tuple(sources), _date_option(since, "--since"),
+                            _date_option(until, "--until"))
+    answerer = build_answerer(ctx)
+    console = Console(highlight=False)
+    streamed = answerer.chat_model is not None and not as_json and console.is_terminal
+    on_token = (lambda t: console.print(t, end="", markup=False)) if streamed else None
+    answer = answerer.answer(question, filters=filters, today=_date_option(today, "--today"),
+                             on_token=on_token)
+    if as_json:
+        click.echo(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False))
+        return
+    if streamed:
+        console.print()
+    print_answer(console, answer, streamed=streamed)
+
+
+@cli.command()
+@click.pass_context
+def chat(ctx: click.Context) -> None:
+    """A terminal chat: ask, ask follow-ups, see the sources.
+
+    Commands inside the chat: /sources, /reset, /help, /quit. Ctrl-C cancels an
+    answer, Ctrl-D or /quit leaves.
+
+    Example: newsbot chat
+    """
+    from bot.chat import run_chat
+
+    run_chat(build_answerer(ctx), _settings(ctx))
 
 
 def main() -> None:

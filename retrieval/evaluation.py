@@ -52,7 +52,7 @@ def first_hit_rank(urls_texts: list[tuple[str, str]], question: Question) -> int
 
 def read_questions(path: Path) -> Iterator[Question]:
     try:
-        handle = open(path, encoding="utf-8")
+        handle = open(path, encoding="utf-8")  # noqa: SIM115 - closed by the with below
     except OSError as exc:
         raise NewsbotError(f"{path}: cannot read ({exc.strerror})") from None
     with handle:

@@ -10,7 +10,7 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
-from retrieval.search import Passage, SearchFilters, Searcher
+from retrieval.search import Passage, Searcher, SearchFilters
 
 
 def passage_document(passage: Passage) -> Document:

@@ -25,6 +25,7 @@ from retrieval.text import stem, words
 FEATURES = (
     "dense", "bm25", "rrf", "coverage", "title_coverage", "sentence_coverage", "names",
     "phrase", "in_window", "log_days_before", "after_today", "undated", "lead",
+    "dense_rr", "bm25_rr", "article_hits", "article_bm25", "recent_7", "recent_30",
 )
 WEIGHTS_FILE = Path(__file__).with_name("rerank_weights.json")
 
@@ -72,7 +73,11 @@ def _coverage(query: QueryInfo, present: set[str]) -> float:
 def features(query: QueryInfo, cands: list[Candidate]) -> np.ndarray:
     out = np.zeros((len(cands), len(FEATURES)), dtype=np.float32)
     top_bm25 = max((c.bm25 for c in cands), default=0.0) or 1.0
+    per_article: dict[str, list[Candidate]] = {}
+    for cand in cands:
+        per_article.setdefault(cand.article_id, []).append(cand)
     for row, cand in enumerate(cands):
+        siblings = per_article[cand.article_id]
         body = _stems(cand.text)
         body_set = set(body)
         title_set = set(_stems(cand.title))
@@ -88,8 +93,9 @@ def features(query: QueryInfo, cands: list[Candidate]) -> np.ndarray:
                 and query.window_since is not None)
             before = math.log1p(max(days, 0))
             after = float(days < -1)
+            recent_7, recent_30 = float(-1 <= days <= 7), float(-1 <= days <= 30)
         else:
-            in_window, before, after = 0.0, 0.0, 0.0
+            in_window, before, after, recent_7, recent_30 = 0.0, 0.0, 0.0, 0.0, 0.0
         out[row] = (
             cand.dense,
             cand.bm25 / top_bm25,
@@ -106,6 +112,12 @@ def features(query: QueryInfo, cands: list[Candidate]) -> np.ndarray:
             after,
             float(cand.published is None),
             float(cand.ord == 0),
+            1.0 / (1 + cand.dense_rank) if cand.dense_rank is not None else 0.0,
+            1.0 / (1 + cand.bm25_rank) if cand.bm25_rank is not None else 0.0,
+            math.log1p(len(siblings)),
+            max(c.bm25 for c in siblings) / top_bm25,
+            recent_7,
+            recent_30,
         )
     return out
 

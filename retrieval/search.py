@@ -128,9 +128,10 @@ class Searcher:
         return {t: math.log(1 + (n - df.get(t, 0) + 0.5) / (df.get(t, 0) + 0.5)) for t in terms}
 
     # --- search ----------------------------------------------------------------------
-    def search(self, question: str, k: int = 10, filters: SearchFilters | None = None,
-               today: date | None = None) -> SearchResult:
-        started = time.perf_counter()
+    def gather(self, question: str, filters: SearchFilters | None = None,
+               today: date | None = None) -> tuple[QueryInfo, list[Candidate], TimeWindow | None,
+                                                   dict[str, float]]:
+        """Candidates from both sides, with what the reranker needs to score them."""
         filters = filters or SearchFilters()
         today = today or datetime.now(UTC).date()
         window = parse_time_words(question, today)
@@ -155,6 +156,14 @@ class Searcher:
         cands = self._candidates(dense, keyword, vector, terms)
         query = QueryInfo(terms, self._idf(terms), proper_nouns(question), today,
                           window.since if window else None, window.until if window else None)
+        timings["candidates"] = time.perf_counter() - t
+        return query, cands, window, timings
+
+    def search(self, question: str, k: int = 10, filters: SearchFilters | None = None,
+               today: date | None = None) -> SearchResult:
+        started = time.perf_counter()
+        query, cands, window, timings = self.gather(question, filters, today)
+        t = time.perf_counter()
         scores = self.reranker.score(query, cands)
         timings["rerank"] = time.perf_counter() - t
         passages = self._pick(cands, scores, k)

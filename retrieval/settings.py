@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -58,6 +59,27 @@ class Settings(BaseSettings):
     )
     chroma_port: int = Field(default=8000, description="Port of the Chroma server.")
     collection: str = Field(default="newsbot", description="Chroma collection name.")
+    llm_provider: Literal["none", "ollama", "openai", "llamacpp"] = Field(
+        default="none",
+        description="Who writes answers: `none` (extractive, no LLM), `ollama`, `openai` (any "
+        "OpenAI-compatible server) or `llamacpp` (a GGUF file run in process).",
+    )
+    llm_model: str = Field(default="llama3.2", description="Model name for ollama/openai.")
+    llm_base_url: str | None = Field(
+        default=None, description="Server URL, e.g. http://127.0.0.1:8080/v1 for an "
+        "OpenAI-compatible server or http://127.0.0.1:11434 for Ollama.")
+    llm_api_key: str | None = Field(default=None, description="API key for the openai provider.")
+    llm_gguf_path: Path | None = Field(default=None, description="GGUF file for llamacpp.")
+    llm_temperature: float = Field(default=0.1, description="Sampling temperature.")
+    llm_max_tokens: int = Field(default=300, description="Longest answer, in tokens.")
+    llm_timeout: float = Field(default=60.0, description="Seconds to wait for the model.")
+    answer_passages: int = Field(
+        default=5, description="Passages given to the answerer (and numbered for citations).")
+    answer_max_sentences: int = Field(
+        default=3, description="Longest extractive answer, in sentences.")
+    refuse_below: float = Field(
+        default=-2.0, description="Decline when the best passage's search score is below this "
+        "(calibrated on news-dev: answerable questions against off-corpus probes).")
     discord_token: str | None = Field(
         default=None,
         validation_alias="DISCORD_TOKEN",

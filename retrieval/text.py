@@ -14,17 +14,23 @@ import snowballstemmer
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*", re.UNICODE)
 _STEMMER = snowballstemmer.stemmer("porter")
 
-STOPWORDS = frozenset("""
-a about above after again against all also am an and any are as at be because been before
-being below between both but by can could did do does doing down during each few for from
-further had has have having he her here hers herself him himself his how i if in into is it
-its itself just me more most my myself no nor not now of off on once only or other our ours
-out over own same she should so some such than that the their theirs them themselves then
-there these they this those through to too under until up very was we were what when where
-which while who whom why will with would you your yours yourself according said says say
-one ones many much well may might must shall new week weeks this last year years recently
-recent called named name known become became following following's quiz
-""".split())
+STOPWORDS = frozenset([
+    "a", "about", "above", "after", "again", "against", "all", "also", "am", "an", "and",
+    "any", "are", "as", "at", "be", "because", "been", "before", "being", "below",
+    "between", "both", "but", "by", "can", "could", "did", "do", "does", "doing", "down",
+    "during", "each", "few", "for", "from", "further", "had", "has", "have", "having", "he",
+    "her", "here", "hers", "herself", "him", "himself", "his", "how", "i", "if", "in",
+    "into", "is", "it", "its", "itself", "just", "me", "more", "most", "my", "myself", "no",
+    "nor", "not", "now", "of", "off", "on", "once", "only", "or", "other", "our", "ours",
+    "out", "over", "own", "same", "she", "should", "so", "some", "such", "than", "that",
+    "the", "their", "theirs", "them", "themselves", "then", "there", "these", "they",
+    "this", "those", "through", "to", "too", "under", "until", "up", "very", "was", "we",
+    "were", "what", "when", "where", "which", "while", "who", "whom", "why", "will", "with",
+    "would", "you", "your", "yours", "yourself", "according", "said", "says", "say", "one",
+    "ones", "many", "much", "well", "may", "might", "must", "shall", "new", "week", "weeks",
+    "this", "last", "year", "years", "recently", "recent", "called", "named", "name",
+    "known", "become", "became", "following", "following's", "quiz"
+])
 
 
 def words(text: str) -> list[str]:

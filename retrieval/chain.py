@@ -1,0 +1,152 @@
+"""The answer chain: question (plus history) -> standalone question -> passages -> cited
+answer. Built from LangChain Runnables; the answerer is extractive unless a chat model
+is given."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+from langchain_core.runnables import Runnable, RunnableLambda, RunnablePassthrough
+
+from retrieval import prompts
+from retrieval.answer import Answer, Source
+from retrieval.citations import CheckedAnswer, check_citations
+from retrieval.extractive import compose, pick_sentences
+from retrieval.followup import History, condense
+from retrieval.llm import LLMError
+from retrieval.search import Passage, Searcher, SearchFilters
+from retrieval.settings import Settings, get_settings
+from retrieval.text import content_terms
+
+OnToken = Callable[[str], None]
+
+
+def format_passages(passages: list[Passage]) -> str:
+    return "\n\n".join(
+        prompts.PASSAGE.format(n=n, title=p.title, source=p.source or "unknown outlet",
+                               date=(p.published_at or "undated")[:10], text=p.text)
+        for n, p in enumerate(passages, start=1))
+
+
+class Answerer:
+    def __init__(self, searcher: Searcher, chat_model: Any = None,
+                 settings: Settings | None = None) -> None:
+        self.searcher = searcher
+        self.chat_model = chat_model
+        self.settings = settings or get_settings()
+        self.embed = searcher.index.embedder.embed_documents
+        self.chain: Runnable = (
+            RunnablePassthrough.assign(standalone=RunnableLambda(self._condense))
+            | RunnablePassthrough.assign(search=RunnableLambda(self._retrieve))
+            | RunnableLambda(self._compose)
+        )
+
+    # --- public ----------------------------------------------------------------------
+    def answer(self, question: str, history: History | None = None,
+               filters: SearchFilters | None = None, today: date | None = None,
+               on_token: OnToken | None = None) -> Answer:
+        started = time.perf_counter()
+        answer: Answer = self.chain.invoke({
+            "question": question, "history": history or [], "filters": filters,
+            "today": today, "on_token": on_token,
+        })
+        answer.seconds = round(time.perf_counter() - started, 3)
+        return answer
+
+    def coverage(self) -> str:
+        stats = self.searcher.index.manifest.stats()
+        return prompts.CANNOT_ANSWER.format(
+            articles=stats["articles"] - stats["duplicates"],
+            last_date=(stats["last_published"] or "an unknown date")[:10])
+
+    # --- chain steps -----------------------------------------------------------------
+    def _condense(self, state: dict[str, Any]) -> str:
+        question, history = state["question"], state["history"]
+        if not history:
+            return question
+        if self.chat_model is None:
+            return condense(question, history)
+        convo = "\n".join(f"User: {q}\nAssistant: {a}" for q, a in history[-3:])
+        reply = self._call_llm([("system", prompts.CONDENSE_SYSTEM), ("human", prompts.
+                                CONDENSE_USER.format(history=convo, question=question))])
+        rewritten = reply.strip().split("\n")[0].strip()
+        return rewritten or condense(question, history)
+
+    def _retrieve(self, state: dict[str, Any]):  # noqa: ANN202 - SearchResult
+        return self.searcher.search(state["standalone"], k=self.settings.answer_passages,
+                                    filters=state["filters"], today=state["today"])
+
+    def _compose(self, state: dict[str, Any]) -> Answer:
+        result = state["search"]
+        passages: list[Passage] = result.passages
+        base = Answer(question=state["question"], text="", sources=[], declined=True,
+                      standalone_question=state["standalone"],
+                      answerer="extractive" if self.chat_model is None else "llm",
+                      timings={k: round(v, 4) for k, v in result.timings.items()})
+        if not passages or passages[0].score < self.settings.refuse_below:
+            base.text = self.coverage()
+            return base
+        if self.chat_model is None:
+            checked = self._extractive(state["standalone"], passages)
+        else:
+            checked = self._generate(state["standalone"], passages, state["on_token"], base)
+            if checked is None:
+                return base
+        return self._finish(base, checked)
+
+    # --- answerers ---------------------------------------------------------------------
+    def _extractive(self, question: str, passages: list[Passage]) -> CheckedAnswer:
+        idf = self.searcher._idf(content_terms(question))
+        picked = pick_sentences(question, passages, idf, self.embed,
+                                self.settings.answer_max_sentences)
+        return check_citations(compose(picked), passages, self.embed)
+
+    def _generate(self, question: str, passages: list[Passage], on_token: OnToken | None,
+                  base: Answer) -> CheckedAnswer | None:
+        messages = [("system", prompts.ANSWER_SYSTEM),
+                    ("human", prompts.ANSWER_USER.format(passages=format_passages(passages),
+                                                         question=question))]
+        text = self._call_llm(messages, on_token).strip()
+        if not text:
+            raise LLMError("the language model returned an empty reply")
+        if text.lower().startswith(prompts.LLM_DECLINED.lower()):
+            base.text = self.coverage()
+            return None
+        return check_citations(text, passages, self.embed)
+
+    def _call_llm(self, messages: list[tuple[str, str]], on_token: OnToken | None = None) -> str:
+        try:
+            if on_token is None:
+                reply = self.chat_model.invoke(messages)
+                return str(reply.content)
+            parts = []
+            for chunk in self.chat_model.stream(messages):
+                piece = str(chunk.content)
+                if piece:
+                    parts.append(piece)
+                    on_token(piece)
+            return "".join(parts)
+        except LLMError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - providers raise many kinds
+            kind = "timed out" if "timeout" in type(exc).__name__.lower() else "failed"
+            raise LLMError(f"the language model {kind}: {type(exc).__name__}: {exc}"
+                           .split("\n")[0][:300]) from exc
+
+    @staticmethod
+    def _finish(base: Answer, checked: CheckedAnswer) -> Answer:
+        base.text = checked.text
+        base.sources = [
+            Source(n=c.n, title=c.passage.title, source=c.passage.source,
+                   published_at=c.passage.published_at, url=c.passage.url, quote=c.quote,
+                   passage=c.passage.text, chunk_id=c.passage.chunk_id)
+            for c in checked.citations
+        ]
+        base.citations_verified = checked.verified
+        base.citations_total = checked.total
+        base.unsupported = checked.unsupported
+        base.declined = not checked.text
+        return base
