@@ -57,6 +57,15 @@ def _as_text(value: Any) -> str:
     return str(value or "").strip()
 
 
+_SITE_SUFFIX = re.compile(r"\s+[|–—]\s+[^|–—]{2,40}$")
+
+
+def _strip_site_suffix(title: str) -> str:
+    """"Pope Benedict dies at 95 | CNN" -> "Pope Benedict dies at 95"."""
+    stripped = _SITE_SUFFIX.sub("", title)
+    return stripped if len(stripped) >= 12 else title
+
+
 def build_article(
     fields: dict[str, Any], *, origin: str, origin_file: str, where: str, line: int | None
 ) -> Article:
@@ -76,6 +85,7 @@ def build_article(
             raise ArticleReadError(where, "no article text left after removing boilerplate",
                                    line)
         body = title
+    title = _strip_site_suffix(title)
     published = parse_date(fields.get("published_at"))
     if fields.get("published_at") and published is None:
         raise ArticleReadError(where, f"unreadable date {fields['published_at']!r}", line)

@@ -52,21 +52,26 @@ def _split_long(sentence: str, max_chars: int) -> list[str]:
 
 
 def pack_sentences(sentences: list[str], max_chars: int) -> list[str]:
+    """Whole sentences packed into chunks of at most `max_chars`. A sentence starting with
+    a line break keeps it, so paragraphs (and headline-like lines) stay apart."""
     chunks: list[str] = []
     current: list[str] = []
     size = 0
     for sentence in sentences:
+        brk = "\n" if sentence.startswith("\n") else " "
+        sentence = sentence.lstrip("\n")
         for piece in _split_long(sentence, max_chars) if len(sentence) > max_chars else [sentence]:
             if current and size + 1 + len(piece) > max_chars:
-                chunks.append(" ".join(current))
+                chunks.append("".join(current).strip())
                 current, size = [], 0
-            current.append(piece)
+            current.append((brk if current else "") + piece)
             size += len(piece) + (1 if size else 0)
+            brk = " "
     if current:
-        tail = " ".join(current)
+        tail = "".join(current).strip()
         # A short tail joins the chunk before it, as long as that stays near the limit.
         if chunks and len(tail) < max_chars // 4 and len(chunks[-1]) + len(tail) < max_chars * 1.25:
-            chunks[-1] = f"{chunks[-1]} {tail}"
+            chunks[-1] = f"{chunks[-1]}\n{tail}"
         else:
             chunks.append(tail)
     return chunks
@@ -85,8 +90,19 @@ def chunk_id(article: Article, ord_: int) -> str:
     return f"{article.id}:{article.content_hash[:8]}:{ord_:03d}"
 
 
+def paragraph_sentences(text: str) -> list[str]:
+    """Sentences, each paragraph's first one marked with a leading line break."""
+    out: list[str] = []
+    for paragraph in text.split("\n"):
+        sentences = split_sentences(paragraph)
+        if sentences:
+            out.append("\n" + sentences[0])
+            out.extend(sentences[1:])
+    return out
+
+
 def chunk_article(article: Article, max_chars: int = 1000) -> list[Chunk]:
-    texts = pack_sentences(split_sentences(article.body), max_chars)
+    texts = pack_sentences(paragraph_sentences(article.body), max_chars)
     return [Chunk(chunk_id(article, i), article.id, i, t) for i, t in enumerate(texts)]
 
 

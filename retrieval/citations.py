@@ -57,6 +57,22 @@ def _numbers(group: str) -> list[int]:
     return [int(x) for x in re.split(r"\s*[,;]\s*", group)]
 
 
+_LEADING = re.compile(r"^((?:\[\d+(?:\s*[,;]\s*\d+)*\]\s*)+)")
+
+
+def _attach_leading_markers(sentences: list[str]) -> list[str]:
+    """'...gratitude.” [1] Next one.' splits as '[1] Next one.': the marker goes back."""
+    out: list[str] = []
+    for sentence in sentences:
+        match = _LEADING.match(sentence)
+        if match and out:
+            out[-1] = f"{out[-1]} {match.group(1).strip()}"
+            sentence = sentence[match.end():].strip()
+        if sentence:
+            out.append(sentence)
+    return out
+
+
 def check_citations(text: str, passages: list[Passage], embed: Embed | None = None
                     ) -> CheckedAnswer:
     # "Sentence. [1]" -> "Sentence [1]." so that markers stay with their sentence.
@@ -65,7 +81,7 @@ def check_citations(text: str, passages: list[Passage], embed: Embed | None = No
     quotes: dict[int, str] = {}
     checked = CheckedAnswer(text="", citations=[])
     out_sentences: list[str] = []
-    for sentence in split_sentences(text):
+    for sentence in _attach_leading_markers(split_sentences(text)):
         claim = _MARKERS.sub("", sentence).strip()
         cited = [n for m in _MARKERS.finditer(sentence) for n in _numbers(m.group(1))]
         valid = list(dict.fromkeys(n for n in cited if 1 <= n <= len(passages)))
@@ -90,7 +106,7 @@ def check_citations(text: str, passages: list[Passage], embed: Embed | None = No
             return "".join(f"[{k}]" for k in dict.fromkeys(kept))
 
         fixed = re.sub(r"\s+([.!?,;:])", r"\1", _MARKERS.sub(rewrite, sentence)).strip()
-        fixed = re.sub(r"\s{2,}", " ", fixed)
+        fixed = re.sub(r"\s{2,}", " ", re.sub(r"(\[\d+\])(\s*\1)+", r"\1", fixed))
         if claim and not supported_any:
             checked.unsupported.append(claim)
         if fixed:

@@ -4,6 +4,7 @@ passage; only the markers are added."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -14,6 +15,7 @@ from retrieval.search import Passage
 from retrieval.text import content_terms, proper_nouns, stem_set
 
 MIN_WORDS, MAX_WORDS = 5, 70
+_COMPLETE = re.compile(r"[.!?][\"”’')\]]*$")
 
 
 @dataclass
@@ -37,7 +39,8 @@ def pick_sentences(question: str, passages: list[Passage], idf: dict[str, float]
     for p_index, passage in enumerate(passages[:depth]):
         for position, sentence in enumerate(split_sentences(passage.text)):
             n_words = len(sentence.split())
-            if not MIN_WORDS <= n_words <= MAX_WORDS:
+            # Only whole sentences: headline fragments and link lines have no full stop.
+            if not MIN_WORDS <= n_words <= MAX_WORDS or not _COMPLETE.search(sentence):
                 continue
             stems = stem_set(sentence)
             coverage = sum(idf.get(t, 1.0) for t in terms if t in stems) / total
@@ -56,7 +59,7 @@ def pick_sentences(question: str, passages: list[Passage], idf: dict[str, float]
     best = cands[0]
     chosen = [best]
     for cand in cands[1:]:
-        if len(chosen) == max_sentences or cand.score < 0.8 * best.score:
+        if len(chosen) == max_sentences or cand.score < 0.9 * best.score:
             break
         stems = stem_set(cand.sentence)
         if all(_jaccard(stems, stem_set(c.sentence)) < 0.5 for c in chosen):
@@ -70,9 +73,10 @@ def compose(picked: list[Picked]) -> str:
     parts = []
     for cand in picked:
         sentence = cand.sentence.rstrip()
-        end = sentence[-1] if sentence[-1] in ".!?" else "."
-        body = sentence[:-1] if sentence[-1] in ".!?" else sentence
-        parts.append(f"{body} [{cand.passage + 1}]{end}")
+        if sentence[-1] in ".!?":  # "... in Qatar [1]."
+            parts.append(f"{sentence[:-1]} [{cand.passage + 1}]{sentence[-1]}")
+        else:  # ends in a quote: "... gratitude.” [1]"
+            parts.append(f"{sentence} [{cand.passage + 1}]")
     return " ".join(parts)
 
 
