@@ -27,8 +27,8 @@ def bench_newsbot(path: Path, limit: int | None, workdir: Path) -> tuple[dict, f
     import gzip
 
     from corpus import load_articles
-    from retrieval.embedding import SentenceTransformerEmbedder
     from retrieval.index import NewsIndex
+    from retrieval.settings import get_settings
 
     source = path
     if limit:  # a smaller copy of the file, read by the same reader
@@ -38,9 +38,8 @@ def bench_newsbot(path: Path, limit: int | None, workdir: Path) -> tuple[dict, f
                 if i >= limit:
                     break
                 dst.write(line)
-    embedder = SentenceTransformerEmbedder()
-    embedder.embed_query("warm up")  # model load is not indexing
-    index = NewsIndex(workdir / "newsbot-index", embedder)
+    index = NewsIndex.open(get_settings(), index_dir=workdir / "newsbot-index")
+    index.embedder.embed_query("warm up")  # model load is not indexing
     started = time.perf_counter()
     report = index.update(load_articles([source]), [source])
     first = time.perf_counter() - started

@@ -99,7 +99,7 @@ class Answerer:
 
     # --- answerers ---------------------------------------------------------------------
     def _extractive(self, question: str, passages: list[Passage]) -> CheckedAnswer:
-        idf = self.searcher._idf(content_terms(question))
+        idf, _ = self.searcher.idf(content_terms(question))
         picked = pick_sentences(question, passages, idf, self.embed,
                                 self.settings.answer_max_sentences)
         return check_citations(compose(picked), passages, self.embed)

@@ -98,7 +98,8 @@ class NewsIndex:
         directory = Path(index_dir or settings.index_dir).expanduser()
         client = open_client(directory, settings.chroma_host, settings.chroma_port)
         embedder = embedder or make_embedder(
-            settings.embedding_model, settings.embedding_device, settings.embedding_batch_size
+            settings.embedding_model, settings.embedding_device, settings.embedding_batch_size,
+            settings.embedding_backend, Path(settings.cache_dir).expanduser() / "onnx",
         )
         return cls(directory, embedder, client, settings.collection, settings.chunk_max_chars)
 

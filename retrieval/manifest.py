@@ -16,6 +16,7 @@ from pathlib import Path
 
 from corpus.article import Article
 from retrieval.chunking import Chunk
+from retrieval.text import sentence_stems
 
 SCHEMA_VERSION = "1"
 
@@ -46,7 +47,8 @@ CREATE TABLE IF NOT EXISTS chunks (
     id TEXT NOT NULL UNIQUE,
     article_id TEXT NOT NULL,
     ord INTEGER NOT NULL,
-    text TEXT NOT NULL
+    text TEXT NOT NULL,
+    stems TEXT  -- per-sentence Porter stems, for the reranker
 );
 CREATE INDEX IF NOT EXISTS chunks_article ON chunks(article_id);
 CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
@@ -75,6 +77,9 @@ class Manifest:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.executescript(_SCHEMA)
+        columns = {r[1] for r in self.db.execute("PRAGMA table_info(chunks)")}
+        if "stems" not in columns:  # indexes made before the column existed
+            self.db.execute("ALTER TABLE chunks ADD COLUMN stems TEXT")
         self.db.execute(
             "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,)
         )
@@ -165,8 +170,10 @@ class Manifest:
                 )
                 for chunk in chunks:
                     cur = db.execute(
-                        "INSERT INTO chunks (id, article_id, ord, text) VALUES (?,?,?,?)",
-                        (chunk.id, chunk.article_id, chunk.ord, chunk.text),
+                        "INSERT INTO chunks (id, article_id, ord, text, stems) "
+                        "VALUES (?,?,?,?,?)",
+                        (chunk.id, chunk.article_id, chunk.ord, chunk.text,
+                         sentence_stems(chunk.text)),
                     )
                     db.execute(
                         "INSERT INTO chunks_fts (rowid, title, text) VALUES (?,?,?)",

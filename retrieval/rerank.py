@@ -19,8 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from retrieval.chunking import split_sentences
-from retrieval.text import stem, words
+from retrieval.text import sentence_stems, stem, words
 
 FEATURES = (
     "dense", "bm25", "rrf", "coverage", "title_coverage", "sentence_coverage", "names",
@@ -42,6 +41,11 @@ class Candidate:
     bm25: float = 0.0
     dense_rank: int | None = None
     bm25_rank: int | None = None
+    stems: str | None = None  # sentence_stems(text), precomputed at index time
+
+    def sentence_stem_lists(self) -> list[list[str]]:
+        stems = self.stems if self.stems is not None else sentence_stems(self.text)
+        return [line.split() for line in stems.split("\n")]
 
 
 @dataclass
@@ -70,6 +74,20 @@ def _coverage(query: QueryInfo, present: set[str]) -> float:
     return sum(query.idf.get(t, 0.0) for t in query.terms if t in present) / query.total_idf
 
 
+def bm25(query: QueryInfo, cand: Candidate, avg_len: float, title_weight: float = 3.0,
+         k1: float = 1.2, b: float = 0.75) -> float:
+    """Okapi BM25 of the passage (and its headline, weighted) for the question's stems."""
+    body = [w for sentence in cand.sentence_stem_lists() for w in sentence]
+    title = _stems(cand.title)
+    norm = k1 * (1 - b + b * len(body) / avg_len)
+    score = 0.0
+    for term in query.terms:
+        tf = body.count(term) + title_weight * title.count(term)
+        if tf:
+            score += query.idf.get(term, 0.0) * tf * (k1 + 1) / (tf + norm)
+    return score
+
+
 def features(query: QueryInfo, cands: list[Candidate]) -> np.ndarray:
     out = np.zeros((len(cands), len(FEATURES)), dtype=np.float32)
     top_bm25 = max((c.bm25 for c in cands), default=0.0) or 1.0
@@ -78,11 +96,11 @@ def features(query: QueryInfo, cands: list[Candidate]) -> np.ndarray:
         per_article.setdefault(cand.article_id, []).append(cand)
     for row, cand in enumerate(cands):
         siblings = per_article[cand.article_id]
-        body = _stems(cand.text)
+        sentences = cand.sentence_stem_lists()
+        body = [w for sentence in sentences for w in sentence]
         body_set = set(body)
         title_set = set(_stems(cand.title))
-        sentence_best = max(
-            (_coverage(query, set(_stems(s))) for s in split_sentences(cand.text)), default=0.0)
+        sentence_best = max((_coverage(query, set(s)) for s in sentences), default=0.0)
         pairs = set(zip(body, body[1:], strict=False))
         rrf = sum(1.0 / (60 + r) for r in (cand.dense_rank, cand.bm25_rank) if r is not None)
         if cand.published:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -12,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from retrieval.index import NewsIndex
-from retrieval.rerank import Candidate, QueryInfo, Reranker
+from retrieval.rerank import Candidate, QueryInfo, Reranker, bm25
 from retrieval.text import content_terms, proper_nouns
 from retrieval.timewords import TimeWindow, parse_time_words
 
@@ -58,7 +59,7 @@ def _ts(day: date, end: bool = False) -> float:
 class Searcher:
     def __init__(self, index: NewsIndex, reranker: Reranker | None = None,
                  dense_depth: int = 40, keyword_depth: int = 40, max_per_article: int = 2,
-                 title_weight: float = 3.0) -> None:
+                 title_weight: float = 3.0, common_share: float = 0.08) -> None:
         self.index = index
         self.db = index.manifest.db
         self.reranker = reranker or Reranker()
@@ -66,9 +67,14 @@ class Searcher:
         self.keyword_depth = keyword_depth
         self.max_per_article = max_per_article
         self.title_weight = title_weight
+        self.common_share = common_share
         index.manifest.db.execute(
             "CREATE VIRTUAL TABLE IF NOT EXISTS temp.vocab USING fts5vocab(main, chunks_fts, row)")
         self._chunk_count = max(1, self.db.execute("SELECT count(*) FROM chunks").fetchone()[0])
+        self._avg_len = self.db.execute(
+            "SELECT avg(length(stems) - length(replace(replace(stems, ' ', ''), char(10), ''))"
+            " + 1) FROM chunks").fetchone()[0] or 150.0
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="newsbot-keyword")
 
     # --- the two candidate generators ------------------------------------------------
     def _where_sql(self, filters: SearchFilters) -> tuple[str, list[Any]]:
@@ -117,15 +123,17 @@ class Searcher:
             f"({','.join('?' * len(wanted))})", wanted).fetchall()
         return {r[0] for r in rows}
 
-    def _idf(self, terms: list[str]) -> dict[str, float]:
+    def idf(self, terms: list[str]) -> tuple[dict[str, float], dict[str, int]]:
+        """BM25 IDF of each term, and its document frequency, from the FTS vocabulary."""
         if not terms:
-            return {}
+            return {}, {}
         rows = self.db.execute(
             f"SELECT term, doc FROM temp.vocab WHERE term IN ({','.join('?' * len(terms))})",  # noqa: S608
             terms).fetchall()
         df = dict(rows)
         n = self._chunk_count
-        return {t: math.log(1 + (n - df.get(t, 0) + 0.5) / (df.get(t, 0) + 0.5)) for t in terms}
+        idf = {t: math.log(1 + (n - df.get(t, 0) + 0.5) / (df.get(t, 0) + 0.5)) for t in terms}
+        return idf, df
 
     # --- search ----------------------------------------------------------------------
     def gather(self, question: str, filters: SearchFilters | None = None,
@@ -144,18 +152,24 @@ class Searcher:
         terms = content_terms(question)
         timings: dict[str, float] = {}
         t = time.perf_counter()
+        idf, df = self.idf(terms)
+        # Terms in most passages barely move BM25 but make the FTS query slow.
+        rare = [term for term in terms if df.get(term, 0) <= self.common_share * self._chunk_count]
+        # The keyword search runs while the question is embedded (both release the GIL).
+        keyword_job = self._pool.submit(self._keyword, rare or terms, filters,
+                                        self.keyword_depth)
         vector = self.index.embedder.embed_query(question)
         timings["embed"] = time.perf_counter() - t
         t = time.perf_counter()
         dense = self._dense(vector, filters, self.dense_depth)
         timings["dense"] = time.perf_counter() - t
         t = time.perf_counter()
-        keyword = self._keyword(terms, filters, self.keyword_depth)
-        timings["keyword"] = time.perf_counter() - t
+        keyword = keyword_job.result()
+        timings["keyword_wait"] = time.perf_counter() - t
         t = time.perf_counter()
-        cands = self._candidates(dense, keyword, vector, terms)
-        query = QueryInfo(terms, self._idf(terms), proper_nouns(question), today,
+        query = QueryInfo(terms, idf, proper_nouns(question), today,
                           window.since if window else None, window.until if window else None)
+        cands = self._candidates(dense, keyword, vector, query)
         timings["candidates"] = time.perf_counter() - t
         return query, cands, window, timings
 
@@ -170,12 +184,12 @@ class Searcher:
         return SearchResult(passages, window, time.perf_counter() - started, timings)
 
     def _candidates(self, dense: list[tuple[str, float]], keyword: list[tuple[str, float]],
-                    vector: np.ndarray, terms: list[str]) -> list[Candidate]:
+                    vector: np.ndarray, query: QueryInfo) -> list[Candidate]:
         ids = list(dict.fromkeys([i for i, _ in dense] + [i for i, _ in keyword]))
         if not ids:
             return []
         rows = self.db.execute(
-            "SELECT c.id, c.rowid, c.article_id, c.ord, c.text, a.title, a.published_at "
+            "SELECT c.id, c.article_id, c.ord, c.text, a.title, a.published_at, c.stems "
             f"FROM chunks c JOIN articles a ON a.id = c.article_id WHERE c.id IN "  # noqa: S608
             f"({','.join('?' * len(ids))})", ids).fetchall()
         by_id = {r[0]: r for r in rows}
@@ -184,37 +198,24 @@ class Searcher:
             r = by_id.get(i)
             if r is None:  # in Chroma but not committed: a run in flight
                 continue
-            published = date.fromisoformat(r[6][:10]) if r[6] else None
-            cands[i] = Candidate(r[0], r[2], r[3], r[4], r[5], published)
+            published = date.fromisoformat(r[5][:10]) if r[5] else None
+            cands[i] = Candidate(r[0], r[1], r[2], r[3], r[4], published, stems=r[6])
         for rank, (i, score) in enumerate(dense):
             if i in cands:
                 cands[i].dense, cands[i].dense_rank = score, rank
-        for rank, (i, score) in enumerate(keyword):
+        for rank, (i, _) in enumerate(keyword):
             if i in cands:
-                cands[i].bm25, cands[i].bm25_rank = score, rank
-        self._fill_missing_scores(cands, dense, keyword, vector, terms, by_id)
-        return list(cands.values())
-
-    def _fill_missing_scores(self, cands: dict[str, Candidate], dense: list, keyword: list,
-                             vector: np.ndarray, terms: list[str], rows: dict) -> None:
-        """Candidates found by one side get their score from the other, for the reranker."""
-        dense_ids = {i for i, _ in dense}
-        need_vectors = [i for i in cands if i not in dense_ids]
-        if need_vectors:
-            got = self.index.vectors.collection.get(ids=need_vectors, include=["embeddings"])
+                cands[i].bm25_rank = rank
+        # Candidates found only by keyword get their dense score from their stored vector.
+        missing = [i for i in cands if cands[i].dense_rank is None]
+        if missing:
+            got = self.index.vectors.collection.get(ids=missing, include=["embeddings"])
             for i, emb in zip(got["ids"], got["embeddings"], strict=True):
                 cands[i].dense = float(np.dot(np.asarray(emb, dtype=np.float32), vector))
-        keyword_ids = {i for i, _ in keyword}
-        need_bm25 = [i for i in cands if i not in keyword_ids]
-        if need_bm25 and terms:
-            rowids = {rows[i][1]: i for i in need_bm25}
-            match = " OR ".join(f'"{t}"' for t in terms)
-            found = self.db.execute(
-                f"SELECT rowid, -bm25(chunks_fts, ?, 1.0) FROM chunks_fts WHERE chunks_fts "  # noqa: S608
-                f"MATCH ? AND rowid IN ({','.join('?' * len(rowids))})",
-                [self.title_weight, match, *rowids]).fetchall()
-            for rowid, score in found:
-                cands[rowids[rowid]].bm25 = score
+        # One BM25 for every candidate (FTS5 only chose them): same scale for all.
+        for cand in cands.values():
+            cand.bm25 = bm25(query, cand, self._avg_len, self.title_weight)
+        return list(cands.values())
 
     def _pick(self, cands: list[Candidate], scores: np.ndarray, k: int) -> list[Passage]:
         order = np.argsort(-scores, kind="stable")

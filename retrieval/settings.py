@@ -41,6 +41,15 @@ class Settings(BaseSettings):
         "or a model name already in the Hugging Face cache (loaded offline). `hash` selects "
         "a tiny deterministic embedder meant for tests.",
     )
+    embedding_backend: Literal["onnx", "torch"] = Field(
+        default="onnx",
+        description="Run the model with ONNX Runtime (same vectors, about 3x faster on a CPU; "
+        "exported once into the cache folder) or with torch.",
+    )
+    cache_dir: Path = Field(
+        default_factory=lambda: Path.home() / ".cache" / "newsbot",
+        description="Cache for derived files such as the ONNX export of the model.",
+    )
     embedding_batch_size: int = Field(default=64, description="Chunks embedded per batch.")
     embedding_device: str = Field(default="cpu", description="Torch device for embeddings.")
     chunk_max_chars: int = Field(

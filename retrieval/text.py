@@ -56,6 +56,14 @@ def content_terms(text: str) -> list[str]:
     return list(seen)
 
 
+def sentence_stems(text: str) -> str:
+    """Stems of each sentence, space separated, one sentence a line: stored with every
+    chunk at index time so reranking does not re-stem passages per question."""
+    from retrieval.chunking import split_sentences
+
+    return "\n".join(" ".join(stem(w) for w in words(s)) for s in split_sentences(text))
+
+
 def stem_set(text: str) -> set[str]:
     return {stem(w) for w in words(text)}
 

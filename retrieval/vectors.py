@@ -72,8 +72,6 @@ class VectorStore:
     def query(self, vector: np.ndarray, k: int, where: dict[str, Any] | None = None
               ) -> list[tuple[str, float]]:
         """(chunk id, cosine similarity) pairs, best first."""
-        if self.count() == 0:
-            return []
         found = self.collection.query(
             query_embeddings=[vector], n_results=k, where=where or None, include=["distances"]
         )
