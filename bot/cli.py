@@ -228,28 +228,39 @@ def search(ctx: click.Context, question: str, k: int, sources: tuple[str, ...],
 @click.argument("questions", type=click.Path(path_type=Path))
 @click.option("-k", "k", default=10, show_default=True, help="Passages per question.")
 @click.option("--out", type=click.Path(path_type=Path), help="Write one JSON line a question.")
+@click.option("--answers", is_flag=True,
+              help="Also answer each question (as `newsbot ask`) and score the answers.")
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
 @click.pass_context
-def eval_(ctx: click.Context, questions: Path, k: int, out: Path | None,
+def eval_(ctx: click.Context, questions: Path, k: int, out: Path | None, answers: bool,
           as_json: bool) -> None:
     """Measure retrieval on a question file: hits@1/5/10, MRR@10, latency.
 
     Each question goes through exactly the search the chat uses, with its `date` as
-    "today"; answers and gold urls are used for scoring only.
+    "today"; answers and gold urls are used for scoring only. With --answers, each
+    question is also answered: the share of answers containing the gold answer, decline
+    rates (answerable questions and questions with no gold url) and citations verified.
 
     Example: newsbot eval ../shared/data/news-dev-small/questions.jsonl --out results.jsonl
     """
-    from retrieval.evaluation import evaluate, read_questions
+    from retrieval.evaluation import AnswerReport, evaluate, read_questions
 
     items = list(read_questions(questions))
-    searcher = _open_searcher(ctx)
+    answerer = build_answerer(ctx) if answers else None
+    searcher = answerer.searcher if answerer else _open_searcher(ctx)
+    answer_report = AnswerReport()
     handle = open(out, "w", encoding="utf-8") if out else None  # noqa: SIM115
 
     def write(question, passages) -> None:  # noqa: ANN001
+        record: dict = {"id": question.id, "passages": [
+            {"url": p.url, "title": p.title, "text": p.text, "score": p.score}
+            for p in passages]}
+        if answerer:
+            answer = answerer.answer(question.question, today=question.date)
+            answer_report.add(question, answer)
+            record["answer"] = answer.to_dict()
         if handle:
-            handle.write(json.dumps({"id": question.id, "passages": [
-                {"url": p.url, "title": p.title, "text": p.text, "score": p.score}
-                for p in passages]}, ensure_ascii=False) + "\n")
+            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
 
     try:
         report = evaluate(searcher, items, k=k, on_result=write)
@@ -257,6 +268,8 @@ def eval_(ctx: click.Context, questions: Path, k: int, out: Path | None,
         if handle:
             handle.close()
     metrics = report.as_dict()
+    if answerer:
+        metrics.update(answer_report.as_dict())
     if as_json:
         click.echo(json.dumps(metrics))
         return
@@ -266,6 +279,12 @@ def eval_(ctx: click.Context, questions: Path, k: int, out: Path | None,
     click.echo(f"latency  p50 {metrics['latency_p50_ms']:.1f} ms, "
                f"p95 {metrics['latency_p95_ms']:.1f} ms")
     click.echo(f"passages mean {metrics['mean_passage_chars']} characters")
+    if answerer:
+        click.echo(f"answers  contain the gold answer {metrics['answer_contains_gold']:.3f}; "
+                   f"declined {metrics['decline_rate_answerable']:.3f} of answerable, "
+                   f"{metrics['decline_rate_probes']:.3f} of {metrics['probes']} probes; "
+                   f"citations verified {metrics['citations_verified']}/"
+                   f"{metrics['citations_total']}")
 
 
 def build_answerer(ctx: click.Context):  # noqa: ANN201 - retrieval.chain.Answerer

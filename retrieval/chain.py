@@ -86,7 +86,8 @@ class Answerer:
                       standalone_question=state["standalone"],
                       answerer="extractive" if self.chat_model is None else "llm",
                       timings={k: round(v, 4) for k, v in result.timings.items()})
-        if not passages or passages[0].score < self.settings.refuse_below:
+        best = max((p.relevance for p in passages), default=None)
+        if best is None or best < self.settings.refuse_below:
             base.text = self.coverage()
             return base
         if self.chat_model is None:

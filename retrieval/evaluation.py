@@ -107,6 +107,44 @@ class EvalReport:
         }
 
 
+@dataclass
+class AnswerReport:
+    answerable: int = 0
+    contains_gold: int = 0
+    declined_answerable: int = 0
+    probes: int = 0
+    declined_probes: int = 0
+    citations_verified: int = 0
+    citations_total: int = 0
+    seconds: list[float] = field(default_factory=list)
+
+    def add(self, question: Question, answer: Any) -> None:
+        self.seconds.append(answer.seconds)
+        self.citations_verified += answer.citations_verified
+        self.citations_total += answer.citations_total
+        if question.answerable:
+            self.answerable += 1
+            self.declined_answerable += answer.declined
+            self.contains_gold += (not answer.declined
+                                   and _norm(question.answer) in _norm(answer.text))
+        else:
+            self.probes += 1
+            self.declined_probes += answer.declined
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "answer_contains_gold": round(self.contains_gold / max(1, self.answerable), 3),
+            "decline_rate_answerable": round(self.declined_answerable / max(1, self.answerable),
+                                             3),
+            "decline_rate_probes": round(self.declined_probes / max(1, self.probes), 3),
+            "probes": self.probes,
+            "citations_verified": self.citations_verified,
+            "citations_total": self.citations_total,
+            "answer_p50_ms": round(statistics.median(self.seconds) * 1000, 1)
+            if self.seconds else 0.0,
+        }
+
+
 def evaluate(searcher: Searcher, questions: list[Question], k: int = 10,
              on_result: Callable[[Question, list[Passage]], None] | None = None) -> EvalReport:
     report = EvalReport()

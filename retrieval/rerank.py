@@ -27,6 +27,10 @@ FEATURES = (
     "dense_rr", "bm25_rr", "article_hits", "article_bm25", "recent_7", "recent_30",
 )
 WEIGHTS_FILE = Path(__file__).with_name("rerank_weights.json")
+# Features about when an article appeared, not what it says: left out of `relevance`, so
+# that an old story can still be judged relevant to a question about it.
+DATE_FEATURES = ("in_window", "log_days_before", "after_today", "undated", "recent_7",
+                 "recent_30")
 
 
 @dataclass
@@ -151,7 +155,14 @@ class Reranker:
         if not weights:  # untrained fallback: plain fusion
             self.vector[FEATURES.index("rrf")] = 1.0
 
-    def score(self, query: QueryInfo, cands: list[Candidate]) -> np.ndarray:
+        self.content_vector = self.vector.copy()
+        for name in DATE_FEATURES:
+            self.content_vector[FEATURES.index(name)] = 0.0
+
+    def score(self, query: QueryInfo, cands: list[Candidate]) -> tuple[np.ndarray, np.ndarray]:
+        """(ranking score, relevance): relevance ignores the date features."""
         if not cands:
-            return np.zeros(0, dtype=np.float32)
-        return features(query, cands) @ self.vector
+            empty = np.zeros(0, dtype=np.float32)
+            return empty, empty
+        matrix = features(query, cands)
+        return matrix @ self.vector, matrix @ self.content_vector

@@ -38,6 +38,7 @@ class Passage:
     source: str
     published_at: str | None
     score: float
+    relevance: float = 0.0  # the score without date features; what refusal is judged on
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -178,9 +179,9 @@ class Searcher:
         started = time.perf_counter()
         query, cands, window, timings = self.gather(question, filters, today)
         t = time.perf_counter()
-        scores = self.reranker.score(query, cands)
+        scores, relevance = self.reranker.score(query, cands)
         timings["rerank"] = time.perf_counter() - t
-        passages = self._pick(cands, scores, k)
+        passages = self._pick(cands, scores, relevance, k)
         return SearchResult(passages, window, time.perf_counter() - started, timings)
 
     def _candidates(self, dense: list[tuple[str, float]], keyword: list[tuple[str, float]],
@@ -217,16 +218,17 @@ class Searcher:
             cand.bm25 = bm25(query, cand, self._avg_len, self.title_weight)
         return list(cands.values())
 
-    def _pick(self, cands: list[Candidate], scores: np.ndarray, k: int) -> list[Passage]:
+    def _pick(self, cands: list[Candidate], scores: np.ndarray, relevance: np.ndarray,
+              k: int) -> list[Passage]:
         order = np.argsort(-scores, kind="stable")
         per_article: dict[str, int] = {}
-        picked: list[tuple[Candidate, float]] = []
+        picked: list[tuple[Candidate, float, float]] = []
         for i in order:
             cand = cands[i]
             if per_article.get(cand.article_id, 0) >= self.max_per_article:
                 continue
             per_article[cand.article_id] = per_article.get(cand.article_id, 0) + 1
-            picked.append((cand, float(scores[i])))
+            picked.append((cand, float(scores[i]), float(relevance[i])))
             if len(picked) == k:
                 break
         if not picked:
@@ -234,8 +236,9 @@ class Searcher:
         meta = dict(
             (r[0], r[1:]) for r in self.db.execute(
                 f"SELECT id, url, source, published_at FROM articles WHERE id IN "  # noqa: S608
-                f"({','.join('?' * len(picked))})", [c.article_id for c, _ in picked]))
+                f"({','.join('?' * len(picked))})", [c.article_id for c, _, _ in picked]))
         return [
-            Passage(c.chunk_id, c.article_id, c.text, c.title, *meta[c.article_id], round(s, 4))
-            for c, s in picked
+            Passage(c.chunk_id, c.article_id, c.text, c.title, *meta[c.article_id], round(s, 4),
+                    round(r, 4))
+            for c, s, r in picked
         ]

@@ -50,7 +50,7 @@ class Settings(BaseSettings):
         default_factory=lambda: Path.home() / ".cache" / "newsbot",
         description="Cache for derived files such as the ONNX export of the model.",
     )
-    embedding_batch_size: int = Field(default=64, description="Chunks embedded per batch.")
+    embedding_batch_size: int = Field(default=32, description="Chunks embedded per batch.")
     embedding_device: str = Field(default="cpu", description="Torch device for embeddings.")
     chunk_max_chars: int = Field(
         default=1000,
@@ -87,7 +87,7 @@ class Settings(BaseSettings):
     answer_max_sentences: int = Field(
         default=3, description="Longest extractive answer, in sentences.")
     refuse_below: float = Field(
-        default=-2.0, description="Decline when the best passage's search score is below this "
+        default=6.5, description="Decline when the best passage's relevance is below this "
         "(calibrated on news-dev: answerable questions against off-corpus probes).")
     discord_token: str | None = Field(
         default=None,
