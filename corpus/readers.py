@@ -36,6 +36,7 @@ FIELDS: dict[str, tuple[str, ...]] = {
 }
 
 _HEADLINE_SECTION = re.compile(r"^(?P<title>.+?)\s+[–—]\s+(?P<section>[^–—]{1,40})$")
+_BARE_URL = re.compile(r"^https?://\S+$")
 _FRONT_MATTER = re.compile(r"\A---\s*\n(?P<meta>.*?)\n---\s*(?:\n|\Z)", re.DOTALL)
 _MD_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
 _MD_MARKS = re.compile(r"^\s{0,3}(#{1,6}\s+|>\s?|[-*+]\s+)", re.MULTILINE)
@@ -109,17 +110,24 @@ def build_article(
 
 def read_txt(path: Path, text: str) -> Article:
     """Raw format: headline on the first line (maybe "Headline – Section"), then the body;
-    a closing "© YEAR Outlet" line names the outlet."""
+    a closing "© YEAR Outlet" line names the outlet; a line that is only a url, its source."""
     lines = text.strip().split("\n")
     headline = lines[0].strip()
     section = ""
     match = _HEADLINE_SECTION.match(headline)
     if match:
         headline, section = match.group("title").strip(), match.group("section").strip()
-    body = "\n".join(lines[1:])
+    url = ""
+    rest = lines[1:]
+    for i, line in enumerate(rest):  # an optional bare source-url line
+        if _BARE_URL.match(line.strip()):
+            url = line.strip()
+            del rest[i]
+            break
+    body = "\n".join(rest)
     if not body.strip():
         raise ArticleReadError(path, "only a headline, no article text")
-    fields = {"title": headline, "body": body, "section": section}
+    fields = {"title": headline, "body": body, "section": section, "url": url}
     return build_article(fields, origin=str(path), origin_file=str(path), where=str(path),
                          line=None)
 

@@ -97,4 +97,4 @@ def test_sample_corpus_is_varied_and_complete() -> None:
     assert result.errors == []
     assert 20 <= len(result.articles) <= 40
     assert {Path(f).suffix for f in result.files} >= {".txt", ".md", ".html", ".jsonl"}
-    assert all(a.source and a.published_at for a in result.articles)
+    assert all(a.source and a.published_at and a.url for a in result.articles)
