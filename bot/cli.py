@@ -169,6 +169,21 @@ def _open_searcher(ctx: click.Context):  # noqa: ANN202 - retrieval.search.Searc
     return Searcher(news_index)
 
 
+def filter_options(command):  # noqa: ANN001, ANN201 - a click decorator
+    """--source, --since, --until and --today, shared by search and ask."""
+    for option in reversed([
+        click.option("--source", "sources", multiple=True,
+                     help="Only this outlet (repeatable)."),
+        click.option("--since", help="Only articles published on or after this date "
+                     "(YYYY-MM-DD)."),
+        click.option("--until", help="Only articles published on or before this date "
+                     "(YYYY-MM-DD)."),
+        click.option("--today", help="The date time words such as 'last week' count from."),
+    ]):
+        command = option(command)
+    return command
+
+
 def _date_option(value: str | None, name: str):  # noqa: ANN202 - date | None
     from datetime import date
 
@@ -184,10 +199,7 @@ def _date_option(value: str | None, name: str):  # noqa: ANN202 - date | None
 @cli.command()
 @click.argument("question")
 @click.option("-k", "k", default=10, show_default=True, help="How many passages.")
-@click.option("--source", "sources", multiple=True, help="Only this outlet (repeatable).")
-@click.option("--since", help="Only articles published on or after this date (YYYY-MM-DD).")
-@click.option("--until", help="Only articles published on or before this date (YYYY-MM-DD).")
-@click.option("--today", help="The date time words such as 'last week' count from.")
+@filter_options
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list, best first.")
 @click.pass_context
 def search(ctx: click.Context, question: str, k: int, sources: tuple[str, ...],
@@ -297,10 +309,7 @@ def build_answerer(ctx: click.Context):  # noqa: ANN201 - retrieval.chain.Answer
 
 @cli.command()
 @click.argument("question")
-@click.option("--source", "sources", multiple=True, help="Only this outlet (repeatable).")
-@click.option("--since", help="Only articles published on or after this date (YYYY-MM-DD).")
-@click.option("--until", help="Only articles published on or before this date (YYYY-MM-DD).")
-@click.option("--today", help="The date time words such as 'last week' count from.")
+@filter_options
 @click.option("--json", "as_json", is_flag=True, help="Print the whole answer as JSON.")
 @click.pass_context
 def ask(ctx: click.Context, question: str, sources: tuple[str, ...], since: str | None,

@@ -62,3 +62,14 @@ def story(topic: str, n: int = 3) -> str:
         f"Paragraph {i} of the report on {topic} says officials met on day {i} to review it."
         for i in range(1, n + 1)
     )
+
+
+def index_rows(news_index: NewsIndex, folder: Path,
+               rows: list[tuple[str, str, str, str, str]]) -> None:
+    """Index (file name, title, body, outlet, date) rows written as markdown articles."""
+    from corpus import load_articles
+
+    for name, title, body, source, day in rows:
+        write_article(folder, name, title, body, source=source, published_at=day,
+                      url=f"https://news.example/{name}")
+    news_index.update(load_articles([folder]), [folder])

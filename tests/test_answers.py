@@ -5,11 +5,10 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from conftest import write_article
+from conftest import index_rows
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 
-from corpus import load_articles
 from retrieval.chain import Answerer
 from retrieval.citations import check_citations
 from retrieval.llm import LLMError
@@ -31,11 +30,7 @@ ARTICLES = [
 
 @pytest.fixture
 def searcher(news_index, tmp_path: Path) -> Searcher:
-    folder = tmp_path / "news"
-    for name, title, body, source, day in ARTICLES:
-        write_article(folder, name, title, body, source=source, published_at=day,
-                      url=f"https://news.example/{name}")
-    news_index.update(load_articles([folder]), [folder])
+    index_rows(news_index, tmp_path / "news", ARTICLES)
     return Searcher(news_index)
 
 

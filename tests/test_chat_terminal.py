@@ -13,7 +13,8 @@ import pytest
 def chat_env(tmp_path: Path) -> dict[str, str]:
     env = {**os.environ, "NEWSBOT_INDEX_DIR": str(tmp_path / "index"),
            "NEWSBOT_EMBEDDING_MODEL": "hash", "NEWSBOT_REFUSE_BELOW": "-100",
-           "HOME": str(tmp_path), "TERM": "xterm", "PROMPT_TOOLKIT_NO_CPR": "1", "COLUMNS": "120", "LINES": "40"}
+           "HOME": str(tmp_path), "TERM": "xterm", "PROMPT_TOOLKIT_NO_CPR": "1",
+           "COLUMNS": "120", "LINES": "40"}
     subprocess.run([sys.executable, "-m", "bot", "index"], env=env, check=True,
                    capture_output=True)
     return env

@@ -4,7 +4,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from conftest import write_article
+from conftest import index_rows, write_article
 
 from corpus import load_articles
 from retrieval.langchain_retriever import NewsRetriever
@@ -28,11 +28,7 @@ ARTICLES = [
 
 @pytest.fixture
 def searcher(news_index, tmp_path: Path) -> Searcher:
-    folder = tmp_path / "news"
-    for name, title, body, source, day in ARTICLES:
-        write_article(folder, name, title, body, source=source, published_at=day,
-                      url=f"https://news.example/{name}")
-    news_index.update(load_articles([folder]), [folder])
+    index_rows(news_index, tmp_path / "news", ARTICLES)
     return Searcher(news_index)
 
 
