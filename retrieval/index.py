@@ -154,7 +154,7 @@ class NewsIndex:
 
     # --- updating -------------------------------------------------------------------
     def update(self, loaded: LoadResult, scope: list[Path], progress: Progress | None = None,
-               batch_chunks: int = 256) -> IndexReport:
+               batch_chunks: int = 1024) -> IndexReport:
         started = time.perf_counter()
         report = IndexReport(errors=list(loaded.errors))
         with self._lock():
