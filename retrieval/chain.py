@@ -70,8 +70,8 @@ class Answerer:
         if self.chat_model is None:
             return condense(question, history)
         convo = "\n".join(f"User: {q}\nAssistant: {a}" for q, a in history[-3:])
-        reply = self._call_llm([("system", prompts.CONDENSE_SYSTEM), ("human", prompts.
-                                CONDENSE_USER.format(history=convo, question=question))])
+        user = prompts.CONDENSE_USER.format(history=convo, question=question)
+        reply = self._call_llm([("system", prompts.CONDENSE_SYSTEM), ("human", user)])
         rewritten = reply.strip().split("\n")[0].strip()
         return rewritten or condense(question, history)
 
