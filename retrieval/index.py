@@ -171,6 +171,9 @@ class NewsIndex:
                                               {a.id: canon for a, canon in duplicates})
             self._embed_and_commit(to_embed, indexed, report, progress, batch_chunks)
             self.manifest.set_meta("last_indexed", datetime.now(UTC).isoformat(timespec="seconds"))
+            if report.added or report.updated or report.removed:
+                self.manifest.set_meta("avg_chunk_words",
+                                       f"{self.manifest.average_chunk_words():.2f}")
         report.seconds = time.perf_counter() - started
         return report
 

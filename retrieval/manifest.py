@@ -191,6 +191,12 @@ class Manifest:
                 gone.extend(self._delete_article_rows(db, article_id))
         return gone
 
+    def average_chunk_words(self) -> float:
+        value = self.db.execute(
+            "SELECT avg(length(stems) - length(replace(replace(stems, ' ', ''), char(10), ''))"
+            " + 1) FROM chunks").fetchone()[0]
+        return float(value or 150.0)
+
     # --- statistics -----------------------------------------------------------------
     def stats(self) -> dict[str, object]:
         one = self.db.execute(

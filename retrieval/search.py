@@ -72,9 +72,9 @@ class Searcher:
         index.manifest.db.execute(
             "CREATE VIRTUAL TABLE IF NOT EXISTS temp.vocab USING fts5vocab(main, chunks_fts, row)")
         self._chunk_count = max(1, self.db.execute("SELECT count(*) FROM chunks").fetchone()[0])
-        self._avg_len = self.db.execute(
-            "SELECT avg(length(stems) - length(replace(replace(stems, ' ', ''), char(10), ''))"
-            " + 1) FROM chunks").fetchone()[0] or 150.0
+        # Mean passage length in words, for BM25: kept by the indexer, so no scan per start.
+        stored = index.manifest.get_meta("avg_chunk_words")
+        self._avg_len = float(stored) if stored else index.manifest.average_chunk_words()
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="newsbot-keyword")
 
     # --- the two candidate generators ------------------------------------------------
