@@ -7,8 +7,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-import numpy as np
-
 from retrieval.chunking import split_sentences
 from retrieval.citations import Embed
 from retrieval.search import Passage
@@ -78,11 +76,3 @@ def compose(picked: list[Picked]) -> str:
         else:  # ends in a quote: "... gratitude.” [1]"
             parts.append(f"{sentence} [{cand.passage + 1}]")
     return " ".join(parts)
-
-
-def relevance(question: str, passages: list[Passage], embed: Embed) -> float:
-    """How well the best passage matches: for the refusal threshold."""
-    if not passages:
-        return 0.0
-    vectors = embed([question, *(p.text for p in passages[:3])])
-    return float(np.max(vectors[1:] @ vectors[0]))

@@ -30,6 +30,4 @@ Standalone question:"""
 
 CANNOT_ANSWER = "The indexed articles ({articles} articles up to {last_date}) don't cover this."
 
-EMPTY_INDEX = "Nothing is indexed yet: run `newsbot index` first."
-
 LLM_DECLINED = "I don't know"
