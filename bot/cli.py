@@ -232,7 +232,8 @@ def search(ctx: click.Context, question: str, k: int, sources: tuple[str, ...],
         day = (p.published_at or "undated")[:10]
         click.secho(f"[{n}] {p.title}", bold=True)
         click.secho(f"    {p.source} · {day} · score {p.score:.3f} · {p.url}", dim=True)
-        text = p.text if len(p.text) <= 300 else p.text[:300].rsplit(" ", 1)[0] + " …"
+        flat = " ".join(p.text.split())
+        text = flat if len(flat) <= 300 else flat[:300].rsplit(" ", 1)[0] + " …"
         click.echo(f"    {text}\n")
 
 
