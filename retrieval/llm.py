@@ -33,10 +33,10 @@ def make_chat_model(settings: Settings) -> Any | None:
                               max_tokens=settings.llm_max_tokens,
                               timeout=settings.llm_timeout, max_retries=0)
         if provider == "llamacpp":
-            from langchain_community.chat_models import ChatLlamaCpp
-
             if not settings.llm_gguf_path:
                 raise LLMError("NEWSBOT_LLM_GGUF_PATH must name a .gguf file for llamacpp")
+            from langchain_community.chat_models import ChatLlamaCpp
+
             return ChatLlamaCpp(model_path=str(settings.llm_gguf_path),
                                 temperature=settings.llm_temperature,
                                 max_tokens=settings.llm_max_tokens, n_ctx=4096, verbose=False)
