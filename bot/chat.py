@@ -3,6 +3,7 @@ for rendering answers and sources."""
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from pathlib import Path
 
 from prompt_toolkit import PromptSession
@@ -62,7 +63,7 @@ class ChatSession:
         streaming = self.answerer.chat_model is not None
         on_token = (lambda t: self.console.print(t, end="", markup=False)) if streaming else None
         try:
-            with self.console.status("searching…") if not streaming else _nothing():
+            with self.console.status("searching…") if not streaming else nullcontext():
                 answer = self.answerer.answer(question, history=self.history, on_token=on_token)
         except KeyboardInterrupt:
             self.console.print("\n[yellow]Cancelled.[/]")
@@ -76,14 +77,6 @@ class ChatSession:
         self.last = answer
         if not answer.declined:
             self.history.append((answer.standalone_question, answer.text))
-
-
-class _nothing:  # noqa: N801 - a no-op context manager
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
 
 
 def run_chat(answerer: Answerer, settings: Settings) -> None:

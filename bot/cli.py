@@ -139,12 +139,9 @@ def stats(ctx: click.Context, as_json: bool) -> None:
     # The manifest alone answers this, so stats needs neither Chroma nor the model.
     manifest = Manifest(path)
     try:
-        data = manifest.stats()
-        data["model"] = manifest.get_meta("embedding_model")
+        data = manifest.describe()
     finally:
         manifest.close()
-    data["index_dir"] = str(path.parent)
-    data["size_bytes"] = sum(f.stat().st_size for f in path.parent.rglob("*") if f.is_file())
     if as_json:
         click.echo(json.dumps(data, indent=2))
         return

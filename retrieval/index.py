@@ -282,11 +282,6 @@ class NewsIndex:
 
     # --- reading --------------------------------------------------------------------
     def stats(self) -> dict[str, Any]:
-        data = self.manifest.stats()
-        data["model"] = self.model
+        data = self.manifest.describe()
         data["vectors"] = self.vectors.count()
-        data["index_dir"] = str(self.index_dir)
-        data["size_bytes"] = sum(
-            f.stat().st_size for f in self.index_dir.rglob("*") if f.is_file()
-        )
         return data

@@ -216,4 +216,13 @@ class Manifest:
             "last_published": one[3],
             "sources": {s or "(unknown)": n for s, n in sources},
             "last_indexed": self.get_meta("last_indexed"),
+            "model": self.get_meta("embedding_model"),
         }
+
+    def describe(self) -> dict[str, object]:
+        """`stats()` plus where the index lives and its size on disk."""
+        data = self.stats()
+        folder = self.path.parent
+        data["index_dir"] = str(folder)
+        data["size_bytes"] = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
+        return data
