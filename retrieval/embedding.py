@@ -43,7 +43,7 @@ def resolve_model_path(model: str) -> str:
 class SentenceTransformerEmbedder:
     """sentence-transformers model, loaded on first use with the Hub switched off."""
 
-    def __init__(self, model: str = BUNDLED_MODEL, device: str = "cpu", batch_size: int = 32):
+    def __init__(self, model: str = BUNDLED_MODEL, device: str = "cpu", batch_size: int = 4):
         self.name = model
         self.device = device
         self.batch_size = batch_size
@@ -84,7 +84,7 @@ class OnnxEmbedder:
     from the torch model once and cached; the tokenizer is read from `tokenizer.json`."""
 
     def __init__(self, model: str = BUNDLED_MODEL, cache_dir: Path | None = None,
-                 batch_size: int = 32, max_tokens: int = 256) -> None:
+                 batch_size: int = 4, max_tokens: int = 256) -> None:
         self.name = model
         self.batch_size = batch_size
         self.max_tokens = max_tokens
@@ -221,7 +221,7 @@ def onnx_available() -> bool:
     return all(importlib.util.find_spec(m) for m in ("onnxruntime", "onnx", "tokenizers"))
 
 
-def make_embedder(model: str, device: str = "cpu", batch_size: int = 32,
+def make_embedder(model: str, device: str = "cpu", batch_size: int = 4,
                   backend: str = "onnx", cache_dir: Path | None = None) -> Embedder:
     """`onnx` (the default) falls back to torch when ONNX Runtime is not installed or a
     GPU device is asked for; both give the same vectors."""
