@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import json
 import math
-from collections import Counter
-from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date
 from functools import cached_property, lru_cache
@@ -27,12 +25,13 @@ FEATURES = (
     "dense", "bm25", "rrf", "coverage", "title_coverage", "sentence_coverage", "names",
     "phrase", "in_window", "log_days_before", "after_today", "undated", "lead",
     "dense_rr", "bm25_rr", "article_hits", "article_bm25", "recent_7", "recent_30",
+    "after_week",
 )
 WEIGHTS_FILE = Path(__file__).with_name("rerank_weights.json")
 # Features about when an article appeared, not what it says: left out of `relevance`, so
 # that an old story can still be judged relevant to a question about it.
 DATE_FEATURES = ("in_window", "log_days_before", "after_today", "undated", "recent_7",
-                 "recent_30")
+                 "recent_30", "after_week")
 
 
 @dataclass
@@ -49,27 +48,29 @@ class Candidate:
     bm25_rank: int | None = None
     stems: str | None = None  # sentence_stems(text), precomputed at index time
 
-    # Parsed once per candidate: BM25 and every feature read these.
+    # The stems as strings in which every stem sits between its own two spaces, so
+    # that counting and finding a question's few terms are C-level substring searches:
+    # far cheaper per question than building a Counter of every stem of every candidate.
     @cached_property
-    def _stem_lines(self) -> str:
-        return self.stems if self.stems is not None else sentence_stems(self.text)
+    def _stem_lines(self) -> list[str]:
+        stems = self.stems if self.stems is not None else sentence_stems(self.text)
+        return stems.split("\n")
 
     @cached_property
-    def body_stems(self) -> list[str]:
-        return self._stem_lines.split()
+    def spaced(self) -> str:
+        return " " + "  ".join(" ".join(self._stem_lines).split()) + " "
 
     @cached_property
-    def sentence_sets(self) -> list[set[str]]:
-        return [set(line.split()) for line in self._stem_lines.split("\n")]
+    def spaced_sentences(self) -> list[str]:
+        return [" " + "  ".join(line.split()) + " " for line in self._stem_lines]
 
     @cached_property
-    def body_counts(self) -> Counter[str]:
-        return Counter(self.body_stems)
+    def length(self) -> int:
+        """Number of stems."""
+        return self.spaced.count("  ") + 1 if self.spaced.strip() else 0
 
-    @cached_property
-    def joined(self) -> str:
-        """All stems between single spaces, for phrase lookups."""
-        return f" {' '.join(self.body_stems)} "
+    def count(self, term: str) -> int:
+        return self.spaced.count(f" {term} ")
 
     @cached_property
     def title_stems(self) -> tuple[str, ...]:
@@ -99,56 +100,58 @@ def _title_stems(title: str) -> tuple[str, ...]:
     return tuple(stem(w) for w in words(title))
 
 
-def _coverage(query: QueryInfo, present: Collection[str]) -> float:
-    return sum(query.idf.get(t, 0.0) for t in query.terms if t in present) / query.total_idf
-
-
 def bm25(query: QueryInfo, cand: Candidate, avg_len: float, title_weight: float = 3.0,
          k1: float = 1.2, b: float = 0.75) -> float:
     """Okapi BM25 of the passage (and its headline, weighted) for the question's stems."""
-    body, title = cand.body_counts, cand.title_stems
-    norm = k1 * (1 - b + b * len(cand.body_stems) / avg_len)
+    title = cand.title_stems
+    norm = k1 * (1 - b + b * cand.length / avg_len)
     score = 0.0
     for term in query.terms:
-        tf = body.get(term, 0) + title_weight * title.count(term)
+        tf = cand.count(term) + title_weight * title.count(term)
         if tf:
             score += query.idf.get(term, 0.0) * tf * (k1 + 1) / (tf + norm)
     return score
 
 
+def _dates(query: QueryInfo, published: date | None) -> tuple[float, ...]:
+    """in_window, log_days_before, after_today, after_week, recent_7, recent_30."""
+    if published is None:
+        return 0.0, 0.0, 0.0, 0.0, 0.0, 0.0
+    days = (query.today - published).days
+    in_window = float(
+        query.window_since is not None and published >= query.window_since
+        and (query.window_until is None or published <= query.window_until))
+    return (in_window, math.log1p(max(days, 0)), float(days < -1), float(days < -8),
+            float(-1 <= days <= 7), float(-1 <= days <= 30))
+
+
 def features(query: QueryInfo, cands: list[Candidate]) -> np.ndarray:
     out = np.zeros((len(cands), len(FEATURES)), dtype=np.float32)
     top_bm25 = max((c.bm25 for c in cands), default=0.0) or 1.0
-    per_article: dict[str, list[Candidate]] = {}
+    siblings: dict[str, int] = {}
+    article_bm25: dict[str, float] = {}
     for cand in cands:
-        per_article.setdefault(cand.article_id, []).append(cand)
+        siblings[cand.article_id] = siblings.get(cand.article_id, 0) + 1
+        article_bm25[cand.article_id] = max(article_bm25.get(cand.article_id, 0.0), cand.bm25)
+    terms = [(t, query.idf.get(t, 0.0)) for t in query.terms]
+    total = query.total_idf
     for row, cand in enumerate(cands):
-        siblings = per_article[cand.article_id]
-        body_set = cand.body_counts.keys()
-        title_set = set(cand.title_stems)
-        sentence_best = max((_coverage(query, s) for s in cand.sentence_sets), default=0.0)
-        rrf = sum(1.0 / (60 + r) for r in (cand.dense_rank, cand.bm25_rank) if r is not None)
-        if cand.published:
-            days = (query.today - cand.published).days
-            in_window = float(
-                (query.window_since is None or cand.published >= query.window_since)
-                and (query.window_until is None or cand.published <= query.window_until)
-                and query.window_since is not None)
-            before = math.log1p(max(days, 0))
-            after = float(days < -1)
-            recent_7, recent_30 = float(-1 <= days <= 7), float(-1 <= days <= 30)
-        else:
-            in_window, before, after, recent_7, recent_30 = 0.0, 0.0, 0.0, 0.0, 0.0
+        title = set(cand.title_stems)
+        found = {t for t, _ in terms if f" {t} " in cand.spaced}
+        sentence_best = max((sum(w for t, w in terms if t in found and f" {t} " in sentence)
+                             for sentence in cand.spaced_sentences), default=0.0)
+        ranks = (cand.dense_rank, cand.bm25_rank)
+        in_window, before, after, after_week, recent_7, recent_30 = _dates(query, cand.published)
         out[row] = (
             cand.dense,
             cand.bm25 / top_bm25,
-            rrf * 30,
-            _coverage(query, body_set | title_set),
-            _coverage(query, title_set),
-            sentence_best,
-            (sum(n in body_set or n in title_set for n in query.names) / len(query.names))
+            30 * sum(1.0 / (60 + r) for r in ranks if r is not None),
+            sum(w for t, w in terms if t in found or t in title) / total,
+            sum(w for t, w in terms if t in title) / total,
+            sentence_best / total,
+            (sum(f" {n} " in cand.spaced or n in title for n in query.names) / len(query.names))
             if query.names else 0.0,
-            (sum(f" {a} {b} " in cand.joined for a, b in query.bigrams) / len(query.bigrams))
+            (sum(f" {a}  {b} " in cand.spaced for a, b in query.bigrams) / len(query.bigrams))
             if query.bigrams else 0.0,
             in_window,
             before,
@@ -157,10 +160,11 @@ def features(query: QueryInfo, cands: list[Candidate]) -> np.ndarray:
             float(cand.ord == 0),
             1.0 / (1 + cand.dense_rank) if cand.dense_rank is not None else 0.0,
             1.0 / (1 + cand.bm25_rank) if cand.bm25_rank is not None else 0.0,
-            math.log1p(len(siblings)),
-            max(c.bm25 for c in siblings) / top_bm25,
+            math.log1p(siblings[cand.article_id]),
+            article_bm25[cand.article_id] / top_bm25,
             recent_7,
             recent_30,
+            after_week,
         )
     return out
 

@@ -12,6 +12,8 @@ from functools import lru_cache
 import snowballstemmer
 
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*", re.UNICODE)
+# PyStemmer (a dependency) makes this the C implementation; the pure-Python fallback
+# gives the same stems.
 _STEMMER = snowballstemmer.stemmer("porter")
 
 STOPWORDS = frozenset([
