@@ -1,0 +1,77 @@
+"""The reranker's features on hand-made candidates: term counts, phrases, names, dates."""
+
+from datetime import date
+
+import pytest
+
+from retrieval.rerank import FEATURES, Candidate, QueryInfo, bm25, features
+from retrieval.text import content_terms, proper_nouns, sentence_stems
+
+TODAY = date(2024, 3, 10)
+
+
+def candidate(text: str, title: str = "Headline", published: date | None = TODAY,
+              article: str = "a1", ord_: int = 0) -> Candidate:
+    return Candidate(f"{article}:{ord_}", article, ord_, text, title, published,
+                     stems=sentence_stems(text))
+
+
+def query(question: str) -> QueryInfo:
+    terms = content_terms(question)
+    return QueryInfo(terms, dict.fromkeys(terms, 1.0), proper_nouns(question), TODAY, None, None)
+
+
+def row(q: QueryInfo, cands: list[Candidate], index: int = 0) -> dict[str, float]:
+    for cand in cands:
+        cand.bm25 = bm25(q, cand, avg_len=20)
+    return dict(zip(FEATURES, features(q, cands)[index].tolist(), strict=True))
+
+
+def test_repeated_terms_count_every_time() -> None:
+    once = candidate("Flooding hit the valley.")
+    twice = candidate("Flooding, flooding everywhere hit the valley.")
+    q = query("Where was the flooding?")
+    assert once.count("flood") == 1 and twice.count("flood") == 2
+    assert once.length == 4 and twice.length == 6
+    assert bm25(q, twice, avg_len=5) > bm25(q, once, avg_len=5)
+
+
+def test_phrase_names_and_sentence_coverage() -> None:
+    q = query("Which prize did Narges Mohammadi win in Oslo?")
+    together = candidate("The committee in Oslo named Narges Mohammadi. She won the prize.")
+    apart = candidate("Mohammadi spoke. Narges is a name. The prize went elsewhere.")
+    a, b = row(q, [together, apart], 0), row(q, [together, apart], 1)
+    assert a["phrase"] > b["phrase"] == 0.0
+    assert a["names"] == pytest.approx(1.0) and b["names"] < 1.0
+    assert a["sentence_coverage"] > b["sentence_coverage"]
+    assert a["coverage"] >= b["coverage"]
+
+
+def test_title_terms_count_as_covered() -> None:
+    q = query("What did the volcano destroy?")
+    cand = candidate("Homes were lost.", title="Volcano erupts")
+    features_row = row(q, [cand])
+    assert features_row["title_coverage"] > 0 and features_row["coverage"] > 0
+
+
+@pytest.mark.parametrize(("published", "after_today", "after_week", "recent_7"), [
+    (date(2024, 3, 9), 0.0, 0.0, 1.0),
+    (date(2024, 3, 14), 1.0, 0.0, 0.0),  # a few days "after today": quiz dates lag
+    (date(2024, 4, 1), 1.0, 1.0, 0.0),
+])
+def test_date_features(published: date, after_today: float, after_week: float,
+                       recent_7: float) -> None:
+    r = row(query("volcano"), [candidate("The volcano erupted.", published=published)])
+    assert (r["after_today"], r["after_week"], r["recent_7"]) == (
+        after_today, after_week, recent_7)
+
+
+def test_siblings_share_the_article_score() -> None:
+    q = query("volcano lava Grindavik")
+    strong = candidate("Volcano lava reached Grindavik.", article="a1", ord_=0)
+    weak = candidate("Residents left.", article="a1", ord_=1)
+    other = candidate("Lava cooled.", article="a2")
+    rows = [row(q, [strong, weak, other], i) for i in range(3)]
+    assert rows[1]["article_bm25"] == rows[0]["article_bm25"] == pytest.approx(1.0)
+    assert rows[2]["article_bm25"] < 1.0
+    assert rows[0]["article_hits"] > rows[2]["article_hits"]
