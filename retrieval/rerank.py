@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass
 from datetime import date
 from functools import cached_property, lru_cache
@@ -25,7 +26,7 @@ FEATURES = (
     "dense", "bm25", "rrf", "coverage", "title_coverage", "sentence_coverage", "names",
     "phrase", "in_window", "log_days_before", "after_today", "undated", "lead",
     "dense_rr", "bm25_rr", "article_hits", "article_bm25", "recent_7", "recent_30",
-    "after_week",
+    "after_week", "article_dense", "number_match",
 )
 WEIGHTS_FILE = Path(__file__).with_name("rerank_weights.json")
 # Features about when an article appeared, not what it says: left out of `relevance`, so
@@ -85,6 +86,7 @@ class QueryInfo:
     today: date
     window_since: date | None
     window_until: date | None
+    wants_number: bool = False  # "how many", "what year", ...: answers carry digits
 
     @cached_property
     def total_idf(self) -> float:
@@ -93,6 +95,16 @@ class QueryInfo:
     @cached_property
     def bigrams(self) -> list[tuple[str, str]]:
         return list(zip(self.terms, self.terms[1:], strict=False))
+
+
+_DIGIT = re.compile(r" \d")
+_NUMBER_QUESTION = re.compile(
+    r"\b(how (many|much|old|long|far)|what (year|percent\w*|number|age)|which year)\b",
+    re.IGNORECASE)
+
+
+def wants_number(question: str) -> bool:
+    return bool(_NUMBER_QUESTION.search(question))
 
 
 @lru_cache(maxsize=4096)
@@ -130,16 +142,23 @@ def features(query: QueryInfo, cands: list[Candidate]) -> np.ndarray:
     top_bm25 = max((c.bm25 for c in cands), default=0.0) or 1.0
     siblings: dict[str, int] = {}
     article_bm25: dict[str, float] = {}
+    article_dense: dict[str, float] = {}
     for cand in cands:
         siblings[cand.article_id] = siblings.get(cand.article_id, 0) + 1
         article_bm25[cand.article_id] = max(article_bm25.get(cand.article_id, 0.0), cand.bm25)
+        article_dense[cand.article_id] = max(article_dense.get(cand.article_id, -1.0),
+                                             cand.dense)
     terms = [(t, query.idf.get(t, 0.0)) for t in query.terms]
     total = query.total_idf
     for row, cand in enumerate(cands):
         title = set(cand.title_stems)
         found = {t for t, _ in terms if f" {t} " in cand.spaced}
-        sentence_best = max((sum(w for t, w in terms if t in found and f" {t} " in sentence)
-                             for sentence in cand.spaced_sentences), default=0.0)
+        sentence_scores = [sum(w for t, w in terms if t in found and f" {t} " in sentence)
+                           for sentence in cand.spaced_sentences]
+        sentence_best = max(sentence_scores, default=0.0)
+        number_match = float(query.wants_number and any(
+            score > 0 and _DIGIT.search(sentence)
+            for score, sentence in zip(sentence_scores, cand.spaced_sentences, strict=True)))
         ranks = (cand.dense_rank, cand.bm25_rank)
         in_window, before, after, after_week, recent_7, recent_30 = _dates(query, cand.published)
         out[row] = (
@@ -165,6 +184,8 @@ def features(query: QueryInfo, cands: list[Candidate]) -> np.ndarray:
             recent_7,
             recent_30,
             after_week,
+            article_dense[cand.article_id],
+            number_match,
         )
     return out
 

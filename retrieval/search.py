@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from retrieval.index import NewsIndex
-from retrieval.rerank import Candidate, QueryInfo, Reranker, bm25
+from retrieval.rerank import Candidate, QueryInfo, Reranker, bm25, wants_number
 from retrieval.text import content_terms, proper_nouns
 from retrieval.timewords import TimeWindow, parse_time_words
 
@@ -176,7 +176,8 @@ class Searcher:
         timings["keyword"] = time.perf_counter() - t
         t = time.perf_counter()
         query = QueryInfo(terms, idf, proper_nouns(question), today,
-                          window.since if window else None, window.until if window else None)
+                          window.since if window else None, window.until if window else None,
+                          wants_number(question))
         cands = self._candidates(dense, keyword, vector, query)
         timings["candidates"] = time.perf_counter() - t
         return query, cands, window, timings

@@ -4,7 +4,7 @@ from datetime import date
 
 import pytest
 
-from retrieval.rerank import FEATURES, Candidate, QueryInfo, bm25, features
+from retrieval.rerank import FEATURES, Candidate, QueryInfo, bm25, features, wants_number
 from retrieval.text import content_terms, proper_nouns, sentence_stems
 
 TODAY = date(2024, 3, 10)
@@ -75,3 +75,23 @@ def test_siblings_share_the_article_score() -> None:
     assert rows[1]["article_bm25"] == rows[0]["article_bm25"] == pytest.approx(1.0)
     assert rows[2]["article_bm25"] < 1.0
     assert rows[0]["article_hits"] > rows[2]["article_hits"]
+
+
+def test_number_questions_favour_sentences_with_numbers() -> None:
+    q = query("How many towers of the basilica are finished?")
+    q.wants_number = wants_number("How many towers of the basilica are finished?")
+    with_number = candidate("Five of the 18 towers of the basilica are finished.")
+    without = candidate("The towers of the basilica are nearly finished.")
+    elsewhere = candidate("The towers rise. In 2026 a choir sang.")  # digit, other sentence
+    rows = [row(q, [with_number, without, elsewhere], i) for i in range(3)]
+    assert [r["number_match"] for r in rows] == [1.0, 0.0, 0.0]
+    assert not wants_number("Who won the prize?")
+    assert wants_number("In what year did the war end?")
+    assert wants_number("What year did the war end?")
+
+
+def test_article_dense_is_the_best_sibling() -> None:
+    first, second = candidate("One.", article="a1"), candidate("Two.", article="a1", ord_=1)
+    first.dense, second.dense = 0.7, 0.2
+    rows = [row(query("one two"), [first, second], i) for i in range(2)]
+    assert rows[0]["article_dense"] == rows[1]["article_dense"] == pytest.approx(0.7)
