@@ -1,14 +1,16 @@
 """Fit the reranker's weights on questions whose articles are in an index.
 
-    python bench/train_rerank.py INDEX_DIR QUESTIONS.jsonl [--exclude SMALL.jsonl]
-                                 [--folds 2] [--write]
+    python bench/train_rerank.py INDEX_DIR QUESTIONS.jsonl [--also INDEX_DIR QUESTIONS.jsonl]
+                                 [--exclude SMALL.jsonl] [--folds 2] [--write]
 
 Never fit on the questions that figures are reported for: `--exclude` drops the
 questions of a file (news-dev-small's) and every question of their weeks. With
 `--folds N` the weeks are split into N groups, each scored by weights fitted on the
-others: that cross-validated score is the honest estimate for the fitted questions. The
-model (pointwise or pairwise logistic regression, and its C) is chosen on it; `--write`
-stores weights fitted on all kept questions in retrieval/rerank_weights.json.
+others: that cross-validated score is the honest estimate for the fitted questions
+(`--also` adds the questions of another index, scored separately: the same question
+asked of a small and a large index meets different candidates). The model (pointwise
+or pairwise logistic regression, and its C) is chosen on it; `--write` stores weights
+fitted on all kept questions in retrieval/rerank_weights.json.
 """
 
 from __future__ import annotations
@@ -35,7 +37,8 @@ def week(question) -> str:  # noqa: ANN001
     return question.id.split("_")[0]
 
 
-def collect(searcher: Searcher, questions) -> list[tuple[np.ndarray, np.ndarray, str]]:  # noqa: ANN001
+def collect(searcher: Searcher, questions, source: int = 0  # noqa: ANN001
+            ) -> list[tuple[np.ndarray, np.ndarray, str, int]]:
     groups = []
     for q in questions:
         if not q.answerable:
@@ -47,13 +50,13 @@ def collect(searcher: Searcher, questions) -> list[tuple[np.ndarray, np.ndarray,
             f"SELECT id, url FROM articles WHERE id IN ({','.join('?' * len(cands))})",  # noqa: S608
             [c.article_id for c in cands]).fetchall())
         labels = np.array([is_hit(urls[c.article_id], c.text, q) for c in cands], dtype=float)
-        groups.append((features(query, cands), labels, week(q)))
+        groups.append((features(query, cands), labels, week(q), source))
     return groups
 
 
 def rank_metrics(groups, weights: np.ndarray) -> tuple[float, float]:  # noqa: ANN001
     hits5 = mrr = 0.0
-    for x, y, _ in groups:
+    for x, y, *_ in groups:
         order = np.argsort(-(x @ weights), kind="stable")
         ranked = y[order]
         first = np.flatnonzero(ranked[:10])
@@ -67,7 +70,7 @@ def pairs(groups, mean: np.ndarray, scale: np.ndarray, per_hit: int = 30,  # noq
           seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
     rows, labels = [], []
-    for x, y, _ in groups:
+    for x, y, *_ in groups:
         z = (x - mean) / scale
         hits, misses = np.flatnonzero(y), np.flatnonzero(y == 0)
         for h in hits:
@@ -94,52 +97,57 @@ def fit(groups, method: str, c: float) -> np.ndarray:  # noqa: ANN001
     return model.coef_[0] / scale
 
 
-def cross_validate(groups, method: str, c: float, folds: int) -> tuple[float, float]:  # noqa: ANN001
+def cross_validate(groups, method: str, c: float, folds: int  # noqa: ANN001
+                   ) -> dict[int, tuple[float, float]]:
+    """Held-out hits@5 and MRR@10 for each source index."""
     weeks = sorted({g[2] for g in groups})
     fold_of = {w: i % folds for i, w in enumerate(weeks)}
-    held_out = []
+    held_out: dict[int, list[tuple[float, float]]] = {}
     for fold in range(folds):
-        train = [g for g in groups if fold_of[g[2]] != fold]
-        test = [g for g in groups if fold_of[g[2]] == fold]
-        weights = fit(train, method, c)
-        held_out += [(g, weights) for g in test]
-    h5 = mrr = 0.0
-    for g, weights in held_out:
-        g_h5, g_mrr = rank_metrics([g], weights)
-        h5, mrr = h5 + g_h5, mrr + g_mrr
-    return h5 / len(held_out), mrr / len(held_out)
+        weights = fit([g for g in groups if fold_of[g[2]] != fold], method, c)
+        for g in groups:
+            if fold_of[g[2]] == fold:
+                held_out.setdefault(g[3], []).append(rank_metrics([g], weights))
+    return {source: (float(np.mean([m[0] for m in metrics])),
+                     float(np.mean([m[1] for m in metrics])))
+            for source, metrics in sorted(held_out.items())}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("index_dir", type=Path)
     parser.add_argument("questions", type=Path)
+    parser.add_argument("--also", nargs=2, action="append", default=[], type=Path,
+                        metavar=("INDEX_DIR", "QUESTIONS"))
     parser.add_argument("--exclude", type=Path, help="questions (and their weeks) to leave out")
     parser.add_argument("--folds", type=int, default=2)
     parser.add_argument("--write", action="store_true")
     args = parser.parse_args()
 
-    questions = list(read_questions(args.questions))
-    if args.exclude:
-        skip = {week(q) for q in read_questions(args.exclude)}
-        questions = [q for q in questions if week(q) not in skip]
-    index = NewsIndex.open(get_settings(), index_dir=args.index_dir)
-    searcher = Searcher(index, dense_depth=40, keyword_depth=40)
-    groups = collect(searcher, questions)
-    print(f"{len(groups)} answerable questions with candidates from "
-          f"{len({g[2] for g in groups})} weeks; "
-          f"{sum(int(g[1].any()) for g in groups)} have a hit among them")
-    current = np.array([searcher.reranker.weights.get(f, 0.0) for f in FEATURES])
-    print("current weights  hits@5 {:.3f} MRR@10 {:.3f} (in sample)".format(
-        *rank_metrics(groups, current)))
+    skip = {week(q) for q in read_questions(args.exclude)} if args.exclude else set()
+    groups = []
+    sets = [(args.index_dir, args.questions), *args.also]
+    for source, (index_dir, path) in enumerate(sets):
+        questions = [q for q in read_questions(path) if week(q) not in skip]
+        searcher = Searcher(NewsIndex.open(get_settings(), index_dir=index_dir),
+                            dense_depth=40, keyword_depth=40)
+        mine = collect(searcher, questions, source)
+        current = np.array([searcher.reranker.weights.get(f, 0.0) for f in FEATURES])
+        print(f"[{source}] {index_dir}: {len(mine)} answerable questions from "
+              f"{len({g[2] for g in mine})} weeks, {sum(int(g[1].any()) for g in mine)} "
+              "with a hit among the candidates; current weights hits@5 {:.3f} MRR@10 {:.3f}"
+              .format(*rank_metrics(mine, current)), flush=True)
+        groups += mine
     best = None
     for method, cs in (("pointwise", (0.01, 0.1, 1.0)), ("pairwise", (0.01, 0.1, 1.0))):
         for c in cs:
-            h5, mrr = cross_validate(groups, method, c, args.folds)
-            print(f"{method:<9} C={c:<5} {args.folds}-fold by week: hits@5 {h5:.3f} "
-                  f"MRR@10 {mrr:.3f}", flush=True)
-            if best is None or h5 + mrr > best[0]:
-                best = (h5 + mrr, method, c)
+            scores = cross_validate(groups, method, c, args.folds)
+            shown = "  ".join(f"[{s}] hits@5 {h5:.3f} MRR@10 {mrr:.3f}"
+                              for s, (h5, mrr) in scores.items())
+            print(f"{method:<9} C={c:<5} {args.folds}-fold by week: {shown}", flush=True)
+            total = sum(h5 + mrr for h5, mrr in scores.values())
+            if best is None or total > best[0]:
+                best = (total, method, c)
     _, method, c = best
     weights = dict(zip(FEATURES, (round(float(w), 5) for w in fit(groups, method, c)),
                        strict=True))
