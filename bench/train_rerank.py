@@ -38,28 +38,41 @@ def week(question) -> str:  # noqa: ANN001
 
 
 def collect(searcher: Searcher, questions, source: int = 0  # noqa: ANN001
-            ) -> list[tuple[np.ndarray, np.ndarray, str, int]]:
+            ) -> list[tuple[np.ndarray, np.ndarray, str, int, list[str]]]:
+    """One group per answerable question: candidate features, hit labels, week, source
+    index and article ids. A question without candidates stays in, as a miss."""
     groups = []
     for q in questions:
         if not q.answerable:
             continue
         query, cands, _, _ = searcher.gather(q.question, today=q.date)
         if not cands:
+            groups.append((np.zeros((0, len(FEATURES))), np.zeros(0), week(q), source, []))
             continue
         urls = dict(searcher.db.execute(
             f"SELECT id, url FROM articles WHERE id IN ({','.join('?' * len(cands))})",  # noqa: S608
             [c.article_id for c in cands]).fetchall())
         labels = np.array([is_hit(urls[c.article_id], c.text, q) for c in cands], dtype=float)
-        groups.append((features(query, cands), labels, week(q), source))
+        articles = [c.article_id for c in cands]
+        groups.append((features(query, cands), labels, week(q), source, articles))
     return groups
 
 
-def rank_metrics(groups, weights: np.ndarray) -> tuple[float, float]:  # noqa: ANN001
+def rank_metrics(groups, weights: np.ndarray, per_article: int = 2  # noqa: ANN001
+                 ) -> tuple[float, float]:
+    """hits@5 and MRR@10 of the ranking the search would show (at most `per_article`
+    passages of one article, as in Searcher)."""
     hits5 = mrr = 0.0
-    for x, y, *_ in groups:
-        order = np.argsort(-(x @ weights), kind="stable")
-        ranked = y[order]
-        first = np.flatnonzero(ranked[:10])
+    for x, y, _, _, articles in groups:
+        shown: list[int] = []
+        count: dict[str, int] = {}
+        for i in np.argsort(-(x @ weights), kind="stable"):
+            if count.get(articles[i], 0) < per_article:
+                count[articles[i]] = count.get(articles[i], 0) + 1
+                shown.append(i)
+                if len(shown) == 10:
+                    break
+        first = np.flatnonzero(y[shown])
         if first.size:
             mrr += 1 / (first[0] + 1)
             hits5 += first[0] < 5
