@@ -90,7 +90,7 @@ class Settings(BaseSettings):
     answer_max_sentences: int = Field(
         default=3, description="Longest extractive answer, in sentences.")
     refuse_below: float = Field(
-        default=6.5, description="Decline when the best passage's relevance is below this "
+        default=7.2, description="Decline when the best passage's relevance is below this "
         "(calibrated on news-dev: answerable questions against off-corpus probes).")
     discord_token: str | None = Field(
         default=None,
