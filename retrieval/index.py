@@ -100,6 +100,7 @@ class NewsIndex:
         embedder = embedder or make_embedder(
             settings.embedding_model, settings.embedding_device, settings.embedding_batch_size,
             settings.embedding_backend, Path(settings.cache_dir).expanduser() / "onnx",
+            settings.embedding_int8_questions,
         )
         return cls(directory, embedder, client, settings.collection, settings.chunk_max_chars)
 

@@ -42,3 +42,22 @@ def test_real_model_index_finds_the_right_story(real_index: Path) -> None:
         assert expected in text, (question, text)
         assert 0.3 < score <= 1.0
     news_index.close()
+
+
+def test_onnx_matches_torch_and_int8_questions_stay_close(tmp_path: Path) -> None:
+    from retrieval.embedding import OnnxEmbedder
+
+    texts = ["Argentina beat France on penalties in the World Cup final in Qatar.",
+             "The central bank raised interest rates by a quarter point on Wednesday."]
+    question = "Who won the World Cup final?"
+    torch_model = SentenceTransformerEmbedder()
+    onnx_model = OnnxEmbedder(cache_dir=tmp_path, int8_questions=True)
+    documents = onnx_model.embed_documents(texts)
+    assert (documents * torch_model.embed_documents(texts)).sum(axis=1).min() > 0.9999
+    assert list(tmp_path.glob("*.int8.onnx")) == []  # documents never need the int8 copy
+    full = torch_model.embed_query(question)
+    int8 = onnx_model.embed_query(question)
+    assert len(list(tmp_path.glob("*.int8.onnx"))) == 1
+    assert 0.98 < float(full @ int8) < 0.99999  # close, and really a different model
+    # The int8 question still prefers the passage that answers it.
+    assert float(documents[0] @ int8) > float(documents[1] @ int8) + 0.2
