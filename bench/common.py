@@ -58,6 +58,8 @@ def open_peer_store(docs: list, embeddings, peer_dir: Path, slice_size: int = 40
 
     store = Chroma(persist_directory=str(peer_dir), embedding_function=embeddings)
     done = store._collection.count()
+    if done >= len(docs):  # complete (possibly built by Chroma.from_documents: other ids)
+        return store
     start = done - done % slice_size  # the slice a killed run was in is written again
     for first in range(start, len(docs), slice_size):
         part = docs[first : first + slice_size]
