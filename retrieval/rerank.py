@@ -148,12 +148,13 @@ def features(query: QueryInfo, cands: list[Candidate]) -> np.ndarray:
         article_bm25[cand.article_id] = max(article_bm25.get(cand.article_id, 0.0), cand.bm25)
         article_dense[cand.article_id] = max(article_dense.get(cand.article_id, -1.0),
                                              cand.dense)
-    terms = [(t, query.idf.get(t, 0.0)) for t in query.terms]
+    terms = [(t, f" {t} ", query.idf.get(t, 0.0)) for t in query.terms]
     total = query.total_idf
     for row, cand in enumerate(cands):
         title = set(cand.title_stems)
-        found = {t for t, _ in terms if f" {t} " in cand.spaced}
-        sentence_scores = [sum(w for t, w in terms if t in found and f" {t} " in sentence)
+        found = [(t, padded, w) for t, padded, w in terms if padded in cand.spaced]
+        found_terms = {t for t, _, _ in found}
+        sentence_scores = [sum(w for _, padded, w in found if padded in sentence)
                            for sentence in cand.spaced_sentences]
         sentence_best = max(sentence_scores, default=0.0)
         number_match = float(query.wants_number and any(
@@ -165,8 +166,8 @@ def features(query: QueryInfo, cands: list[Candidate]) -> np.ndarray:
             cand.dense,
             cand.bm25 / top_bm25,
             30 * sum(1.0 / (60 + r) for r in ranks if r is not None),
-            sum(w for t, w in terms if t in found or t in title) / total,
-            sum(w for t, w in terms if t in title) / total,
+            sum(w for t, _, w in terms if t in found_terms or t in title) / total,
+            sum(w for t, _, w in terms if t in title) / total,
             sentence_best / total,
             (sum(f" {n} " in cand.spaced or n in title for n in query.names) / len(query.names))
             if query.names else 0.0,
