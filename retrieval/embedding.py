@@ -175,10 +175,16 @@ def quantize_onnx(onnx_path: Path, int8_path: Path) -> None:
 
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    logging.getLogger().setLevel(logging.ERROR)  # it warns about optional pre-processing
-    tmp = int8_path.with_suffix(".tmp")
-    quantize_dynamic(str(onnx_path), str(tmp), weight_type=QuantType.QInt8, per_channel=True)
-    tmp.replace(int8_path)
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)  # it warns about optional pre-processing, on the root logger
+    try:
+        tmp = int8_path.with_suffix(".tmp")
+        quantize_dynamic(str(onnx_path), str(tmp), weight_type=QuantType.QInt8,
+                         per_channel=True)
+        tmp.replace(int8_path)  # atomic: a killed run never leaves a half file
+    finally:
+        root.setLevel(level)
 
 
 def export_onnx(model_dir: Path, onnx_path: Path) -> None:
