@@ -50,6 +50,10 @@ def score_peer(name: str, search, questions) -> list:  # noqa: ANN001
             report.answerable += 1
             report.ranks.append(first_hit_rank(
                 [(d.metadata["url"], d.page_content) for d in docs[:10]], q))
+        if report.questions % 100 == 0:  # a slow peer shows where it stands
+            m = report.as_dict()
+            print(f"{name}: {report.questions}/{len(questions)} questions, hits@5 "
+                  f"{m['hits@5']:.3f}, MRR@10 {m['mrr@10']:.3f}", flush=True)
     return row(name, report)
 
 
