@@ -95,16 +95,21 @@ def index(ctx: click.Context, paths: tuple[Path, ...], rebuild: bool, as_json: b
 
 
 class _progress_bar:  # noqa: N801 - used as a context manager like a function
-    """A rich progress bar on a terminal; nothing when output is piped."""
+    """A rich progress bar on a terminal. When stderr is a log file, a line now and then
+    instead (a large corpus takes hours on a laptop: the log should say how far it got)."""
+
+    log_every_s = 30.0
 
     def __init__(self, quiet: bool) -> None:
-        self.enabled = not quiet and sys.stderr.isatty()
+        self.quiet = quiet
         self.bar = None
         self.task = None
 
     def __enter__(self):  # noqa: ANN204
-        if not self.enabled:
+        if self.quiet:
             return None
+        if not sys.stderr.isatty():
+            return self._log_lines()
         from rich.progress import Progress
 
         self.bar = Progress(transient=True)
@@ -114,6 +119,25 @@ class _progress_bar:  # noqa: N801 - used as a context manager like a function
             if self.task is None:
                 self.task = self.bar.add_task("embedding articles", total=total)
             self.bar.update(self.task, completed=done, total=total)
+
+        return update
+
+    def _log_lines(self):  # noqa: ANN202 - Progress
+        import time
+
+        started = time.monotonic()
+        last = started
+
+        def update(done: int, total: int) -> None:
+            nonlocal last
+            now = time.monotonic()
+            if done >= total or now - last < self.log_every_s:  # the summary says the end
+                return
+            last = now
+            elapsed = now - started
+            left = elapsed * (total - done) / done if done else 0.0
+            click.echo(f"embedded {done}/{total} articles ({100 * done / max(1, total):.0f} %) "
+                       f"in {elapsed / 60:.1f} min, about {left / 60:.0f} min left", err=True)
 
         return update
 
