@@ -20,17 +20,22 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import DATA, read_records  # noqa: E402
 
 
+def pick_weeks(articles: list[dict], count: int) -> set[str]:
+    """`count` weeks spread evenly over news-dev, none of news-dev-small's."""
+    small_weeks = {r["retrieved_at"] for r in read_records(DATA / "news-dev-small" /
+                                                           "articles.jsonl.gz")}
+    weeks = sorted({a["retrieved_at"] for a in articles} - small_weeks)
+    step = len(weeks) / count
+    return {weeks[int(i * step)] for i in range(count)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("out", type=Path)
     parser.add_argument("--weeks", type=int, default=8)
     args = parser.parse_args()
-    small_weeks = {r["retrieved_at"] for r in read_records(DATA / "news-dev-small" /
-                                                           "articles.jsonl.gz")}
     articles = read_records(DATA / "news-dev" / "articles.jsonl.gz")
-    weeks = sorted({a["retrieved_at"] for a in articles} - small_weeks)
-    step = len(weeks) / args.weeks
-    chosen = {weeks[int(i * step)] for i in range(args.weeks)}
+    chosen = pick_weeks(articles, args.weeks)
     args.out.mkdir(parents=True, exist_ok=True)
     with gzip.open(args.out / "articles.jsonl.gz", "wt", encoding="utf-8") as handle:
         kept = [a for a in articles if a["retrieved_at"] in chosen]

@@ -1,0 +1,59 @@
+"""Retrieval scores of a `newsbot eval --out` file on news-dev, split into the weeks the
+shipped reranker was fitted on and the weeks it never saw (news-dev-small's among them).
+
+    python bench/split_scores.py RESULTS.jsonl
+
+The fitted weeks are those named in README.md ("The reranker's fit"): the 15 weeks
+2022-06-17 .. 2022-09-23 and the 8 weeks that `make_subset.py --weeks 8` picks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from common import DATA, print_table, read_records  # noqa: E402
+from make_subset import pick_weeks  # noqa: E402
+
+from retrieval.evaluation import EvalReport, first_hit_rank, read_questions  # noqa: E402
+
+FITTED_SPAN = ("20220617", "20220923")
+FITTED_SUBSET_WEEKS = 8
+
+
+def fitted_weeks() -> set[str]:
+    picked = pick_weeks(read_records(DATA / "news-dev" / "articles.jsonl.gz"),
+                        FITTED_SUBSET_WEEKS)
+    return {w.replace("-", "") for w in picked}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("results", type=Path, help="the --out file of `newsbot eval`")
+    args = parser.parse_args()
+    questions = {q.id: q for q in read_questions(DATA / "news-dev" / "questions.jsonl")}
+    fitted = fitted_weeks()
+    reports = {"fitted weeks": EvalReport(), "unseen weeks": EvalReport(), "all": EvalReport()}
+    with open(args.results, encoding="utf-8") as handle:
+        for line in handle:
+            record = json.loads(line)
+            q = questions[record["id"]]
+            if not q.answerable:
+                continue
+            week = q.id.split("_")[0]
+            seen = week in fitted or FITTED_SPAN[0] <= week <= FITTED_SPAN[1]
+            rank = first_hit_rank([(p["url"], p["text"]) for p in record["passages"][:10]], q)
+            for name in ("fitted weeks" if seen else "unseen weeks", "all"):
+                reports[name].answerable += 1
+                reports[name].ranks.append(rank)
+    rows = [[name, r.answerable, r.hits_at(1), r.hits_at(5), r.hits_at(10), r.mrr10]
+            for name, r in reports.items()]
+    print_table(["questions", "answerable", "hits@1", "hits@5", "hits@10", "MRR@10"], rows)
+
+
+if __name__ == "__main__":
+    main()
