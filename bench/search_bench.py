@@ -12,6 +12,7 @@ rule in ../shared/data/README.md.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import subprocess
@@ -37,13 +38,19 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 from retrieval.evaluation import EvalReport, first_hit_rank, read_questions  # noqa: E402
 
 
-def score_peer(name: str, search, questions) -> list:  # noqa: ANN001
+def score_peer(name: str, search, questions, out: Path | None = None) -> list:  # noqa: ANN001
+    """Scores a peer; `out` gets one line per question in `newsbot eval --out`'s format."""
     report = EvalReport()
     search("warm up")
+    handle = open(out, "w", encoding="utf-8", buffering=1) if out else None  # noqa: SIM115
     for q in questions:
         started = time.perf_counter()
         docs = search(q.question)
         report.latencies.append(time.perf_counter() - started)
+        if handle:
+            handle.write(json.dumps({"id": q.id, "passages": [
+                {"url": d.metadata["url"], "title": d.metadata["title"],
+                 "text": d.page_content} for d in docs]}, ensure_ascii=False) + "\n")
         report.questions += 1
         report.passage_lengths.extend(len(d.page_content) for d in docs)
         if q.answerable:
@@ -54,6 +61,8 @@ def score_peer(name: str, search, questions) -> list:  # noqa: ANN001
             m = report.as_dict()
             print(f"{name}: {report.questions}/{len(questions)} questions, hits@5 "
                   f"{m['hits@5']:.3f}, MRR@10 {m['mrr@10']:.3f}", flush=True)
+    if handle:
+        handle.close()
     return row(name, report)
 
 
@@ -61,6 +70,29 @@ def row(name: str, report: EvalReport) -> list:
     m = report.as_dict()
     return [name, m["hits@1"], m["hits@5"], m["hits@10"], m["mrr@10"],
             round(statistics.median(report.latencies) * 1000, 1), m["mean_passage_chars"]]
+
+
+def _out(folder: Path | None, system: str) -> Path | None:
+    if folder is None:
+        return None
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / f"{system}.jsonl"
+
+
+def _writer(folder: Path | None, system: str):  # noqa: ANN202
+    """An `evaluate` callback writing newsbot's passages like `newsbot eval --out`."""
+    path = _out(folder, system)
+    if path is None:
+        return None
+    path.write_text("")
+
+    def write(question, passages) -> None:  # noqa: ANN001
+        with open(path, "a", encoding="utf-8") as handle:
+            handle.write(json.dumps({"id": question.id, "passages": [
+                {"url": p.url, "title": p.title, "text": p.text, "score": p.score}
+                for p in passages]}, ensure_ascii=False) + "\n")
+
+    return write
 
 
 def main() -> None:
@@ -72,6 +104,9 @@ def main() -> None:
     parser.add_argument("--answerable-only", action="store_true",
                         help="run only the scored questions (halves the slow BM25 peer's "
                         "run on news-dev; latency is then over those questions)")
+    parser.add_argument("--out-dir", type=Path,
+                        help="write each system's passages per question (SYSTEM.jsonl, in "
+                        "`newsbot eval --out`'s format), e.g. for split_scores.py")
     parser.add_argument("--peer-batch-size", type=int, default=32,
                         help="the dense peer's embedding batch (speed only; same vectors)")
     args = parser.parse_args()
@@ -96,7 +131,9 @@ def main() -> None:
     rows = []
     if "newsbot" in systems:
         news_index = NewsIndex.open(get_settings(), index_dir=index_dir)
-        rows.append(row("newsbot (hybrid + rerank)", evaluate(Searcher(news_index), questions)))
+        rows.append(row("newsbot (hybrid + rerank)",
+                        evaluate(Searcher(news_index), questions,
+                                 on_result=_writer(args.out_dir, "newsbot"))))
     peers = systems - {"newsbot"}
     docs = peer_documents(read_records(folder / "articles.jsonl.gz")) if peers else []
     if "dense" in systems:
@@ -104,12 +141,14 @@ def main() -> None:
         store = open_peer_store(docs, peer_embeddings(args.peer_batch_size),
                                 work / "peer-chroma")
         rows.append(score_peer("langchain dense (MiniLM + Chroma)",
-                               lambda q: store.similarity_search(q, k=10), questions))
+                               lambda q: store.similarity_search(q, k=10), questions,
+                               _out(args.out_dir, "dense")))
     if "bm25" in systems:
         from langchain_community.retrievers import BM25Retriever
 
         bm25 = BM25Retriever.from_documents(docs, k=10)
-        rows.append(score_peer("langchain BM25Retriever", bm25.invoke, questions))
+        rows.append(score_peer("langchain BM25Retriever", bm25.invoke, questions,
+                               _out(args.out_dir, "bm25")))
 
     answerable = sum(q.answerable for q in questions)
     print(f"{args.data}: {len(questions)} questions run, {answerable} answerable")
