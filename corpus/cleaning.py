@@ -45,8 +45,9 @@ _ALWAYS = [
 ]
 
 _COPYRIGHT_LINE = re.compile(r"^(©|\(c\)|copyright\s*(©|\(c\))?\s*\d{4}\b)", _I)
+# "© 2024 Outlet", "Copyright © 2024 Outlet", "© Copyright 2023, Outlet Co."
 _COPYRIGHT = re.compile(
-    r"^(?:copyright\s*)?(?:©|\(c\))?\s*(?:\d{4}(?:[-–]\d{4})?\s*)?(?P<outlet>.+?)\.?$", _I
+    r"^(?:(?:copyright|©|\(c\))\s*)*(?:\d{4}(?:[-–]\d{4})?\s*,?\s*)?(?P<outlet>.+?)\.?$", _I
 )
 _TERMINAL = re.compile(r"[.!?:\"”’)]$")
 _SHORT_HEADING_WORDS = 6

@@ -45,6 +45,17 @@ def test_share_prompts_cookie_notices_ads_and_menus() -> None:
     assert cleaned.outlet == "River Post"
 
 
+def test_outlet_from_each_spelling_of_a_copyright_line() -> None:
+    lines = {
+        "© 2024 River Post. All rights reserved.": "River Post",
+        "Copyright © 2021-2024 Hill Gazette": "Hill Gazette",
+        "© Copyright 2023, Lakeside Register and Tribune Co.": "Lakeside Register and Tribune Co",
+        "(c) 2022 Valley Times": "Valley Times",
+    }
+    for line, outlet in lines.items():
+        assert clean_text(f"The bridge reopened on Monday.\n{line}").outlet == outlet, line
+
+
 @needs_dev_small
 def test_real_articles_lose_their_boilerplate() -> None:
     articles = load_articles([DEV_SMALL / "articles.jsonl.gz"]).articles
