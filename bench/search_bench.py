@@ -48,9 +48,8 @@ def score_peer(name: str, search, questions, out: Path | None = None) -> list:  
         docs = search(q.question)
         report.latencies.append(time.perf_counter() - started)
         if handle:
-            handle.write(json.dumps({"id": q.id, "passages": [
-                {"url": d.metadata["url"], "title": d.metadata["title"],
-                 "text": d.page_content} for d in docs]}, ensure_ascii=False) + "\n")
+            handle.write(_line(q.id, [{"url": d.metadata["url"], "title": d.metadata["title"],
+                                       "text": d.page_content} for d in docs]))
         report.questions += 1
         report.passage_lengths.extend(len(d.page_content) for d in docs)
         if q.answerable:
@@ -72,6 +71,11 @@ def row(name: str, report: EvalReport) -> list:
             round(statistics.median(report.latencies) * 1000, 1), m["mean_passage_chars"]]
 
 
+def _line(question_id: str, passages: list[dict]) -> str:
+    """One line of `newsbot eval --out`'s format."""
+    return json.dumps({"id": question_id, "passages": passages}, ensure_ascii=False) + "\n"
+
+
 def _out(folder: Path | None, system: str) -> Path | None:
     if folder is None:
         return None
@@ -88,9 +92,9 @@ def _writer(folder: Path | None, system: str):  # noqa: ANN202
 
     def write(question, passages) -> None:  # noqa: ANN001
         with open(path, "a", encoding="utf-8") as handle:
-            handle.write(json.dumps({"id": question.id, "passages": [
+            handle.write(_line(question.id, [
                 {"url": p.url, "title": p.title, "text": p.text, "score": p.score}
-                for p in passages]}, ensure_ascii=False) + "\n")
+                for p in passages]))
 
     return write
 
