@@ -62,6 +62,28 @@ def test_fusion_finds_what_either_side_finds(searcher: Searcher) -> None:
     assert scores == sorted(scores, reverse=True)
 
 
+def test_common_terms_only_score_chunks_with_a_rarer_term(searcher: Searcher) -> None:
+    terms = ["lava", "crater", "said"]  # in 1, 2 and 2 of the four articles
+    _, df = searcher.idf(terms)
+    assert (df["lava"], df["crater"], df["said"]) == (1, 2, 2)
+    for filters in (SearchFilters(), SearchFilters(since=date(2020, 1, 1))):
+        whole = dict(searcher._keyword(terms, filters, 10, df))  # nothing above 2000 chunks
+        searcher.split_docs = 1
+        split = dict(searcher._keyword(terms, filters, 10, df))
+        searcher.split_docs = 2000
+        assert len(whole) == 3  # volcano (lava, crater), rover (crater, said), budget (said)
+        assert list(split) == [i for i in whole if i.startswith(_article_id(searcher, "volcano"))]
+        # The lava chunk keeps the score the common terms add to it.
+        for chunk_id, score in split.items():
+            assert score == pytest.approx(whole[chunk_id])
+        assert score > dict(searcher._keyword(["lava"], filters, 10, df))[chunk_id]
+
+
+def _article_id(searcher: Searcher, name: str) -> str:
+    return searcher.db.execute("SELECT id FROM articles WHERE url LIKE ?",
+                               (f"%{name}.md",)).fetchone()[0]
+
+
 def test_source_and_date_filters(searcher: Searcher) -> None:
     only = searcher.search("news", k=10, filters=SearchFilters(sources=("orbit wire",)))
     assert {p.source for p in only.passages} == {"Orbit Wire"}
