@@ -150,20 +150,22 @@ class OnnxEmbedder:
         if self._session is None:
             self._load()
         if self._query_session is None:  # loaded on first use: `index` never needs it
-            self._query_session = self._session
+            path = self._onnx_file
             if self.int8_questions:
-                int8_path = self._onnx_file.with_suffix(".int8.onnx")
-                if not int8_path.exists():
-                    quantize_onnx(self._onnx_file, int8_path)
-                self._query_session = _session(int8_path)
+                path = self._onnx_file.with_suffix(".int8.onnx")
+                if not path.exists():
+                    quantize_onnx(self._onnx_file, path)
+            # One question is no faster on two threads (measured), and one thread leaves
+            # the other core to the keyword query that search runs beside it.
+            self._query_session = _session(path, threads=1)
         return self._query_session.run(None, self._feeds([text]))[0][0].astype(np.float32)
 
 
-def _session(path: Path):  # noqa: ANN202 - onnxruntime.InferenceSession, imported lazily
+def _session(path: Path, threads: int | None = None):  # noqa: ANN202 - onnxruntime.InferenceSession
     import onnxruntime
 
     options = onnxruntime.SessionOptions()
-    options.intra_op_num_threads = min(os.cpu_count() or 1, 4)
+    options.intra_op_num_threads = threads or min(os.cpu_count() or 1, 4)
     options.log_severity_level = 3
     return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -51,6 +52,9 @@ class SearchResult:
     timings: dict[str, float] = field(default_factory=dict)
 
 
+Hits = list[tuple[str, float]]  # chunk ids with their scores, best first
+
+
 def _any_of(terms: list[str]) -> str:
     return " OR ".join(f'"{t}"' for t in terms)
 
@@ -74,6 +78,7 @@ class Searcher:
         self.title_weight = title_weight
         self.common_share = common_share
         self.split_docs = split_docs
+        self._keyword_worker = ThreadPoolExecutor(1, thread_name_prefix="newsbot-keyword")
         index.manifest.db.execute(
             "CREATE VIRTUAL TABLE IF NOT EXISTS temp.vocab USING fts5vocab(main, chunks_fts, row)")
         self._chunk_count = max(1, self.db.execute("SELECT count(*) FROM chunks").fetchone()[0])
@@ -96,7 +101,7 @@ class Searcher:
         return "".join(f" AND {c}" for c in clauses), params
 
     def _keyword(self, terms: list[str], filters: SearchFilters, k: int,
-                 df: dict[str, int] | None = None) -> list[tuple[str, float]]:
+                 df: dict[str, int] | None = None) -> Hits:
         """The k best chunks by FTS5's BM25 over `terms`.
 
         FTS5 spends about a microsecond scoring each chunk that holds any term, and on a
@@ -118,7 +123,7 @@ class Searcher:
         hits.sort(key=lambda hit: -hit[1])
         return hits[:k]
 
-    def _bm25_top(self, match: str, filters: SearchFilters, k: int) -> list[tuple[str, float]]:
+    def _bm25_top(self, match: str, filters: SearchFilters, k: int) -> Hits:
         where, params = self._where_sql(filters)
         if not where:
             # Rank inside FTS5 first and join only the k winners: ~2.5x faster than joining
@@ -139,7 +144,7 @@ class Searcher:
         ).fetchall()
         return [(r[0], r[1]) for r in rows]
 
-    def _dense(self, vector: np.ndarray, filters: SearchFilters, k: int) -> list[tuple[str, float]]:
+    def _dense_where(self, filters: SearchFilters) -> dict[str, Any] | None:
         clauses: list[dict[str, Any]] = []
         if filters.sources:
             names = sorted({s for s in filters.sources} | self._source_spellings(filters.sources))
@@ -148,8 +153,17 @@ class Searcher:
             clauses.append({"published_ts": {"$gte": _ts(filters.since)}})
         if filters.until:
             clauses.append({"published_ts": {"$lte": _ts(filters.until, end=True)}})
-        where = clauses[0] if len(clauses) == 1 else ({"$and": clauses} if clauses else None)
-        return self.index.vectors.query(vector, k, where)
+        return clauses[0] if len(clauses) == 1 else ({"$and": clauses} if clauses else None)
+
+    def _keyword_side(self, terms: list[str], filters: SearchFilters,
+                      timings: dict[str, float]) -> tuple[dict[str, float], Hits]:
+        t = time.perf_counter()
+        idf, df = self.idf(terms)
+        # Terms in most passages barely move BM25 but make the FTS query slow.
+        kept = [term for term in terms if df.get(term, 0) <= self.common_share * self._chunk_count]
+        keyword = self._keyword(kept or terms, filters, self.keyword_depth, df)
+        timings["keyword"] = time.perf_counter() - t
+        return idf, keyword
 
     def _source_spellings(self, sources: tuple[str, ...]) -> set[str]:
         wanted = [s.lower() for s in sources]
@@ -186,20 +200,17 @@ class Searcher:
             )
         terms = content_terms(question)
         timings: dict[str, float] = {}
+        dense_where = self._dense_where(filters)
+        # The keyword query runs beside the question's embedding and Chroma's query: the
+        # model embeds one question on one thread, leaving the other core to SQLite.
+        keyword_side = self._keyword_worker.submit(self._keyword_side, terms, filters, timings)
         t = time.perf_counter()
-        idf, df = self.idf(terms)
-        # Terms in most passages barely move BM25 but make the FTS query slow.
-        rare = [term for term in terms if df.get(term, 0) <= self.common_share * self._chunk_count]
         vector = self.index.embedder.embed_query(question)
         timings["embed"] = time.perf_counter() - t
         t = time.perf_counter()
-        dense = self._dense(vector, filters, self.dense_depth)
+        dense = self.index.vectors.query(vector, self.dense_depth, dense_where)
         timings["dense"] = time.perf_counter() - t
-        # One after the other: on two cores a keyword thread beside the model's two
-        # threads or beside Chroma's query slowed both more than it overlapped (measured).
-        t = time.perf_counter()
-        keyword = self._keyword(rare or terms, filters, self.keyword_depth, df)
-        timings["keyword"] = time.perf_counter() - t
+        idf, keyword = keyword_side.result()
         t = time.perf_counter()
         query = QueryInfo(terms, idf, proper_nouns(question), today,
                           window.since if window else None, window.until if window else None,
@@ -218,7 +229,7 @@ class Searcher:
         passages = self._pick(cands, scores, relevance, k)
         return SearchResult(passages, window, time.perf_counter() - started, timings)
 
-    def _candidates(self, dense: list[tuple[str, float]], keyword: list[tuple[str, float]],
+    def _candidates(self, dense: Hits, keyword: Hits,
                     vector: np.ndarray, query: QueryInfo) -> list[Candidate]:
         ids = list(dict.fromkeys([i for i, _ in dense] + [i for i, _ in keyword]))
         if not ids:

@@ -48,7 +48,7 @@ def test_fusion_finds_what_either_side_finds(searcher: Searcher) -> None:
     searcher.dense_depth = searcher.keyword_depth = 2
     question = "Rodri goal Istanbul"
     _, cands, _, _ = searcher.gather(question)
-    dense = searcher._dense(searcher.index.embedder.embed_query(question), SearchFilters(), 2)
+    dense = searcher.index.vectors.query(searcher.index.embedder.embed_query(question), 2, None)
     keyword = searcher._keyword(["rodri", "goal", "istanbul"], SearchFilters(), 2)
     assert {c.chunk_id for c in cands} == {i for i, _ in dense} | {i for i, _ in keyword}
     # Each side's candidates get the other side's score, so the reranker sees both.
