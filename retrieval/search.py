@@ -155,15 +155,20 @@ class Searcher:
             clauses.append({"published_ts": {"$lte": _ts(filters.until, end=True)}})
         return clauses[0] if len(clauses) == 1 else ({"$and": clauses} if clauses else None)
 
-    def _keyword_side(self, terms: list[str], filters: SearchFilters,
-                      timings: dict[str, float]) -> tuple[dict[str, float], Hits]:
+    def _keyword_side(self, terms: list[str], filters: SearchFilters, timings: dict[str, float]
+                      ) -> tuple[dict[str, float], Hits, dict[str, Candidate], dict[str, Any]]:
+        """IDF, keyword hits, their candidate rows and stored vectors (for a dense score)."""
         t = time.perf_counter()
         idf, df = self.idf(terms)
         # Terms in most passages barely move BM25 but make the FTS query slow.
         kept = [term for term in terms if df.get(term, 0) <= self.common_share * self._chunk_count]
         keyword = self._keyword(kept or terms, filters, self.keyword_depth, df)
+        ids = [i for i, _ in keyword]
+        rows = self._candidate_rows(ids)
+        got = self.index.vectors.collection.get(ids=ids, include=["embeddings"]) if ids else None
+        vectors = dict(zip(got["ids"], got["embeddings"], strict=True)) if got else {}
         timings["keyword"] = time.perf_counter() - t
-        return idf, keyword
+        return idf, keyword, rows, vectors
 
     def _source_spellings(self, sources: tuple[str, ...]) -> set[str]:
         wanted = [s.lower() for s in sources]
@@ -210,12 +215,14 @@ class Searcher:
         t = time.perf_counter()
         dense = self.index.vectors.query(vector, self.dense_depth, dense_where)
         timings["dense"] = time.perf_counter() - t
-        idf, keyword = keyword_side.result()
         t = time.perf_counter()
+        dense_rows = self._candidate_rows([i for i, _ in dense])
+        idf, keyword, keyword_rows, keyword_vectors = keyword_side.result()
         query = QueryInfo(terms, idf, proper_nouns(question), today,
                           window.since if window else None, window.until if window else None,
                           wants_number(question))
-        cands = self._candidates(dense, keyword, vector, query)
+        cands = self._candidates(dense, dense_rows, keyword, keyword_rows, keyword_vectors,
+                                 vector, query)
         timings["candidates"] = time.perf_counter() - t
         return query, cands, window, timings
 
@@ -229,35 +236,38 @@ class Searcher:
         passages = self._pick(cands, scores, relevance, k)
         return SearchResult(passages, window, time.perf_counter() - started, timings)
 
-    def _candidates(self, dense: Hits, keyword: Hits,
-                    vector: np.ndarray, query: QueryInfo) -> list[Candidate]:
-        ids = list(dict.fromkeys([i for i, _ in dense] + [i for i, _ in keyword]))
+    def _candidate_rows(self, ids: list[str]) -> dict[str, Candidate]:
+        """Candidates for chunk ids, unscored; ids in Chroma but not committed here (a run
+        in flight) are left out."""
         if not ids:
-            return []
+            return {}
         rows = self.db.execute(
             "SELECT c.id, c.article_id, c.ord, c.text, a.title, a.published_at, c.stems "
             f"FROM chunks c JOIN articles a ON a.id = c.article_id WHERE c.id IN "  # noqa: S608
             f"({','.join('?' * len(ids))})", ids).fetchall()
-        by_id = {r[0]: r for r in rows}
+        return {r[0]: Candidate(r[0], r[1], r[2], r[3], r[4],
+                                date.fromisoformat(r[5][:10]) if r[5] else None, stems=r[6])
+                for r in rows}
+
+    def _candidates(self, dense: Hits, dense_rows: dict[str, Candidate], keyword: Hits,
+                    keyword_rows: dict[str, Candidate], keyword_vectors: dict[str, Any],
+                    vector: np.ndarray, query: QueryInfo) -> list[Candidate]:
+        """Both sides' hits as one list (dense first), each with both sides' scores."""
         cands: dict[str, Candidate] = {}
-        for i in ids:
-            r = by_id.get(i)
-            if r is None:  # in Chroma but not committed: a run in flight
-                continue
-            published = date.fromisoformat(r[5][:10]) if r[5] else None
-            cands[i] = Candidate(r[0], r[1], r[2], r[3], r[4], published, stems=r[6])
         for rank, (i, score) in enumerate(dense):
-            if i in cands:
+            if i in dense_rows:
+                cands[i] = dense_rows[i]
                 cands[i].dense, cands[i].dense_rank = score, rank
         for rank, (i, _) in enumerate(keyword):
-            if i in cands:
-                cands[i].bm25_rank = rank
-        # Candidates found only by keyword get their dense score from their stored vector.
-        missing = [i for i in cands if cands[i].dense_rank is None]
-        if missing:
-            got = self.index.vectors.collection.get(ids=missing, include=["embeddings"])
-            for i, emb in zip(got["ids"], got["embeddings"], strict=True):
-                cands[i].dense = float(np.dot(np.asarray(emb, dtype=np.float32), vector))
+            if i not in cands:
+                if i not in keyword_rows:  # removed by an index run since the query
+                    continue
+                cands[i] = keyword_rows[i]
+                # Found only by keyword: the dense score comes from its stored vector.
+                stored = keyword_vectors.get(i)
+                if stored is not None:
+                    cands[i].dense = float(np.dot(np.asarray(stored, dtype=np.float32), vector))
+            cands[i].bm25_rank = rank
         # One BM25 for every candidate (FTS5 only chose them): same scale for all.
         for cand in cands.values():
             cand.bm25 = bm25(query, cand, self._avg_len, self.title_weight)
