@@ -1,5 +1,6 @@
 """Hybrid search on a real Chroma and SQLite FTS5 (hash embedder for speed)."""
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
 
@@ -82,6 +83,19 @@ def test_common_terms_only_score_chunks_with_a_rarer_term(searcher: Searcher) ->
 def _article_id(searcher: Searcher, name: str) -> str:
     return searcher.db.execute("SELECT id FROM articles WHERE url LIKE ?",
                                (f"%{name}.md",)).fetchone()[0]
+
+
+def test_searches_from_many_threads_match_one_at_a_time(searcher: Searcher) -> None:
+    # The Discord bot searches from several tasks at once; each search also runs its
+    # keyword side in the searcher's worker thread, on the same SQLite connection.
+    questions = ["Grindavik lava", "budget deficit vote", "Rodri goal Istanbul",
+                 "organic molecules Jezero", "crater said Sunday"] * 4
+    alone = [[p.chunk_id for p in searcher.search(q, k=3).passages] for q in questions]
+    with ThreadPoolExecutor(6) as pool:
+        together = list(pool.map(
+            lambda q: [p.chunk_id for p in searcher.search(q, k=3).passages], questions))
+    assert together == alone
+    assert all(alone)
 
 
 def test_source_and_date_filters(searcher: Searcher) -> None:
