@@ -8,7 +8,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -53,6 +53,16 @@ class SearchResult:
 
 
 Hits = list[tuple[str, float]]  # chunk ids with their scores, best first
+
+
+class KeywordSide(NamedTuple):
+    """What the keyword worker hands back: IDF of the question's terms, the keyword hits,
+    their candidate rows and their stored vectors (for a dense score)."""
+
+    idf: dict[str, float]
+    hits: Hits
+    rows: dict[str, Candidate]
+    vectors: dict[str, Any]
 
 
 def _any_of(terms: list[str]) -> str:
@@ -155,9 +165,8 @@ class Searcher:
             clauses.append({"published_ts": {"$lte": _ts(filters.until, end=True)}})
         return clauses[0] if len(clauses) == 1 else ({"$and": clauses} if clauses else None)
 
-    def _keyword_side(self, terms: list[str], filters: SearchFilters, timings: dict[str, float]
-                      ) -> tuple[dict[str, float], Hits, dict[str, Candidate], dict[str, Any]]:
-        """IDF, keyword hits, their candidate rows and stored vectors (for a dense score)."""
+    def _keyword_side(self, terms: list[str], filters: SearchFilters,
+                      timings: dict[str, float]) -> KeywordSide:
         t = time.perf_counter()
         idf, df = self.idf(terms)
         # Terms in most passages barely move BM25 but make the FTS query slow.
@@ -168,7 +177,7 @@ class Searcher:
         got = self.index.vectors.collection.get(ids=ids, include=["embeddings"]) if ids else None
         vectors = dict(zip(got["ids"], got["embeddings"], strict=True)) if got else {}
         timings["keyword"] = time.perf_counter() - t
-        return idf, keyword, rows, vectors
+        return KeywordSide(idf, keyword, rows, vectors)
 
     def _source_spellings(self, sources: tuple[str, ...]) -> set[str]:
         wanted = [s.lower() for s in sources]
@@ -217,12 +226,11 @@ class Searcher:
         timings["dense"] = time.perf_counter() - t
         t = time.perf_counter()
         dense_rows = self._candidate_rows([i for i, _ in dense])
-        idf, keyword, keyword_rows, keyword_vectors = keyword_side.result()
-        query = QueryInfo(terms, idf, proper_nouns(question), today,
+        keyword = keyword_side.result()
+        query = QueryInfo(terms, keyword.idf, proper_nouns(question), today,
                           window.since if window else None, window.until if window else None,
                           wants_number(question))
-        cands = self._candidates(dense, dense_rows, keyword, keyword_rows, keyword_vectors,
-                                 vector, query)
+        cands = self._candidates(dense, dense_rows, keyword, vector, query)
         timings["candidates"] = time.perf_counter() - t
         return query, cands, window, timings
 
@@ -249,8 +257,7 @@ class Searcher:
                                 date.fromisoformat(r[5][:10]) if r[5] else None, stems=r[6])
                 for r in rows}
 
-    def _candidates(self, dense: Hits, dense_rows: dict[str, Candidate], keyword: Hits,
-                    keyword_rows: dict[str, Candidate], keyword_vectors: dict[str, Any],
+    def _candidates(self, dense: Hits, dense_rows: dict[str, Candidate], keyword: KeywordSide,
                     vector: np.ndarray, query: QueryInfo) -> list[Candidate]:
         """Both sides' hits as one list (dense first), each with both sides' scores."""
         cands: dict[str, Candidate] = {}
@@ -258,13 +265,13 @@ class Searcher:
             if i in dense_rows:
                 cands[i] = dense_rows[i]
                 cands[i].dense, cands[i].dense_rank = score, rank
-        for rank, (i, _) in enumerate(keyword):
+        for rank, (i, _) in enumerate(keyword.hits):
             if i not in cands:
-                if i not in keyword_rows:  # removed by an index run since the query
+                if i not in keyword.rows:  # removed by an index run since the query
                     continue
-                cands[i] = keyword_rows[i]
+                cands[i] = keyword.rows[i]
                 # Found only by keyword: the dense score comes from its stored vector.
-                stored = keyword_vectors.get(i)
+                stored = keyword.vectors.get(i)
                 if stored is not None:
                     cands[i].dense = float(np.dot(np.asarray(stored, dtype=np.float32), vector))
             cands[i].bm25_rank = rank
