@@ -35,6 +35,14 @@ DATE_FEATURES = ("in_window", "log_days_before", "after_today", "undated", "rece
                  "recent_30", "after_week")
 
 
+def _spaced(line: str) -> str:
+    """' a  b  c ' from 'a b c'. Porter stems "s" to "", so a line can hold empty stems
+    (two spaces in a row, or one at an end): those take the slower path that drops them."""
+    if "  " in line or line[:1] == " " or line[-1:] == " ":
+        return " " + "  ".join(line.split()) + " "
+    return " " + line.replace(" ", "  ") + " "
+
+
 @dataclass
 class Candidate:
     chunk_id: str
@@ -53,17 +61,13 @@ class Candidate:
     # that counting and finding a question's few terms are C-level substring searches:
     # far cheaper per question than building a Counter of every stem of every candidate.
     @cached_property
-    def _stem_lines(self) -> list[str]:
+    def spaced_sentences(self) -> list[str]:
         stems = self.stems if self.stems is not None else sentence_stems(self.text)
-        return stems.split("\n")
+        return [_spaced(line) for line in stems.split("\n")]
 
     @cached_property
     def spaced(self) -> str:
-        return " " + "  ".join(" ".join(self._stem_lines).split()) + " "
-
-    @cached_property
-    def spaced_sentences(self) -> list[str]:
-        return [" " + "  ".join(line.split()) + " " for line in self._stem_lines]
+        return "".join(s for s in self.spaced_sentences if len(s) > 2) or "  "
 
     @cached_property
     def length(self) -> int:
@@ -93,8 +97,18 @@ class QueryInfo:
         return sum(self.idf.get(t, 0.0) for t in self.terms) or 1.0
 
     @cached_property
-    def bigrams(self) -> list[tuple[str, str]]:
-        return list(zip(self.terms, self.terms[1:], strict=False))
+    def weighted_terms(self) -> list[tuple[str, str, float]]:
+        """(stem, stem between spaces as `Candidate.spaced` holds it, idf) per term."""
+        return [(t, f" {t} ", self.idf.get(t, 0.0)) for t in self.terms]
+
+    @cached_property
+    def bigrams(self) -> list[str]:
+        """Each pair of neighbouring terms, as the two stems appear together in `spaced`."""
+        return [f" {a}  {b} " for a, b in zip(self.terms, self.terms[1:], strict=False)]
+
+    @cached_property
+    def padded_names(self) -> list[tuple[str, str]]:
+        return [(n, f" {n} ") for n in self.names]
 
 
 _DIGIT = re.compile(r" \d")
@@ -115,13 +129,13 @@ def _title_stems(title: str) -> tuple[str, ...]:
 def bm25(query: QueryInfo, cand: Candidate, avg_len: float, title_weight: float = 3.0,
          k1: float = 1.2, b: float = 0.75) -> float:
     """Okapi BM25 of the passage (and its headline, weighted) for the question's stems."""
-    title = cand.title_stems
+    title, spaced = cand.title_stems, cand.spaced
     norm = k1 * (1 - b + b * cand.length / avg_len)
     score = 0.0
-    for term in query.terms:
-        tf = cand.count(term) + title_weight * title.count(term)
+    for term, padded, idf in query.weighted_terms:
+        tf = spaced.count(padded) + title_weight * title.count(term)
         if tf:
-            score += query.idf.get(term, 0.0) * tf * (k1 + 1) / (tf + norm)
+            score += idf * tf * (k1 + 1) / (tf + norm)
     return score
 
 
@@ -148,11 +162,11 @@ def features(query: QueryInfo, cands: list[Candidate]) -> np.ndarray:
         article_bm25[cand.article_id] = max(article_bm25.get(cand.article_id, 0.0), cand.bm25)
         article_dense[cand.article_id] = max(article_dense.get(cand.article_id, -1.0),
                                              cand.dense)
-    terms = [(t, f" {t} ", query.idf.get(t, 0.0)) for t in query.terms]
+    terms = query.weighted_terms
     total = query.total_idf
     for row, cand in enumerate(cands):
-        title = set(cand.title_stems)
-        found = [(t, padded, w) for t, padded, w in terms if padded in cand.spaced]
+        title, spaced = set(cand.title_stems), cand.spaced
+        found = [(t, padded, w) for t, padded, w in terms if padded in spaced]
         found_terms = {t for t, _, _ in found}
         sentence_scores = [sum(w for _, padded, w in found if padded in sentence)
                            for sentence in cand.spaced_sentences]
@@ -169,9 +183,9 @@ def features(query: QueryInfo, cands: list[Candidate]) -> np.ndarray:
             sum(w for t, _, w in terms if t in found_terms or t in title) / total,
             sum(w for t, _, w in terms if t in title) / total,
             sentence_best / total,
-            (sum(f" {n} " in cand.spaced or n in title for n in query.names) / len(query.names))
-            if query.names else 0.0,
-            (sum(f" {a}  {b} " in cand.spaced for a, b in query.bigrams) / len(query.bigrams))
+            (sum(padded in spaced or n in title for n, padded in query.padded_names)
+             / len(query.names)) if query.names else 0.0,
+            (sum(bigram in spaced for bigram in query.bigrams) / len(query.bigrams))
             if query.bigrams else 0.0,
             in_window,
             before,

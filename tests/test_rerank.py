@@ -36,6 +36,16 @@ def test_repeated_terms_count_every_time() -> None:
     assert bm25(q, twice, avg_len=5) > bm25(q, once, avg_len=5)
 
 
+
+def test_empty_stems_are_dropped() -> None:
+    # Porter stems a lone "S" to "", which leaves doubled spaces in the stored stems.
+    cand = candidate("S plan starts. Rates rise in S quarters S")
+    assert cand.stems == " plan start\nrate rise in  quarter "
+    assert cand.spaced_sentences == [" plan  start ", " rate  rise  in  quarter "]
+    assert cand.spaced == " plan  start  rate  rise  in  quarter "
+    assert cand.length == 6 and cand.count("start") == 1
+    assert "  " not in candidate("Plan starts.").stems
+
 def test_phrase_names_and_sentence_coverage() -> None:
     q = query("Which prize did Narges Mohammadi win in Oslo?")
     together = candidate("The committee in Oslo named Narges Mohammadi. She won the prize.")
