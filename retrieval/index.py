@@ -175,6 +175,9 @@ class NewsIndex:
             if report.added or report.updated or report.removed:
                 self.manifest.set_meta("avg_chunk_words",
                                        f"{self.manifest.average_chunk_words():.2f}")
+                # Tells long-lived searchers to re-read their corpus statistics.
+                self.manifest.set_meta("generation",
+                                       str(int(self.manifest.get_meta("generation") or 0) + 1))
         report.seconds = time.perf_counter() - started
         return report
 

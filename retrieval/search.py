@@ -91,10 +91,22 @@ class Searcher:
         self._keyword_worker = ThreadPoolExecutor(1, thread_name_prefix="newsbot-keyword")
         index.manifest.db.execute(
             "CREATE VIRTUAL TABLE IF NOT EXISTS temp.vocab USING fts5vocab(main, chunks_fts, row)")
+        self._stats_stamp: str | None = "not read yet"
+        self._chunk_count, self._avg_len = 1, 150.0
+        self._refresh_stats()
+
+    def _refresh_stats(self) -> None:
+        """BM25's chunk count and mean passage length (in words), re-read after every index
+        run that changed something (it bumps `generation`), so a long-lived searcher (the
+        chat, the bot, a watch mode) keeps up with the index without a count per search."""
+        stamp = self.index.manifest.get_meta("generation")  # None: built before it existed
+        if stamp == self._stats_stamp:
+            return
         self._chunk_count = max(1, self.db.execute("SELECT count(*) FROM chunks").fetchone()[0])
-        # Mean passage length in words, for BM25: kept by the indexer, so no scan per start.
-        stored = index.manifest.get_meta("avg_chunk_words")
-        self._avg_len = float(stored) if stored else index.manifest.average_chunk_words()
+        # Kept by the indexer, so no scan of every chunk here.
+        stored = self.index.manifest.get_meta("avg_chunk_words")
+        self._avg_len = float(stored) if stored else self.index.manifest.average_chunk_words()
+        self._stats_stamp = stamp
 
     # --- the two candidate generators ------------------------------------------------
     def _where_sql(self, filters: SearchFilters) -> tuple[str, list[Any]]:
@@ -214,6 +226,7 @@ class Searcher:
             )
         terms = content_terms(question)
         timings: dict[str, float] = {}
+        self._refresh_stats()
         dense_where = self._dense_where(filters)
         # The keyword query runs beside the question's embedding and Chroma's query: the
         # model embeds one question on one thread, leaving the other core to SQLite.

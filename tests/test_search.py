@@ -5,7 +5,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from conftest import index_rows, write_article
+from conftest import index_rows, story, write_article
 
 from corpus import load_articles
 from retrieval.langchain_retriever import NewsRetriever
@@ -138,6 +138,28 @@ def test_keyword_index_follows_removals(searcher: Searcher, tmp_path: Path) -> N
     result = Searcher(searcher.index).search("Grindavik lava", k=10)
     assert "Volcano erupts near Reykjavik" not in titles(result)
 
+
+
+def test_a_long_lived_searcher_follows_index_runs(searcher: Searcher, tmp_path: Path) -> None:
+    before = searcher.search("Grindavik lava", k=10)
+    assert titles(before)[0] == "Volcano erupts near Reykjavik"
+    rare_before = searcher.idf(["sundhnukur"])[0]["sundhnukur"]
+    folder = tmp_path / "more"
+    write_article(folder, "quake.md", "Quake shakes Grindavik",
+                  "A swarm of earthquakes shook Grindavik again, and lava followed.")
+    for i in range(6):
+        write_article(folder, f"filler{i}.md", f"Market report {i}", story("markets"))
+    searcher.index.update(load_articles([folder]), [folder])
+    after = searcher.search("Grindavik lava", k=10)
+    assert "Quake shakes Grindavik" in titles(after)
+    # More chunks, same document frequency: the term's IDF must rise with the new count.
+    assert searcher.idf(["sundhnukur"])[0]["sundhnukur"] > rare_before
+    assert searcher._chunk_count == searcher.index.stats()["chunks"]
+
+    (tmp_path / "news" / "volcano.md").unlink()
+    searcher.index.update(load_articles([tmp_path / "news"]), [tmp_path / "news"])
+    assert "Volcano erupts near Reykjavik" not in titles(searcher.search("Grindavik lava"))
+    assert searcher._chunk_count == searcher.index.stats()["chunks"]
 
 def test_untrained_reranker_falls_back_to_fusion(searcher: Searcher) -> None:
     searcher.reranker = Reranker(weights={})
