@@ -90,6 +90,7 @@ class NewsIndex:
         self.chunk_max_chars = chunk_max_chars
         self.manifest = Manifest(self.index_dir / "manifest.sqlite")
         self.vectors = VectorStore(client or open_client(self.index_dir), collection)
+        self._generation = self.manifest.get_meta("generation")
 
     @classmethod
     def open(cls, settings: Settings | None = None, embedder: Embedder | None = None,
@@ -106,6 +107,13 @@ class NewsIndex:
 
     def close(self) -> None:
         self.manifest.close()
+
+    def catch_up(self, generation: str | None) -> None:
+        """Reopen the vector store if an index run in another process changed the index
+        (to `generation`) since this object last wrote or looked at it."""
+        if generation != self._generation:
+            self.vectors.reopen()
+            self._generation = generation
 
     # --- guards ---------------------------------------------------------------------
     @property
@@ -152,6 +160,12 @@ class NewsIndex:
                 for table in ("articles", "chunks", "chunks_fts", "pending_chunks"):
                     db.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed names
                 db.execute("DELETE FROM meta WHERE key = 'embedding_model'")
+            self._bump_generation()
+
+    def _bump_generation(self) -> None:
+        """Tells long-lived searchers, here and in other processes, to catch up."""
+        self._generation = str(int(self.manifest.get_meta("generation") or 0) + 1)
+        self.manifest.set_meta("generation", self._generation)
 
     # --- updating -------------------------------------------------------------------
     def update(self, loaded: LoadResult, scope: list[Path], progress: Progress | None = None,
@@ -175,9 +189,7 @@ class NewsIndex:
             if report.added or report.updated or report.removed:
                 self.manifest.set_meta("avg_chunk_words",
                                        f"{self.manifest.average_chunk_words():.2f}")
-                # Tells long-lived searchers to re-read their corpus statistics.
-                self.manifest.set_meta("generation",
-                                       str(int(self.manifest.get_meta("generation") or 0) + 1))
+                self._bump_generation()
         report.seconds = time.perf_counter() - started
         return report
 

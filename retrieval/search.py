@@ -12,6 +12,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from retrieval.gate import Gate
 from retrieval.index import NewsIndex
 from retrieval.rerank import Candidate, QueryInfo, Reranker, bm25, wants_number
 from retrieval.text import content_terms, proper_nouns
@@ -91,22 +92,28 @@ class Searcher:
         self._keyword_worker = ThreadPoolExecutor(1, thread_name_prefix="newsbot-keyword")
         index.manifest.db.execute(
             "CREATE VIRTUAL TABLE IF NOT EXISTS temp.vocab USING fts5vocab(main, chunks_fts, row)")
+        self._gate = Gate()
         self._stats_stamp: str | None = "not read yet"
         self._chunk_count, self._avg_len = 1, 150.0
-        self._refresh_stats()
+        self._catch_up()
 
-    def _refresh_stats(self) -> None:
-        """BM25's chunk count and mean passage length (in words), re-read after every index
-        run that changed something (it bumps `generation`), so a long-lived searcher (the
-        chat, the bot, a watch mode) keeps up with the index without a count per search."""
+    def _catch_up(self) -> None:
+        """After an index run that changed something (it bumps `generation`), here or in
+        another process: reopen the vector store if it was another process, and re-read
+        BM25's chunk count and mean passage length (in words). So a long-lived searcher
+        (the chat, the bot) keeps up with the index at one small read per search."""
         stamp = self.index.manifest.get_meta("generation")  # None: built before it existed
         if stamp == self._stats_stamp:
             return
-        self._chunk_count = max(1, self.db.execute("SELECT count(*) FROM chunks").fetchone()[0])
-        # Kept by the indexer, so no scan of every chunk here.
-        stored = self.index.manifest.get_meta("avg_chunk_words")
-        self._avg_len = float(stored) if stored else self.index.manifest.average_chunk_words()
-        self._stats_stamp = stamp
+        with self._gate.exclusive():
+            self.index.catch_up(stamp)
+            self._chunk_count = max(
+                1, self.db.execute("SELECT count(*) FROM chunks").fetchone()[0])
+            # Kept by the indexer, so no scan of every chunk here.
+            stored = self.index.manifest.get_meta("avg_chunk_words")
+            self._avg_len = (float(stored) if stored
+                             else self.index.manifest.average_chunk_words())
+            self._stats_stamp = stamp
 
     # --- the two candidate generators ------------------------------------------------
     def _where_sql(self, filters: SearchFilters) -> tuple[str, list[Any]]:
@@ -186,8 +193,7 @@ class Searcher:
         keyword = self._keyword(kept or terms, filters, self.keyword_depth, df)
         ids = [i for i, _ in keyword]
         rows = self._candidate_rows(ids)
-        got = self.index.vectors.collection.get(ids=ids, include=["embeddings"]) if ids else None
-        vectors = dict(zip(got["ids"], got["embeddings"], strict=True)) if got else {}
+        vectors = self.index.vectors.embeddings(ids)
         timings["keyword"] = time.perf_counter() - t
         return KeywordSide(idf, keyword, rows, vectors)
 
@@ -226,20 +232,22 @@ class Searcher:
             )
         terms = content_terms(question)
         timings: dict[str, float] = {}
-        self._refresh_stats()
-        dense_where = self._dense_where(filters)
-        # The keyword query runs beside the question's embedding and Chroma's query: the
-        # model embeds one question on one thread, leaving the other core to SQLite.
-        keyword_side = self._keyword_worker.submit(self._keyword_side, terms, filters, timings)
-        t = time.perf_counter()
-        vector = self.index.embedder.embed_query(question)
-        timings["embed"] = time.perf_counter() - t
-        t = time.perf_counter()
-        dense = self.index.vectors.query(vector, self.dense_depth, dense_where)
-        timings["dense"] = time.perf_counter() - t
-        t = time.perf_counter()
-        dense_rows = self._candidate_rows([i for i, _ in dense])
-        keyword = keyword_side.result()
+        self._catch_up()
+        with self._gate.shared():
+            dense_where = self._dense_where(filters)
+            # The keyword query runs beside the question's embedding and Chroma's query:
+            # the model embeds one question on one thread, leaving the other core to SQLite.
+            keyword_side = self._keyword_worker.submit(self._keyword_side, terms, filters,
+                                                       timings)
+            t = time.perf_counter()
+            vector = self.index.embedder.embed_query(question)
+            timings["embed"] = time.perf_counter() - t
+            t = time.perf_counter()
+            dense = self.index.vectors.query(vector, self.dense_depth, dense_where)
+            timings["dense"] = time.perf_counter() - t
+            t = time.perf_counter()
+            dense_rows = self._candidate_rows([i for i, _ in dense])
+            keyword = keyword_side.result()
         query = QueryInfo(terms, keyword.idf, proper_nouns(question), today,
                           window.since if window else None, window.until if window else None,
                           wants_number(question))

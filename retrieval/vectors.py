@@ -36,10 +36,27 @@ class VectorStore:
     def __init__(self, client: Any, collection: str = "newsbot") -> None:
         self.client = client
         self.name = collection
-        self.collection = client.get_or_create_collection(
-            collection, embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
-        )
+        self.collection = self._open_collection()
         self.max_batch = max(1, min(int(client.get_max_batch_size()), 4000))
+
+    def _open_collection(self) -> Any:
+        return self.client.get_or_create_collection(
+            self.name, embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
+        )
+
+    def reopen(self) -> None:
+        """Read the store afresh from disk. An embedded Chroma keeps what it loaded, so a
+        process does not see another process's writes (and fails to fetch their ids) until
+        it reopens; a Chroma server is shared, so there is nothing to do."""
+        import chromadb
+
+        settings = self.client.get_settings()
+        if not settings.is_persistent:
+            return
+        self.client.close()  # the last client of a path stops Chroma's cached system
+        self.client = chromadb.PersistentClient(path=settings.persist_directory,
+                                                settings=settings)
+        self.collection = self._open_collection()
 
     def count(self) -> int:
         return self.collection.count()
@@ -69,6 +86,26 @@ class VectorStore:
             yield from got["ids"]
             offset += len(got["ids"])
 
+    def embeddings(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """Stored vectors by chunk id. Ids this process's Chroma cannot find (another
+        process's index run, not yet reopened) are left out rather than failing all."""
+        from chromadb.errors import ChromaError
+
+        if not ids:
+            return {}
+        try:
+            got = self.collection.get(ids=list(ids), include=["embeddings"])
+        except ChromaError:
+            found = {}
+            for i in ids:
+                try:
+                    one = self.collection.get(ids=[i], include=["embeddings"])
+                except ChromaError:
+                    continue
+                found.update(zip(one["ids"], one["embeddings"], strict=True))
+            return found
+        return dict(zip(got["ids"], got["embeddings"], strict=True))
+
     def query(self, vector: np.ndarray, k: int, where: dict[str, Any] | None = None
               ) -> list[tuple[str, float]]:
         """(chunk id, cosine similarity) pairs, best first."""
@@ -79,6 +116,4 @@ class VectorStore:
 
     def reset(self) -> None:
         self.client.delete_collection(self.name)
-        self.collection = self.client.get_or_create_collection(
-            self.name, embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
-        )
+        self.collection = self._open_collection()
