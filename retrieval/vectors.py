@@ -17,6 +17,11 @@ class VectorStoreError(NewsbotError):
 
 
 def open_client(index_dir: Path, host: str | None = None, port: int = 8000) -> Any:
+    """A Chroma server's client if `host` is set, else the store in INDEX_DIR/chroma."""
+    return _connect(str(index_dir / "chroma"), host, port)
+
+
+def _connect(path: str, host: str | None = None, port: int = 8000) -> Any:
     import chromadb
     from chromadb.config import Settings as ChromaSettings
 
@@ -24,9 +29,9 @@ def open_client(index_dir: Path, host: str | None = None, port: int = 8000) -> A
     try:
         if host:
             return chromadb.HttpClient(host=host, port=port, settings=chroma_settings)
-        return chromadb.PersistentClient(path=str(index_dir / "chroma"), settings=chroma_settings)
+        return chromadb.PersistentClient(path=path, settings=chroma_settings)
     except Exception as exc:  # noqa: BLE001 - chromadb raises many types
-        where = f"{host}:{port}" if host else str(index_dir / "chroma")
+        where = f"{host}:{port}" if host else path
         raise VectorStoreError(f"cannot open the Chroma store at {where}: {exc}") from exc
 
 
@@ -48,14 +53,11 @@ class VectorStore:
         """Read the store afresh from disk. An embedded Chroma keeps what it loaded, so a
         process does not see another process's writes (and fails to fetch their ids) until
         it reopens; a Chroma server is shared, so there is nothing to do."""
-        import chromadb
-
         settings = self.client.get_settings()
         if not settings.is_persistent:
             return
         self.client.close()  # the last client of a path stops Chroma's cached system
-        self.client = chromadb.PersistentClient(path=settings.persist_directory,
-                                                settings=settings)
+        self.client = _connect(settings.persist_directory)
         self.collection = self._open_collection()
 
     def count(self) -> int:
