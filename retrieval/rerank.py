@@ -74,9 +74,6 @@ class Candidate:
         """Number of stems."""
         return self.spaced.count("  ") + 1 if self.spaced.strip() else 0
 
-    def count(self, term: str) -> int:
-        return self.spaced.count(f" {term} ")
-
     @cached_property
     def title_stems(self) -> tuple[str, ...]:
         return _title_stems(self.title)

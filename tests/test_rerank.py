@@ -31,10 +31,9 @@ def test_repeated_terms_count_every_time() -> None:
     once = candidate("Flooding hit the valley.")
     twice = candidate("Flooding, flooding everywhere hit the valley.")
     q = query("Where was the flooding?")
-    assert once.count("flood") == 1 and twice.count("flood") == 2
+    assert once.spaced.count(" flood ") == 1 and twice.spaced.count(" flood ") == 2
     assert once.length == 4 and twice.length == 6
     assert bm25(q, twice, avg_len=5) > bm25(q, once, avg_len=5)
-
 
 
 def test_empty_stems_are_dropped() -> None:
@@ -43,8 +42,9 @@ def test_empty_stems_are_dropped() -> None:
     assert cand.stems == " plan start\nrate rise in  quarter "
     assert cand.spaced_sentences == [" plan  start ", " rate  rise  in  quarter "]
     assert cand.spaced == " plan  start  rate  rise  in  quarter "
-    assert cand.length == 6 and cand.count("start") == 1
+    assert cand.length == 6 and cand.spaced.count(" start ") == 1
     assert "  " not in candidate("Plan starts.").stems
+
 
 def test_phrase_names_and_sentence_coverage() -> None:
     q = query("Which prize did Narges Mohammadi win in Oslo?")

@@ -139,7 +139,6 @@ def test_keyword_index_follows_removals(searcher: Searcher, tmp_path: Path) -> N
     assert "Volcano erupts near Reykjavik" not in titles(result)
 
 
-
 def test_a_long_lived_searcher_follows_index_runs(searcher: Searcher, tmp_path: Path) -> None:
     before = searcher.search("Grindavik lava", k=10)
     assert titles(before)[0] == "Volcano erupts near Reykjavik"
@@ -160,6 +159,7 @@ def test_a_long_lived_searcher_follows_index_runs(searcher: Searcher, tmp_path: 
     searcher.index.update(load_articles([tmp_path / "news"]), [tmp_path / "news"])
     assert "Volcano erupts near Reykjavik" not in titles(searcher.search("Grindavik lava"))
     assert searcher._chunk_count == searcher.index.stats()["chunks"]
+
 
 def test_untrained_reranker_falls_back_to_fusion(searcher: Searcher) -> None:
     searcher.reranker = Reranker(weights={})
