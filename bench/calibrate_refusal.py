@@ -19,13 +19,13 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from retrieval.evaluation import read_questions  # noqa: E402
-from retrieval.index import NewsIndex  # noqa: E402
-from retrieval.search import Searcher  # noqa: E402
-from retrieval.settings import get_settings  # noqa: E402
+from retrieval.evaluation import read_questions
+from retrieval.index.news_index import NewsIndex
+from retrieval.search.searcher import Searcher
+from retrieval.settings import get_settings
 
 
-def top_scores(searcher: Searcher, questions) -> np.ndarray:  # noqa: ANN001
+def top_scores(searcher: Searcher, questions) -> np.ndarray:
     scores = []
     for q in questions:
         result = searcher.search(q.question, k=5, today=q.date)

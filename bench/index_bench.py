@@ -17,14 +17,14 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import (  # noqa: E402
+from common import (
     DATA,
     REPO,
     peer_documents,
     peer_embeddings,
     print_table,
     read_records,
-)  # noqa: E402
+)
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
@@ -34,7 +34,7 @@ def bench_newsbot(path: Path, limit: int | None, workdir: Path) -> tuple[dict, f
     import gzip
 
     from corpus import load_articles
-    from retrieval.index import NewsIndex
+    from retrieval.index.news_index import NewsIndex
     from retrieval.settings import get_settings
 
     source = path

@@ -17,7 +17,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import DATA, read_records  # noqa: E402
+from common import DATA, read_records
 
 
 def pick_weeks(articles: list[dict], count: int) -> set[str]:

@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from common import (  # noqa: E402
+from common import (
     DATA,
     REPO,
     open_peer_store,
@@ -30,15 +30,15 @@ from common import (  # noqa: E402
     peer_embeddings,
     print_table,
     read_records,
-)  # noqa: E402
+)
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
-from retrieval.evaluation import EvalReport, first_hit_rank, read_questions  # noqa: E402
+from retrieval.evaluation import EvalReport, first_hit_rank, read_questions
 
 
-def score_peer(name: str, search, questions, out: Path | None = None) -> list:  # noqa: ANN001
+def score_peer(name: str, search, questions, out: Path | None = None) -> list:
     """Scores a peer; `out` gets one line per question in `newsbot eval --out`'s format."""
     report = EvalReport()
     search("warm up")
@@ -83,14 +83,14 @@ def _out(folder: Path | None, system: str) -> Path | None:
     return folder / f"{system}.jsonl"
 
 
-def _writer(folder: Path | None, system: str):  # noqa: ANN202
+def _writer(folder: Path | None, system: str):
     """An `evaluate` callback writing newsbot's passages like `newsbot eval --out`."""
     path = _out(folder, system)
     if path is None:
         return None
     path.write_text("")
 
-    def write(question, passages) -> None:  # noqa: ANN001
+    def write(question, passages) -> None:
         with open(path, "a", encoding="utf-8") as handle:
             handle.write(_line(question.id, [
                 {"url": p.url, "title": p.title, "text": p.text, "score": p.score}
@@ -128,8 +128,8 @@ def main() -> None:
         subprocess.run([sys.executable, "-m", "bot", "index", str(folder / "articles.jsonl.gz")],
                        env={**os.environ, "NEWSBOT_INDEX_DIR": str(index_dir)}, check=True)
     from retrieval.evaluation import evaluate
-    from retrieval.index import NewsIndex
-    from retrieval.search import Searcher
+    from retrieval.index.news_index import NewsIndex
+    from retrieval.search.searcher import Searcher
     from retrieval.settings import get_settings
 
     rows = []

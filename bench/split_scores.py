@@ -16,10 +16,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from common import DATA, print_table, read_records  # noqa: E402
-from make_subset import pick_weeks  # noqa: E402
+from common import DATA, print_table, read_records
+from make_subset import pick_weeks
 
-from retrieval.evaluation import EvalReport, first_hit_rank, read_questions  # noqa: E402
+from retrieval.evaluation import EvalReport, first_hit_rank, read_questions
 
 FITTED_SPAN = ("20220617", "20220923")
 FITTED_SUBSET_WEEKS = 8

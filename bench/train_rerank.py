@@ -26,18 +26,18 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from retrieval.evaluation import is_hit, read_questions  # noqa: E402
-from retrieval.index import NewsIndex  # noqa: E402
-from retrieval.rerank import FEATURES, WEIGHTS_FILE, features  # noqa: E402
-from retrieval.search import Searcher  # noqa: E402
-from retrieval.settings import get_settings  # noqa: E402
+from retrieval.evaluation import is_hit, read_questions
+from retrieval.index.news_index import NewsIndex
+from retrieval.search.rerank import FEATURES, WEIGHTS_FILE, features
+from retrieval.search.searcher import Searcher
+from retrieval.settings import get_settings
 
 
-def week(question) -> str:  # noqa: ANN001
+def week(question) -> str:
     return question.id.split("_")[0]
 
 
-def collect(searcher: Searcher, questions, source: int = 0  # noqa: ANN001
+def collect(searcher: Searcher, questions, source: int = 0
             ) -> list[tuple[np.ndarray, np.ndarray, str, int, list[str]]]:
     """One group per answerable question: candidate features, hit labels, week, source
     index and article ids. A question without candidates stays in, as a miss."""
@@ -50,7 +50,7 @@ def collect(searcher: Searcher, questions, source: int = 0  # noqa: ANN001
             groups.append((np.zeros((0, len(FEATURES))), np.zeros(0), week(q), source, []))
             continue
         urls = dict(searcher.db.execute(
-            f"SELECT id, url FROM articles WHERE id IN ({','.join('?' * len(cands))})",  # noqa: S608
+            f"SELECT id, url FROM articles WHERE id IN ({','.join('?' * len(cands))})",
             [c.article_id for c in cands]).fetchall())
         labels = np.array([is_hit(urls[c.article_id], c.text, q) for c in cands], dtype=float)
         articles = [c.article_id for c in cands]
@@ -58,7 +58,7 @@ def collect(searcher: Searcher, questions, source: int = 0  # noqa: ANN001
     return groups
 
 
-def rank_metrics(groups, weights: np.ndarray, per_article: int = 2  # noqa: ANN001
+def rank_metrics(groups, weights: np.ndarray, per_article: int = 2
                  ) -> tuple[float, float]:
     """hits@5 and MRR@10 of the ranking the search would show (at most `per_article`
     passages of one article, as in Searcher)."""
@@ -79,7 +79,7 @@ def rank_metrics(groups, weights: np.ndarray, per_article: int = 2  # noqa: ANN0
     return hits5 / len(groups), mrr / len(groups)
 
 
-def pairs(groups, mean: np.ndarray, scale: np.ndarray, per_hit: int = 30,  # noqa: ANN001
+def pairs(groups, mean: np.ndarray, scale: np.ndarray, per_hit: int = 30,
           seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
     rows, labels = [], []
@@ -94,7 +94,7 @@ def pairs(groups, mean: np.ndarray, scale: np.ndarray, per_hit: int = 30,  # noq
     return np.array(rows), np.array(labels)
 
 
-def fit(groups, method: str, c: float) -> np.ndarray:  # noqa: ANN001
+def fit(groups, method: str, c: float) -> np.ndarray:
     from sklearn.linear_model import LogisticRegression
 
     x = np.vstack([g[0] for g in groups])
@@ -110,7 +110,7 @@ def fit(groups, method: str, c: float) -> np.ndarray:  # noqa: ANN001
     return model.coef_[0] / scale
 
 
-def cross_validate(groups, method: str, c: float, folds: int  # noqa: ANN001
+def cross_validate(groups, method: str, c: float, folds: int
                    ) -> dict[int, tuple[float, float]]:
     """Held-out hits@5 and MRR@10 for each source index."""
     weeks = sorted({g[2] for g in groups})

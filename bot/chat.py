@@ -3,6 +3,7 @@ for rendering answers and sources."""
 
 from __future__ import annotations
 
+import logging
 from contextlib import nullcontext
 from pathlib import Path
 
@@ -12,10 +13,11 @@ from rich.console import Console
 
 from bot.render import print_answer, print_sources
 from corpus.errors import NewsbotError
-from retrieval.answer import Answer
-from retrieval.chain import Answerer
-from retrieval.followup import History
-from retrieval.settings import Settings
+from retrieval.answer.followup import History
+from retrieval.app import NewsApp
+from retrieval.types import Answer
+
+log = logging.getLogger(__name__)
 
 HELP = """Ask a question about the indexed news; follow-ups may refer to the last answer.
   /sources  the passages behind the last answer
@@ -24,17 +26,11 @@ HELP = """Ask a question about the indexed news; follow-ups may refer to the las
   /quit     leave (or Ctrl-D). Ctrl-C cancels an answer."""
 
 
-def history_path(settings: Settings) -> Path:
-    path = Path(settings.index_dir).expanduser().parent / "chat_history.txt"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return path
-
-
 class ChatSession:
     """One conversation: what was asked (as standalone questions) and the last answer."""
 
-    def __init__(self, answerer: Answerer, console: Console) -> None:
-        self.answerer = answerer
+    def __init__(self, app: NewsApp, console: Console) -> None:
+        self.app = app
         self.console = console
         self.history: History = []
         self.last: Answer | None = None
@@ -60,16 +56,20 @@ class ChatSession:
         return True
 
     def ask(self, question: str) -> None:
-        streaming = self.answerer.chat_model is not None
+        streaming = self.app.streams
         on_token = (lambda t: self.console.print(t, end="", markup=False)) if streaming else None
         try:
             with self.console.status("searching…") if not streaming else nullcontext():
-                answer = self.answerer.answer(question, history=self.history, on_token=on_token)
+                answer = self.app.answer(question, history=self.history, on_token=on_token)
         except KeyboardInterrupt:
             self.console.print("\n[yellow]Cancelled.[/]")
             return
         except NewsbotError as exc:
             self.console.print(f"[red]⚠️ {exc}[/]")
+            return
+        except Exception as exc:
+            log.exception("answering %r failed", question)
+            self.console.print(f"[red]⚠️ something went wrong: {type(exc).__name__}: {exc}[/]")
             return
         if streaming:
             self.console.print()
@@ -79,12 +79,14 @@ class ChatSession:
             self.history.append((answer.standalone_question, answer.text))
 
 
-def run_chat(answerer: Answerer, settings: Settings) -> None:
+def run_chat(app: NewsApp) -> None:
     console = Console(highlight=False)
-    stats = answerer.searcher.index.manifest.stats()
+    stats = app.stats()
     console.print(f"[bold]newsbot[/] · {stats['articles']} articles · /help for commands")
-    session = PromptSession(history=FileHistory(str(history_path(settings))))
-    chat = ChatSession(answerer, console)
+    path = Path(app.settings.chat_history_file).expanduser()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    session: PromptSession[str] = PromptSession(history=FileHistory(str(path)))
+    chat = ChatSession(app, console)
     while True:
         try:
             line = session.prompt("you> ")

@@ -1,19 +1,32 @@
-"""Rendering answers for a terminal with rich: text, ⚠️ notes, numbered sources."""
+"""Rendering for a terminal with rich: answers with ⚠️ notes and numbered sources,
+passages, index statistics."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
 from rich.text import Text
 
-from retrieval.answer import Answer
+from retrieval.types import Answer, Passage, day_of
+
+SOURCES_SHOWN = 8
+
+
+def outlet(name: str) -> str:
+    return name or "unknown outlet"
+
+
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
 def answer_notes(answer: Answer) -> list[str]:
     notes = []
     if answer.unsupported:
-        notes.append(f"⚠️ {len(answer.unsupported)} sentence(s) could not be matched to "
-                     "the passage they cite.")
+        notes.append(f"⚠️ {plural(len(answer.unsupported), 'sentence')} could not be matched "
+                     "to the passage they cite.")
     if answer.citations_total and answer.citations_verified < answer.citations_total:
         notes.append(f"⚠️ citations verified: {answer.citations_verified}/"
                      f"{answer.citations_total}")
@@ -28,10 +41,10 @@ def print_answer(console: Console, answer: Answer, streamed: bool = False) -> No
     if answer.sources:
         console.print()
     for source in answer.sources:
-        day = (source.published_at or "undated")[:10]
         link = f"[link={escape(source.url)}]{escape(source.url)}[/link]" if source.url else ""
         console.print(f"[bold cyan][{source.n}][/] {escape(source.title)} "
-                      f"[dim]· {escape(source.source)} · {day}[/] {link}")
+                      f"[dim]· {escape(outlet(source.source))} · {day_of(source.published_at)}"
+                      f"[/] {link}")
 
 
 def print_sources(console: Console, answer: Answer | None) -> None:
@@ -40,11 +53,41 @@ def print_sources(console: Console, answer: Answer | None) -> None:
         console.print("[dim]No sources yet: ask a question first.[/]")
         return
     for source in answer.sources:
-        day = (source.published_at or "undated")[:10]
         console.print(f"[bold cyan][{source.n}][/] [bold]{escape(source.title)}[/] "
-                      f"[dim]{escape(source.source)} · {day} · {escape(source.url)}[/]")
+                      f"[dim]{escape(outlet(source.source))} · {day_of(source.published_at)} · "
+                      f"{escape(source.url)}[/]")
         text = Text(source.passage or source.quote)
         if source.quote:
             text.highlight_words([source.quote], style="reverse")
         console.print(text)
         console.print()
+
+
+def print_passages(console: Console, passages: list[Passage]) -> None:
+    if not passages:
+        console.print("No passages found.")
+    for n, p in enumerate(passages, start=1):
+        console.print(Text(f"[{n}] {p.title}", style="bold"))
+        console.print(Text(f"    {outlet(p.source)} · {day_of(p.published_at)} · "
+                           f"score {p.score:.3f} · {p.url}", style="dim"))
+        flat = " ".join(p.text.split())
+        text = flat if len(flat) <= 300 else flat[:300].rsplit(" ", 1)[0] + " …"
+        console.print(Text(f"    {text}\n"))
+
+
+def stats_lines(data: dict[str, Any]) -> list[str]:
+    sources: dict[str, int] = data["sources"]
+    shown = ", ".join(f"{s} ({n})" for s, n in list(sources.items())[:SOURCES_SHOWN])
+    if len(sources) > SOURCES_SHOWN:
+        shown += f" and {len(sources) - SOURCES_SHOWN} more"
+    first = (data["first_published"] or "?")[:10]
+    last = (data["last_published"] or "?")[:10]
+    return [
+        f"articles   {data['articles']} ({plural(data['duplicates'], 'exact duplicate')})",
+        f"chunks     {data['chunks']}",
+        f"sources    {len(sources)}: {shown}",
+        f"published  {first} .. {last}",
+        f"model      {data['model']}",
+        f"indexed    {data['last_indexed'] or 'never'}",
+        f"size       {data['size_bytes'] / 1e6:.1f} MB in {data['index_dir']}",
+    ]

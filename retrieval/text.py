@@ -35,6 +35,36 @@ STOPWORDS = frozenset([
 ])
 
 
+# Words that end in a period without ending a sentence.
+_ABBREVIATIONS = {
+    "mr", "mrs", "ms", "dr", "prof", "sen", "rep", "gov", "gen", "col", "lt", "sgt", "capt",
+    "st", "jr", "sr", "no", "vs", "inc", "corp", "co", "ltd", "u.s", "u.k", "u.n", "e.g",
+    "i.e", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov",
+    "dec", "mt", "ft", "ave", "blvd", "dept", "est", "approx", "fig", "a.m", "p.m",
+}
+_BOUNDARY = re.compile(r"(?<=[.!?])[\"”’')\]]*\s+(?=[\"“‘'(\[]?[A-Z0-9])")
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences of `text`; line breaks always end a sentence."""
+    sentences: list[str] = []
+    for paragraph in text.split("\n"):
+        paragraph = paragraph.strip()
+        if not paragraph:
+            continue
+        start = 0
+        for match in _BOUNDARY.finditer(paragraph):
+            candidate = paragraph[start : match.start()]
+            last_word = candidate.rsplit(None, 1)[-1].rstrip(".!?").lower() if candidate else ""
+            if last_word in _ABBREVIATIONS or re.fullmatch(r"[a-z]", last_word):
+                continue
+            end = match.end() - len(match.group(0).lstrip("\"”’')]"))
+            sentences.append(paragraph[start:end].strip())
+            start = match.end()
+        sentences.append(paragraph[start:].strip())
+    return [s for s in sentences if s]
+
+
 def words(text: str) -> list[str]:
     return _WORD.findall(text)
 
@@ -61,8 +91,6 @@ def content_terms(text: str) -> list[str]:
 def sentence_stems(text: str) -> str:
     """Stems of each sentence, space separated, one sentence a line: stored with every
     chunk at index time so reranking does not re-stem passages per question."""
-    from retrieval.chunking import split_sentences
-
     return "\n".join(" ".join(stem(w) for w in words(s)) for s in split_sentences(text))
 
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from retrieval.embedding import HashEmbedder
-from retrieval.index import NewsIndex
+from retrieval.index.embedding import HashEmbedder
+from retrieval.index.news_index import NewsIndex
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("NEWSBOT_SHARED_DIR", REPO.parent / "shared"))

@@ -9,11 +9,12 @@ from conftest import index_rows
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 
-from retrieval.chain import Answerer
-from retrieval.citations import check_citations
-from retrieval.llm import LLMError
-from retrieval.search import Passage, Searcher
+from retrieval.answer.chain import Answerer
+from retrieval.answer.citations import check_citations
+from retrieval.errors import LLMError
+from retrieval.search.searcher import Searcher
 from retrieval.settings import get_settings
+from retrieval.types import Passage
 
 ARTICLES = [
     ("dam.md", "River dam opens after ten years", "The Lakeside dam opened on Monday after "
@@ -45,10 +46,10 @@ def fake(*replies: str) -> GenericFakeChatModel:
 class BrokenModel(GenericFakeChatModel):
     error: type[Exception] = RuntimeError
 
-    def _generate(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+    def _generate(self, *args, **kwargs):
         raise self.error("connection refused by provider")
 
-    def _stream(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+    def _stream(self, *args, **kwargs):
         raise self.error("connection refused by provider")
 
 
@@ -101,13 +102,15 @@ def test_unsupported_citation_is_not_verified(searcher: Searcher) -> None:
 def test_empty_reply_and_provider_errors_are_clear(searcher: Searcher) -> None:
     with pytest.raises(LLMError, match="empty reply"):
         Answerer(searcher, fake(""), settings()).answer("What did Canada pledge?")
-    with pytest.raises(LLMError, match="failed: RuntimeError: connection refused"):
-        Answerer(searcher, BrokenModel(messages=iter([])), settings()).answer("Canada?")
+    with pytest.raises(LLMError, match="cannot reach the language model at "
+                       r"http://127.0.0.1:9/v1 \(RuntimeError: connection refused"):
+        Answerer(searcher, BrokenModel(messages=iter([])),
+                 settings(llm_base_url="http://127.0.0.1:9/v1")).answer("Canada?")
 
     class Slow(BrokenModel):
         error: type[Exception] = TimeoutError
 
-    with pytest.raises(LLMError, match="timed out"):
+    with pytest.raises(LLMError, match="did not answer within 60 s"):
         Answerer(searcher, Slow(messages=iter([])), settings()).answer("Canada?",
                                                                        on_token=print)
 

@@ -13,7 +13,8 @@ import pytest
 def chat_env(tmp_path: Path) -> dict[str, str]:
     env = {**os.environ, "NEWSBOT_INDEX_DIR": str(tmp_path / "index"),
            "NEWSBOT_EMBEDDING_MODEL": "hash", "NEWSBOT_REFUSE_BELOW": "-100",
-           "HOME": str(tmp_path), "TERM": "xterm", "PROMPT_TOOLKIT_NO_CPR": "1",
+           "HOME": str(tmp_path), "NEWSBOT_CHAT_HISTORY_FILE": str(tmp_path / "history.txt"),
+           "TERM": "xterm", "PROMPT_TOOLKIT_NO_CPR": "1",
            "COLUMNS": "120", "LINES": "40"}
     subprocess.run([sys.executable, "-m", "bot", "index"], env=env, check=True,
                    capture_output=True)
@@ -45,6 +46,6 @@ def test_chat_session(chat_env: dict[str, str], tmp_path: Path) -> None:
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 0
-    # Line history survives for the next session.
-    history = (tmp_path / "chat_history.txt").read_text()
+    # Line history survives for the next session, where the setting says.
+    history = (tmp_path / "history.txt").read_text()
     assert "World Cup final" in history

@@ -15,10 +15,10 @@ from click.testing import CliRunner
 from conftest import index_rows, write_article
 
 from bot.cli import cli
-from retrieval.embedding import HashEmbedder
-from retrieval.index import NewsIndex
-from retrieval.search import Searcher
-from retrieval.vectors import open_client
+from retrieval.index.embedding import HashEmbedder
+from retrieval.index.news_index import NewsIndex
+from retrieval.index.vectors import open_client
+from retrieval.search.searcher import Searcher
 
 CHROMA = shutil.which("chroma") or str(Path(sys.executable).with_name("chroma"))
 pytestmark = pytest.mark.skipif(not Path(CHROMA).exists(), reason="the chroma CLI is absent")
@@ -27,9 +27,9 @@ CHILD = r"""
 import sys
 from pathlib import Path
 from corpus import load_articles
-from retrieval.embedding import HashEmbedder
-from retrieval.index import NewsIndex
-from retrieval.vectors import open_client
+from retrieval.index.embedding import HashEmbedder
+from retrieval.index.news_index import NewsIndex
+from retrieval.index.vectors import open_client
 
 index_dir, folder, port, collection = sys.argv[1:5]
 news_index = NewsIndex(Path(index_dir), HashEmbedder(),

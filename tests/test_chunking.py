@@ -1,6 +1,6 @@
 from corpus import SAMPLE_DIR, load_articles
 from corpus.article import Article
-from retrieval.chunking import chunk_article, pack_sentences, split_sentences
+from retrieval.index.chunking import chunk_article, pack_sentences, split_sentences
 
 
 def test_sentences_respect_abbreviations_and_quotes() -> None:
@@ -29,5 +29,5 @@ def test_overlong_sentence_is_cut_at_words() -> None:
 def test_chunk_ids_are_deterministic_and_follow_content() -> None:
     a = Article(id="x1", title="T", body="One sentence here. Another one there.")
     b = Article(id="x1", title="T", body="One sentence here. Another one changed.")
-    assert [c.id for c in chunk_article(a)] == [c.id for c in chunk_article(a)]
-    assert chunk_article(a)[0].id != chunk_article(b)[0].id
+    assert [c.id for c in chunk_article(a, 1000)] == [c.id for c in chunk_article(a, 1000)]
+    assert chunk_article(a, 1000)[0].id != chunk_article(b, 1000)[0].id

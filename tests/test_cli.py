@@ -46,16 +46,16 @@ def test_index_default_corpus_then_stats_json() -> None:
 
 def test_index_progress_is_logged_when_stderr_is_not_a_terminal(
         monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    from bot.cli import _progress_bar
+    from bot.progress import progress_bar
 
-    monkeypatch.setattr(_progress_bar, "log_every_s", 0.0)
-    with _progress_bar(quiet=False) as update:
+    monkeypatch.setattr(progress_bar, "log_every_s", 0.0)
+    with progress_bar(quiet=False) as update:
         update(250, 1000)
         update(1000, 1000)
     lines = capsys.readouterr().err.splitlines()
     assert len(lines) == 1 and lines[0].startswith("embedded 250/1000 articles (25 %)")
     assert "min left" in lines[0]
-    with _progress_bar(quiet=True) as update:
+    with progress_bar(quiet=True) as update:
         assert update is None
 
 

@@ -8,8 +8,9 @@ import pytest
 from click.testing import CliRunner
 
 from bot.cli import cli
-from retrieval.embedding import HashEmbedder
-from retrieval.index import IndexBusy, NewsIndex
+from retrieval.errors import IndexBusy
+from retrieval.index.embedding import HashEmbedder
+from retrieval.index.news_index import NewsIndex
 
 
 @pytest.fixture

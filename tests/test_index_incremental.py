@@ -6,8 +6,9 @@ import pytest
 from conftest import story, write_article
 
 from corpus import load_articles
-from retrieval.embedding import HashEmbedder
-from retrieval.index import IndexModelMismatch, NewsIndex
+from retrieval.errors import IndexModelMismatch
+from retrieval.index.embedding import HashEmbedder
+from retrieval.index.news_index import NewsIndex
 
 
 def update(index: NewsIndex, *paths: Path):
@@ -18,10 +19,10 @@ def assert_consistent(index: NewsIndex) -> None:
     """Chroma and the manifest hold exactly the same chunk ids, FTS rows match chunks."""
     chroma_ids = list(index.vectors.iter_ids())
     assert len(chroma_ids) == len(set(chroma_ids))
-    assert set(chroma_ids) == index.manifest.all_chunk_ids()
-    fts = index.manifest.db.execute("SELECT count(*) FROM chunks_fts").fetchone()[0]
+    assert set(chroma_ids) == index.catalog.all_chunk_ids()
+    fts = index.db.reader().execute("SELECT count(*) FROM chunks_fts").fetchone()[0]
     assert fts == len(chroma_ids)
-    assert index.manifest.pending() == []
+    assert index.catalog.pending() == []
 
 
 @pytest.fixture
@@ -53,13 +54,13 @@ def test_rerun_embeds_nothing(news_index: NewsIndex, corpus_dir: Path,
 def test_edit_reembeds_only_that_article(news_index: NewsIndex, corpus_dir: Path,
                                          embedder: HashEmbedder) -> None:
     update(news_index, corpus_dir)
-    old_ids = set(news_index.manifest.chunk_ids(_id_of(news_index, "Story about floods")))
+    old_ids = set(news_index.catalog.chunk_ids(_id_of(news_index, "Story about floods")))
     write_article(corpus_dir, "floods.md", "Story about floods", story("river floods", 2),
                   url="https://news.example/0")
     calls = embedder.calls
     report = update(news_index, corpus_dir)
     assert (report.updated, report.unchanged, report.added) == (1, 3, 0)
-    new_ids = set(news_index.manifest.chunk_ids(_id_of(news_index, "Story about floods")))
+    new_ids = set(news_index.catalog.chunk_ids(_id_of(news_index, "Story about floods")))
     assert embedder.calls - calls == len(new_ids)
     assert not old_ids & new_ids
     assert_consistent(news_index)
@@ -67,12 +68,12 @@ def test_edit_reembeds_only_that_article(news_index: NewsIndex, corpus_dir: Path
 
 def test_removed_article_loses_its_chunks(news_index: NewsIndex, corpus_dir: Path) -> None:
     update(news_index, corpus_dir)
-    gone = set(news_index.manifest.chunk_ids(_id_of(news_index, "Story about rockets")))
+    gone = set(news_index.catalog.chunk_ids(_id_of(news_index, "Story about rockets")))
     (corpus_dir / "rockets.md").unlink()
     report = update(news_index, corpus_dir)
     assert report.removed == 1
     assert not gone & set(news_index.vectors.iter_ids())
-    hits = news_index.manifest.db.execute(
+    hits = news_index.db.reader().execute(
         "SELECT count(*) FROM chunks_fts WHERE chunks_fts MATCH 'rockets'").fetchone()[0]
     assert hits == 0
     assert_consistent(news_index)
@@ -98,8 +99,8 @@ def test_exact_duplicates_are_indexed_once(news_index: NewsIndex, tmp_path: Path
     assert (report.added, report.duplicates) == (1, 1)
     stats = news_index.stats()
     assert stats["articles"] == 2 and stats["duplicates"] == 1
-    assert stats["chunks"] == len(news_index.manifest.chunk_ids(
-        news_index.manifest.db.execute(
+    assert stats["chunks"] == len(news_index.catalog.chunk_ids(
+        news_index.db.reader().execute(
             "SELECT id FROM articles WHERE duplicate_of IS NULL").fetchone()[0]))
     # Removing the original brings the copy back as a story of its own.
     (folder / "a.md").unlink()
@@ -134,5 +135,5 @@ def test_moved_file_is_not_reembedded(news_index: NewsIndex, corpus_dir: Path,
 
 
 def _id_of(index: NewsIndex, title: str) -> str:
-    return index.manifest.db.execute(
+    return index.db.reader().execute(
         "SELECT id FROM articles WHERE title = ?", (title,)).fetchone()[0]

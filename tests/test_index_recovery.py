@@ -13,19 +13,20 @@ from conftest import story, write_article
 from test_index_incremental import assert_consistent
 
 from corpus import load_articles
-from retrieval.embedding import HashEmbedder
-from retrieval.index import NewsIndex
+from retrieval.index.embedding import HashEmbedder
+from retrieval.index.news_index import NewsIndex
 
 # Runs an update in a child process that SIGKILLs itself on the Nth call of one method.
 CHILD = r"""
 import os, signal, sys
 from pathlib import Path
 from corpus import load_articles
-from retrieval import index as index_module
-from retrieval.embedding import HashEmbedder
+from retrieval.index import news_index as index_module
+from retrieval.index.embedding import HashEmbedder
 
 target, method, when, index_dir, corpus = sys.argv[1:6]
-owner = {"VectorStore": index_module.VectorStore, "Manifest": index_module.Manifest}[target]
+owner = {"VectorStore": index_module.VectorStore, "Catalog": index_module.Catalog,
+         "NewsIndex": index_module.NewsIndex}[target]
 original = getattr(owner, method)
 calls = {"n": 0}
 
@@ -71,9 +72,9 @@ def complete_and_check(index_dir: Path, corpus: Path, expected: int) -> None:
 @pytest.mark.parametrize(
     ("target", "method", "when"),
     [
-        ("Manifest", "mark_pending", 3),       # batches 1-2 committed, batch 3 not started
+        ("Catalog", "mark_pending", 3),        # batches 1-2 committed, batch 3 not started
         ("VectorStore", "upsert", 3),          # pending ids recorded, nothing in Chroma yet
-        ("Manifest", "commit_articles", 3),    # vectors in Chroma, manifest not committed
+        ("NewsIndex", "_commit", 3),          # vectors in Chroma, catalog not committed
     ],
 )
 def test_kill_during_first_index(tmp_path: Path, target: str, method: str, when: int) -> None:

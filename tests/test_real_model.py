@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from retrieval.chain import Answerer
-from retrieval.embedding import SentenceTransformerEmbedder
-from retrieval.index import NewsIndex
-from retrieval.search import Searcher
+from retrieval.answer.chain import Answerer
+from retrieval.index.embedding import SentenceTransformerEmbedder
+from retrieval.index.news_index import NewsIndex
+from retrieval.search.searcher import Searcher
 from retrieval.settings import get_settings
 
 pytestmark = pytest.mark.slow
@@ -40,7 +40,7 @@ def test_real_model_index_finds_the_right_story(real_index: Path) -> None:
     for question, expected in cases.items():
         (best_id, score), *_ = news_index.vectors.query(
             news_index.embedder.embed_query(question), k=3)
-        text = news_index.manifest.db.execute(
+        text = news_index.db.reader().execute(
             "SELECT a.title || ' ' || c.text FROM chunks c JOIN articles a "
             "ON a.id = c.article_id WHERE c.id = ?", (best_id,)).fetchone()[0]
         assert expected in text, (question, text)
@@ -75,7 +75,7 @@ def test_extractive_answer_quotes_the_passages_it_cites(
 
 
 def test_onnx_matches_torch_and_int8_questions_stay_close(tmp_path: Path) -> None:
-    from retrieval.embedding import OnnxEmbedder
+    from retrieval.index.onnx import OnnxEmbedder
 
     texts = ["Argentina beat France on penalties in the World Cup final in Qatar.",
              "The central bank raised interest rates by a quarter point on Wednesday."]

@@ -4,7 +4,7 @@ from datetime import date
 
 import pytest
 
-from retrieval.rerank import FEATURES, Candidate, QueryInfo, bm25, features, wants_number
+from retrieval.search.rerank import FEATURES, Candidate, QueryInfo, bm25, features, wants_number
 from retrieval.text import content_terms, proper_nouns, sentence_stems
 
 TODAY = date(2024, 3, 10)

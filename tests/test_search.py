@@ -8,9 +8,10 @@ import pytest
 from conftest import index_rows, story, write_article
 
 from corpus import load_articles
-from retrieval.langchain_retriever import NewsRetriever
-from retrieval.rerank import Reranker
-from retrieval.search import Searcher, SearchFilters
+from retrieval.search.langchain_retriever import NewsRetriever
+from retrieval.search.rerank import Reranker
+from retrieval.search.searcher import Searcher
+from retrieval.types import SearchFilters
 
 ARTICLES = [
     ("volcano.md", "Volcano erupts near Reykjavik", "Lava from the Sundhnukur crater reached "
@@ -41,7 +42,7 @@ def test_keyword_names_are_found(searcher: Searcher) -> None:
     result = searcher.search("Where did lava reach Grindavik?", today=date(2024, 6, 12))
     assert titles(result)[0] == "Volcano erupts near Reykjavik"
     p = result.passages[0]
-    assert (p.source, p.published_at[:10], p.url) == (
+    assert (p.source, p.published_at.date().isoformat(), p.url) == (
         "Nordic Wire", "2024-01-14", "https://news.example/volcano.md")
 
 
@@ -50,7 +51,7 @@ def test_fusion_finds_what_either_side_finds(searcher: Searcher) -> None:
     question = "Rodri goal Istanbul"
     _, cands, _, _ = searcher.gather(question)
     dense = searcher.index.vectors.query(searcher.index.embedder.embed_query(question), 2, None)
-    keyword = searcher._keyword(["rodri", "goal", "istanbul"], SearchFilters(), 2)
+    keyword = searcher.index.keywords.search(["rodri", "goal", "istanbul"], SearchFilters(), 2)
     assert {c.chunk_id for c in cands} == {i for i, _ in dense} | {i for i, _ in keyword}
     # Each side's candidates get the other side's score, so the reranker sees both.
     by_id = {c.chunk_id: c for c in cands}
@@ -68,21 +69,22 @@ def test_common_terms_only_score_chunks_with_a_rarer_term(searcher: Searcher) ->
     _, df = searcher.idf(terms)
     assert (df["lava"], df["crater"], df["said"]) == (1, 2, 2)
     for filters in (SearchFilters(), SearchFilters(since=date(2020, 1, 1))):
-        whole = dict(searcher._keyword(terms, filters, 10, df))  # nothing above 2000 chunks
-        searcher.split_docs = 1
-        split = dict(searcher._keyword(terms, filters, 10, df))
-        searcher.split_docs = 2000
+        # No term is in more than 2,000 chunks here: one query.
+        whole = dict(searcher.index.keywords.search(terms, filters, 10, df))
+        searcher.index.keywords.split_docs = 1
+        split = dict(searcher.index.keywords.search(terms, filters, 10, df))
+        searcher.index.keywords.split_docs = 2000
         assert len(whole) == 3  # volcano (lava, crater), rover (crater, said), budget (said)
         assert list(split) == [i for i in whole if i.startswith(_article_id(searcher, "volcano"))]
         # The lava chunk keeps the score the common terms add to it.
         for chunk_id, score in split.items():
             assert score == pytest.approx(whole[chunk_id])
-        assert score > dict(searcher._keyword(["lava"], filters, 10, df))[chunk_id]
+        assert score > dict(searcher.index.keywords.search(["lava"], filters, 10, df))[chunk_id]
 
 
 def _article_id(searcher: Searcher, name: str) -> str:
-    return searcher.db.execute("SELECT id FROM articles WHERE url LIKE ?",
-                               (f"%{name}.md",)).fetchone()[0]
+    return searcher.index.db.reader().execute("SELECT id FROM articles WHERE url LIKE ?",
+                                              (f"%{name}.md",)).fetchone()[0]
 
 
 def test_searches_from_many_threads_match_one_at_a_time(searcher: Searcher) -> None:

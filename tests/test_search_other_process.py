@@ -8,8 +8,8 @@ from pathlib import Path
 
 from conftest import index_rows, write_article
 
-from retrieval.gate import Gate
-from retrieval.search import Searcher
+from retrieval.search.gate import Gate
+from retrieval.search.searcher import Searcher
 
 # Indexes a folder in a child process, after `--rebuild` with "rebuild"; with "in-flight"
 # it then puts the generation back, so the parent sees committed chunks that its Chroma
@@ -18,17 +18,17 @@ CHILD = r"""
 import sys
 from pathlib import Path
 from corpus import load_articles
-from retrieval.embedding import HashEmbedder
-from retrieval.index import NewsIndex
+from retrieval.index.embedding import HashEmbedder
+from retrieval.index.news_index import NewsIndex
 
 index_dir, folder, mode = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
 news_index = NewsIndex(index_dir, HashEmbedder())
-before = news_index.manifest.get_meta("generation")
+before = news_index.catalog.get_meta("generation")
 if mode == "rebuild":
     news_index.rebuild()
 report = news_index.update(load_articles([folder]), [folder])
 if mode == "in-flight":
-    news_index.manifest.set_meta("generation", before)
+    news_index.catalog.set_meta("generation", before)
 print(report.added)
 """
 

@@ -19,7 +19,9 @@ def test_environment_and_explicit_values(monkeypatch, tmp_path: Path) -> None:
     monkeypatch.setenv("NEWSBOT_CHUNK_MAX_CHARS", "700")
     monkeypatch.setenv("DISCORD_TOKEN", "abc")
     assert get_settings().chunk_max_chars == 700
-    assert get_settings().discord_token == "abc"
+    token = get_settings().discord_token
+    assert token is not None and token.get_secret_value() == "abc"
+    assert "abc" not in repr(get_settings()) and "abc" not in str(token)
     assert get_settings(chunk_max_chars=500).chunk_max_chars == 500
     (tmp_path / ".env").write_text("NEWSBOT_COLLECTION=from_dotenv\n")
     assert get_settings().collection == "from_dotenv"  # tests run in tmp_path

@@ -2,7 +2,7 @@ from datetime import date
 
 import pytest
 
-from retrieval.timewords import parse_time_words
+from retrieval.search.timewords import parse_time_words
 
 TODAY = date(2024, 6, 12)  # a Wednesday
 

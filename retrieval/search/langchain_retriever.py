@@ -10,7 +10,8 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
-from retrieval.search import Passage, Searcher, SearchFilters
+from retrieval.search.searcher import Searcher
+from retrieval.types import Passage, SearchFilters
 
 
 def passage_document(passage: Passage) -> Document:

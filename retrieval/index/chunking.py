@@ -2,39 +2,10 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from corpus.article import Article
-
-# Words that end in a period without ending a sentence.
-_ABBREVIATIONS = {
-    "mr", "mrs", "ms", "dr", "prof", "sen", "rep", "gov", "gen", "col", "lt", "sgt", "capt",
-    "st", "jr", "sr", "no", "vs", "inc", "corp", "co", "ltd", "u.s", "u.k", "u.n", "e.g",
-    "i.e", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov",
-    "dec", "mt", "ft", "ave", "blvd", "dept", "est", "approx", "fig", "a.m", "p.m",
-}
-_BOUNDARY = re.compile(r"(?<=[.!?])[\"”’')\]]*\s+(?=[\"“‘'(\[]?[A-Z0-9])")
-
-
-def split_sentences(text: str) -> list[str]:
-    """Sentences of `text`; line breaks always end a sentence."""
-    sentences: list[str] = []
-    for paragraph in text.split("\n"):
-        paragraph = paragraph.strip()
-        if not paragraph:
-            continue
-        start = 0
-        for match in _BOUNDARY.finditer(paragraph):
-            candidate = paragraph[start : match.start()]
-            last_word = candidate.rsplit(None, 1)[-1].rstrip(".!?").lower() if candidate else ""
-            if last_word in _ABBREVIATIONS or re.fullmatch(r"[a-z]", last_word):
-                continue
-            end = match.end() - len(match.group(0).lstrip("\"”’')]"))
-            sentences.append(paragraph[start:end].strip())
-            start = match.end()
-        sentences.append(paragraph[start:].strip())
-    return [s for s in sentences if s]
+from retrieval.text import split_sentences
 
 
 def _split_long(sentence: str, max_chars: int) -> list[str]:
@@ -85,9 +56,11 @@ class Chunk:
     text: str
 
 
-def chunk_id(article: Article, ord_: int) -> str:
-    """Deterministic: the same article content always gives the same ids."""
-    return f"{article.id}:{article.content_hash[:8]}:{ord_:03d}"
+def chunk_ids(article: Article, count: int) -> list[str]:
+    """Deterministic: the same article content always gives the same ids. The content
+    hash is computed once per article (it hashes the whole body)."""
+    prefix = f"{article.id}:{article.content_hash[:8]}"
+    return [f"{prefix}:{i:03d}" for i in range(count)]
 
 
 def paragraph_sentences(text: str) -> list[str]:
@@ -101,9 +74,10 @@ def paragraph_sentences(text: str) -> list[str]:
     return out
 
 
-def chunk_article(article: Article, max_chars: int = 1000) -> list[Chunk]:
+def chunk_article(article: Article, max_chars: int) -> list[Chunk]:
     texts = pack_sentences(paragraph_sentences(article.body), max_chars)
-    return [Chunk(chunk_id(article, i), article.id, i, t) for i, t in enumerate(texts)]
+    ids = chunk_ids(article, len(texts))
+    return [Chunk(i, article.id, n, t) for n, (i, t) in enumerate(zip(ids, texts, strict=True))]
 
 
 def embedding_text(title: str, chunk_text: str) -> str:

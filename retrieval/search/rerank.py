@@ -14,7 +14,7 @@ import json
 import math
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from functools import cached_property, lru_cache
 from pathlib import Path
 
@@ -56,6 +56,9 @@ class Candidate:
     dense_rank: int | None = None
     bm25_rank: int | None = None
     stems: str | None = None  # sentence_stems(text), precomputed at index time
+    url: str = ""
+    source: str = ""
+    published_at: datetime | None = None  # `published` is its day
 
     # The stems as strings in which every stem sits between its own two spaces, so
     # that counting and finding a question's few terms are C-level substring searches:

@@ -10,9 +10,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from retrieval.chunking import split_sentences
-from retrieval.search import Passage
-from retrieval.text import content_terms, stem_set
+from retrieval.text import content_terms, split_sentences, stem_set
+from retrieval.types import Passage
 
 _MARKERS = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")
 _MARKERS_AFTER_STOP = re.compile(r"([.!?])((?:\s*\[\d+(?:\s*[,;]\s*\d+)*\])+)")

@@ -4,12 +4,28 @@ from __future__ import annotations
 
 from typing import Any
 
-from corpus.errors import NewsbotError
+from retrieval.errors import LLMError
 from retrieval.settings import Settings
 
+DEFAULT_URLS = {"ollama": "http://127.0.0.1:11434", "openai": "https://api.openai.com/v1"}
 
-class LLMError(NewsbotError):
-    """The language model could not be reached or failed."""
+
+def describe_failure(settings: Settings, exc: Exception) -> str:
+    """One line: which model at which URL failed, how, and what to check."""
+    name = type(exc).__name__
+    detail = str(exc).splitlines()[0][:200] if str(exc) else name
+    if settings.llm_provider == "llamacpp":
+        return f"the llama.cpp model {settings.llm_gguf_path} failed: {name}: {detail}"
+    url = settings.llm_base_url or DEFAULT_URLS.get(settings.llm_provider)
+    model = f"the language model at {url}" if url else "the language model"
+    lowered = f"{name} {detail}".lower()
+    if "timeout" in lowered or "timed out" in lowered:
+        return (f"{model} did not answer within {settings.llm_timeout:g} s; check that it "
+                "is running, or raise NEWSBOT_LLM_TIMEOUT")
+    if "connect" in lowered or "refused" in lowered:
+        return (f"cannot reach {model} ({name}: {detail}); check that the server is running "
+                "and NEWSBOT_LLM_BASE_URL")
+    return f"{model} failed: {name}: {detail}; check NEWSBOT_LLM_MODEL and NEWSBOT_LLM_BASE_URL"
 
 
 def make_chat_model(settings: Settings) -> Any | None:
@@ -28,7 +44,8 @@ def make_chat_model(settings: Settings) -> Any | None:
             from langchain_openai import ChatOpenAI
 
             return ChatOpenAI(model=settings.llm_model, base_url=settings.llm_base_url or None,
-                              api_key=settings.llm_api_key or "not-needed",
+                              api_key=(settings.llm_api_key.get_secret_value()
+                                       if settings.llm_api_key else "not-needed"),
                               temperature=settings.llm_temperature,
                               max_tokens=settings.llm_max_tokens,
                               timeout=settings.llm_timeout, max_retries=0)

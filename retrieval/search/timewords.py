@@ -28,10 +28,6 @@ class TimeWindow:
     strict: bool
     phrase: str
 
-    def contains(self, day: date) -> bool:
-        return (self.since is None or day >= self.since) and (
-            self.until is None or day <= self.until)
-
 
 def _month_bounds(year: int, month: int) -> tuple[date, date]:
     return date(year, month, 1), date(year, month, calendar.monthrange(year, month)[1])
@@ -84,11 +80,10 @@ def parse_time_words(question: str, today: date) -> TimeWindow | None:
         center = today - timedelta(days=count * _UNITS[match.group(2)])
         slack = timedelta(days=max(1, _UNITS[match.group(2)] // 2))
         return TimeWindow(center - slack, center + slack, True, match.group(0))
-    for phrase, days, loose in (
-        (r"\bthis week\b", 7, True), (r"\blast week\b", 14, True),
-        (r"\bthis month\b", 31, True), (r"\blast month\b", 62, True),
-        (r"\bthis year\b", 366, True), (r"\blast year\b", 731, True),
-        (r"\b(recently|latest|lately|this weekend|last weekend)\b", 14, True),
+    for phrase, days in (
+        (r"\bthis week\b", 7), (r"\blast week\b", 14), (r"\bthis month\b", 31),
+        (r"\blast month\b", 62), (r"\bthis year\b", 366), (r"\blast year\b", 731),
+        (r"\b(recently|latest|lately|this weekend|last weekend)\b", 14),
     ):
         match = re.search(phrase, q)
         if match:
@@ -97,5 +92,5 @@ def parse_time_words(question: str, today: date) -> TimeWindow | None:
             if phrase == r"\blast year\b":
                 year = today.year - 1
                 return TimeWindow(date(year, 1, 1), date(year, 12, 31), True, match.group(0))
-            return TimeWindow(today - timedelta(days=days), today, not loose, match.group(0))
+            return TimeWindow(today - timedelta(days=days), today, False, match.group(0))
     return None

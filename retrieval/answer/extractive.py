@@ -7,10 +7,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from retrieval.chunking import split_sentences
-from retrieval.citations import Embed
-from retrieval.search import Passage
-from retrieval.text import content_terms, proper_nouns, stem_set
+from retrieval.answer.citations import Embed
+from retrieval.text import content_terms, proper_nouns, split_sentences, stem_set
+from retrieval.types import Passage
 
 MIN_WORDS, MAX_WORDS = 5, 70
 _COMPLETE = re.compile(r"[.!?][\"”’')\]]*$")

@@ -11,15 +11,16 @@ from typing import Any
 
 from langchain_core.runnables import Runnable, RunnableLambda, RunnablePassthrough
 
-from retrieval import prompts
-from retrieval.answer import Answer, Source
-from retrieval.citations import CheckedAnswer, check_citations
-from retrieval.extractive import compose, pick_sentences
-from retrieval.followup import History, condense
-from retrieval.llm import LLMError
-from retrieval.search import Passage, Searcher, SearchFilters
+from retrieval.answer import prompts
+from retrieval.answer.citations import CheckedAnswer, check_citations
+from retrieval.answer.extractive import compose, pick_sentences
+from retrieval.answer.followup import History, condense
+from retrieval.answer.llm import describe_failure
+from retrieval.errors import LLMError
+from retrieval.search.searcher import Searcher, SearchResult
 from retrieval.settings import Settings, get_settings
 from retrieval.text import content_terms
+from retrieval.types import Answer, Passage, SearchFilters, Source, day_of
 
 OnToken = Callable[[str], None]
 
@@ -27,7 +28,7 @@ OnToken = Callable[[str], None]
 def format_passages(passages: list[Passage]) -> str:
     return "\n\n".join(
         prompts.PASSAGE.format(n=n, title=p.title, source=p.source or "unknown outlet",
-                               date=(p.published_at or "undated")[:10], text=p.text)
+                               date=day_of(p.published_at), text=p.text)
         for n, p in enumerate(passages, start=1))
 
 
@@ -57,7 +58,7 @@ class Answerer:
         return answer
 
     def coverage(self) -> str:
-        stats = self.searcher.index.manifest.stats()
+        stats = self.searcher.index.catalog.stats()
         return prompts.CANNOT_ANSWER.format(
             articles=stats["articles"] - stats["duplicates"],
             last_date=(stats["last_published"] or "an unknown date")[:10])
@@ -75,7 +76,7 @@ class Answerer:
         rewritten = reply.strip().split("\n")[0].strip()
         return rewritten or condense(question, history)
 
-    def _retrieve(self, state: dict[str, Any]):  # noqa: ANN202 - SearchResult
+    def _retrieve(self, state: dict[str, Any]) -> SearchResult:
         return self.searcher.search(state["standalone"], k=self.settings.answer_passages,
                                     filters=state["filters"], today=state["today"])
 
@@ -132,10 +133,8 @@ class Answerer:
             return "".join(parts)
         except LLMError:
             raise
-        except Exception as exc:  # noqa: BLE001 - providers raise many kinds
-            kind = "timed out" if "timeout" in type(exc).__name__.lower() else "failed"
-            raise LLMError(f"the language model {kind}: {type(exc).__name__}: {exc}"
-                           .split("\n")[0][:300]) from exc
+        except Exception as exc:
+            raise LLMError(describe_failure(self.settings, exc)) from exc
 
     @staticmethod
     def _finish(base: Answer, checked: CheckedAnswer) -> Answer:

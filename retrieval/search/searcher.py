@@ -1,0 +1,139 @@
+"""Hybrid search: dense (Chroma) and keyword (FTS5, BM25) candidates, gathered side by
+side, reranked locally, with source and date filters and at most a few passages per
+article. Safe to call from many threads while an index run writes, here or elsewhere."""
+
+from __future__ import annotations
+
+import math
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+
+from retrieval.index.news_index import NewsIndex
+from retrieval.search.candidates import KeywordSide, merge
+from retrieval.search.filters import dense_where, narrow
+from retrieval.search.gate import Gate
+from retrieval.search.pick import pick_passages
+from retrieval.search.rerank import Candidate, QueryInfo, Reranker, wants_number
+from retrieval.search.timewords import TimeWindow, parse_time_words
+from retrieval.text import content_terms, proper_nouns
+from retrieval.types import Passage, SearchFilters
+
+
+@dataclass
+class SearchResult:
+    passages: list[Passage]
+    window: TimeWindow | None
+    seconds: float
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+class Searcher:
+    def __init__(self, index: NewsIndex, reranker: Reranker | None = None,
+                 dense_depth: int = 40, keyword_depth: int = 40, max_per_article: int = 2,
+                 common_share: float = 0.08) -> None:
+        self.index = index
+        self.reranker = reranker or Reranker()
+        self.dense_depth = dense_depth
+        self.keyword_depth = keyword_depth
+        self.max_per_article = max_per_article
+        self.common_share = common_share
+        self._keyword_worker = ThreadPoolExecutor(1, thread_name_prefix="newsbot-keyword")
+        self.gate = Gate()
+        self._stats_stamp: str | None = "not read yet"
+        self._chunk_count, self._avg_len = 1, 150.0
+        self._chunks = 0
+        self._catch_up()
+
+    def close(self) -> None:
+        self._keyword_worker.shutdown(wait=True)
+
+    def _catch_up(self) -> None:
+        """After an index run that changed something (it bumps `generation`), here or in
+        another process: reopen the vector store if it was another process, and re-read
+        BM25's chunk count and mean passage length (in words). So a long-lived searcher
+        (the chat, the bot) keeps up with the index at one small read per search."""
+        catalog = self.index.catalog
+        stamp = catalog.get_meta("generation")  # None: built before it existed
+        if stamp == self._stats_stamp:
+            return
+        with self.gate.exclusive():
+            self.index.catch_up(stamp)
+            self._chunks = catalog.chunk_count()
+            self._chunk_count = max(1, self._chunks)
+            # Kept by the indexer, so no scan of every chunk here.
+            stored = catalog.get_meta("avg_chunk_words")
+            self._avg_len = float(stored) if stored else catalog.average_chunk_words()
+            self._stats_stamp = stamp
+
+    def chunks(self) -> int:
+        """How many chunks the index holds now."""
+        self._catch_up()
+        return self._chunks
+
+    def idf(self, terms: list[str]) -> tuple[dict[str, float], dict[str, int]]:
+        """BM25 IDF of each term, and its document frequency."""
+        df = self.index.keywords.document_frequencies(terms)
+        n = self._chunk_count
+        idf = {t: math.log(1 + (n - df.get(t, 0) + 0.5) / (df.get(t, 0) + 0.5)) for t in terms}
+        return idf, df
+
+    def _keyword_side(self, terms: list[str], filters: SearchFilters,
+                      timings: dict[str, float]) -> KeywordSide:
+        t = time.perf_counter()
+        idf, df = self.idf(terms)
+        # Terms in most passages barely move BM25 but make the FTS query slow.
+        kept = [term for term in terms if df.get(term, 0) <= self.common_share * self._chunk_count]
+        keyword = self.index.keywords.search(kept or terms, filters, self.keyword_depth, df)
+        ids = [i for i, _ in keyword]
+        rows = self.index.catalog.chunk_rows(ids)
+        vectors = self.index.vectors.embeddings(ids)
+        timings["keyword"] = time.perf_counter() - t
+        return KeywordSide(idf, keyword, rows, vectors)
+
+    def gather(self, question: str, filters: SearchFilters | None = None,
+               today: date | None = None) -> tuple[QueryInfo, list[Candidate], TimeWindow | None,
+                                                   dict[str, float]]:
+        """Candidates from both sides, with what the reranker needs to score them."""
+        today = today or datetime.now(UTC).date()
+        window = parse_time_words(question, today)
+        filters = narrow(filters or SearchFilters(), window)
+        terms = content_terms(question)
+        timings: dict[str, float] = {}
+        self._catch_up()
+        with self.gate.shared():
+            spellings = (self.index.catalog.source_spellings(filters.sources)
+                         if filters.sources else set())
+            # The keyword query runs beside the question's embedding and Chroma's query:
+            # the model embeds one question on one thread, leaving the other core to SQLite.
+            keyword_side = self._keyword_worker.submit(self._keyword_side, terms, filters,
+                                                       timings)
+            t = time.perf_counter()
+            vector = self.index.embedder.embed_query(question)
+            timings["embed"] = time.perf_counter() - t
+            t = time.perf_counter()
+            dense = self.index.vectors.query(vector, self.dense_depth,
+                                             dense_where(filters, spellings))
+            timings["dense"] = time.perf_counter() - t
+            t = time.perf_counter()
+            dense_rows = self.index.catalog.chunk_rows([i for i, _ in dense])
+            keyword = keyword_side.result()
+        query = QueryInfo(terms, keyword.idf, proper_nouns(question), today,
+                          window.since if window else None, window.until if window else None,
+                          wants_number(question))
+        cands = merge(dense, dense_rows, keyword, vector, query, self._avg_len,
+                      self.index.keywords.title_weight)
+        timings["candidates"] = time.perf_counter() - t
+        return query, cands, window, timings
+
+    def search(self, question: str, k: int = 10, filters: SearchFilters | None = None,
+               today: date | None = None) -> SearchResult:
+        started = time.perf_counter()
+        query, cands, window, timings = self.gather(question, filters, today)
+        t = time.perf_counter()
+        scores, relevance = self.reranker.score(query, cands)
+        timings["rerank"] = time.perf_counter() - t
+        passages = pick_passages(cands, scores, relevance, k, self.max_per_article)
+        return SearchResult(passages, window, time.perf_counter() - started, timings)
+
