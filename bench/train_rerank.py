@@ -49,10 +49,7 @@ def collect(searcher: Searcher, questions, source: int = 0
         if not cands:
             groups.append((np.zeros((0, len(FEATURES))), np.zeros(0), week(q), source, []))
             continue
-        urls = dict(searcher.db.execute(
-            f"SELECT id, url FROM articles WHERE id IN ({','.join('?' * len(cands))})",
-            [c.article_id for c in cands]).fetchall())
-        labels = np.array([is_hit(urls[c.article_id], c.text, q) for c in cands], dtype=float)
+        labels = np.array([is_hit(c.url, c.text, q) for c in cands], dtype=float)
         articles = [c.article_id for c in cands]
         groups.append((features(query, cands), labels, week(q), source, articles))
     return groups

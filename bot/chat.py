@@ -67,7 +67,7 @@ class ChatSession:
         except NewsbotError as exc:
             self.console.print(f"[red]⚠️ {exc}[/]")
             return
-        except Exception as exc:
+        except Exception as exc:  # a library failure must not end the chat
             log.exception("answering %r failed", question)
             self.console.print(f"[red]⚠️ something went wrong: {type(exc).__name__}: {exc}[/]")
             return

@@ -30,6 +30,11 @@ class NewsbotGroup(click.Group):
         except NewsbotError as exc:
             click.secho(f"error: {exc}", fg="red", err=True)
             ctx.exit(1)
+        except click.UsageError as exc:  # a bad option or argument: one line, not usage
+            where = exc.ctx.command_path if exc.ctx else "newsbot"
+            click.secho(f"error: {exc.format_message()} (see `{where} --help`)", fg="red",
+                        err=True)
+            ctx.exit(exc.exit_code)
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             ctx.exit(130)

@@ -116,7 +116,7 @@ def _read_stream(path: Path, max_record_bytes: int) -> FileResult:
     number = 0
     try:
         with opener(path, "rb") as handle:
-            for number, raw in enumerate(handle, start=1):
+            for number, raw in enumerate(handle, start=1):  # `number` is read after the loop
                 if not raw.strip():
                     continue
                 if len(raw) > max_record_bytes:

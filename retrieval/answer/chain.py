@@ -133,7 +133,7 @@ class Answerer:
             return "".join(parts)
         except LLMError:
             raise
-        except Exception as exc:
+        except Exception as exc:  # providers raise many kinds
             raise LLMError(describe_failure(self.settings, exc)) from exc
 
     @staticmethod

@@ -62,7 +62,7 @@ class SentenceTransformerEmbedder:
             path = resolve_model_path(self.name)
             try:
                 self._model = SentenceTransformer(path, device=self.device)
-            except Exception as exc:
+            except Exception as exc:  # many libraries, one message
                 raise EmbeddingModelError(
                     f"cannot load embedding model {self.name!r} from {path}: {exc}"
                 ) from exc

@@ -31,7 +31,7 @@ def _connect(path: str, host: str | None = None, port: int = 8000,
             return chromadb.HttpClient(host=host, port=port, settings=chroma_settings,
                                        headers=headers)
         return chromadb.PersistentClient(path=path, settings=chroma_settings)
-    except Exception as exc:
+    except Exception as exc:  # chromadb raises many types
         where = f"{host}:{port}" if host else path
         raise VectorStoreError(f"cannot open the Chroma store at {where}: "
                                f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
@@ -118,7 +118,7 @@ class VectorStore:
             found = self.collection.query(
                 query_embeddings=[vector], n_results=k, where=where or None,
                 include=["distances"])
-        except Exception as exc:
+        except Exception as exc:  # chromadb raises many types
             raise VectorStoreError(f"the Chroma query failed: {exc}".splitlines()[0]) from exc
         return [(i, 1.0 - d) for i, d in zip(found["ids"][0], found["distances"][0], strict=True)]
 
