@@ -37,7 +37,9 @@ class Article:
     author: str = ""
     published_at: datetime | None = None
     section: str = ""
-    origin: str = ""  # the file it was read from, resolved; "path#line" for records
+    # The file it was read from, absolute, as `errors.safe_name` writes it (a byte that is
+    # not UTF-8 shows as "\xe9"); "path#line" for records.
+    origin: str = ""
     origin_file: str = field(default="", compare=False)
 
     @property

@@ -2,7 +2,30 @@
 
 from __future__ import annotations
 
+import os
+import re
 from pathlib import Path
+
+# Lone surrogates cannot be written as UTF-8: Python makes them from undecodable bytes in
+# file names (U+DC80..U+DCFF) and json.loads makes them from "\ud800"-style escapes.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_MAX_DETAIL = 200
+
+
+def safe_text(text: str) -> str:
+    """`text` with every lone surrogate replaced by U+FFFD, so it encodes as UTF-8."""
+    return _SURROGATE.sub("\ufffd", text)
+
+
+def _escape_byte(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code - 0xDC00:02x}" if 0xDC80 <= code <= 0xDCFF else "\ufffd"
+
+
+def safe_name(path: Path | str) -> str:
+    """A path as text that encodes as UTF-8: a byte that is not UTF-8 is shown as `\\xe9`,
+    which keeps two such names apart (and tells the user which byte is wrong)."""
+    return _SURROGATE.sub(_escape_byte, os.fspath(path))
 
 
 class NewsbotError(Exception):
@@ -13,8 +36,16 @@ class ArticleReadError(NewsbotError):
     """A file, or one record inside it, could not be read as an article."""
 
     def __init__(self, path: Path | str, message: str, line: int | None = None) -> None:
-        self.path = str(path)
+        self.path = safe_name(path)
         self.line = line
-        self.message = message
+        self.message = safe_text(message)
         where = f"{self.path}:{line}" if line is not None else self.path
-        super().__init__(f"{where}: {message}")
+        super().__init__(f"{where}: {self.message}")
+
+    @classmethod
+    def unexpected(cls, path: Path | str, exc: Exception, line: int | None = None
+                   ) -> ArticleReadError:
+        """A failure no reader foresaw, told in one short line instead of a traceback."""
+        lines = str(exc).strip().splitlines()
+        detail = f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
+        return cls(path, f"unexpected {detail[:_MAX_DETAIL]}", line)

@@ -1,5 +1,5 @@
 """One reader per file format. Each turns raw content into `Article`s or raises
-`ArticleReadError` naming the file (and line) that is wrong."""
+`ArticleReadError` naming the file (and line) that is wrong. HTML is in `corpus.webpage`."""
 
 from __future__ import annotations
 
@@ -17,9 +17,11 @@ from corpus.errors import ArticleReadError
 from corpus.metadata import (
     date_from_text,
     date_from_url,
+    is_missing,
     join_authors,
     outlet_from_url,
     parse_date,
+    to_text,
 )
 
 # Field names accepted in JSON records and front matter, in order of preference.
@@ -42,20 +44,35 @@ _MD_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
 _MD_MARKS = re.compile(r"^\s{0,3}(#{1,6}\s+|>\s?|[-*+]\s+)", re.MULTILINE)
 
 
+_MAX_REPR = 60
+
+
+class _FrontMatterLoader(yaml.SafeLoader):
+    """Safe YAML, except that a date that cannot exist (2023-02-30, 25:00) stays the text
+    it was written as; PyYAML would raise a bare ValueError from deep inside."""
+
+
+def _timestamp_or_text(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> object:
+    try:
+        return loader.construct_yaml_timestamp(node)
+    except ValueError:
+        return loader.construct_scalar(node)
+
+
+_FrontMatterLoader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp_or_text)
+
+
 def _pick(record: dict[str, Any], name: str) -> Any:
     for key in FIELDS[name]:
         value = record.get(key)
-        if value not in (None, "", []):
+        if not is_missing(value):
             return value
     return None
 
 
-def _as_text(value: Any) -> str:
-    if isinstance(value, dict):  # e.g. {"name": "Reuters"} or {"#text": ...}
-        value = value.get("name") or value.get("title") or value.get("#text") or ""
-    if isinstance(value, list):
-        value = ", ".join(_as_text(v) for v in value)
-    return str(value or "").strip()
+def _short_repr(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= _MAX_REPR else text[: _MAX_REPR - 3] + "..."
 
 
 _SITE_SUFFIX = re.compile(r"\s+[|–—]\s+[^|–—]{2,40}$")
@@ -71,14 +88,14 @@ def build_article(
     fields: dict[str, Any], *, origin: str, origin_file: str, where: str, line: int | None
 ) -> Article:
     """Clean the body and fill the metadata every reader shares."""
-    raw_body = _as_text(fields.get("body"))
+    raw_body = to_text(fields.get("body"))
     if not raw_body:
         raise ArticleReadError(
             where, f"no article text (expected one of: {', '.join(FIELDS['body'][:3])})", line
         )
     cleaned = clean_text(raw_body)
-    url = _as_text(fields.get("url"))
-    title = _as_text(fields.get("title")) or cleaned.text.split("\n", 1)[0][:120]
+    url = to_text(fields.get("url"))
+    title = to_text(fields.get("title")) or cleaned.text.split("\n", 1)[0][:120]
     body = cleaned.text
     if not body:
         # A page that was all boilerplate still has a headline worth finding.
@@ -87,12 +104,14 @@ def build_article(
                                    line)
         body = title
     title = _strip_site_suffix(title)
-    published = parse_date(fields.get("published_at"))
-    if fields.get("published_at") and published is None:
-        raise ArticleReadError(where, f"unreadable date {fields['published_at']!r}", line)
+    stated = fields.get("published_at")
+    published = parse_date(stated)
+    # A date that is there but unreadable is reported, as a wrong date would mislead search.
+    if published is None and stated and not is_missing(stated):
+        raise ArticleReadError(where, f"unreadable date {_short_repr(stated)}", line)
     published = published or date_from_url(url) or date_from_text(raw_body)
-    source = _as_text(fields.get("source")) or cleaned.outlet or outlet_from_url(url)
-    record_id = _as_text(fields.get("id"))
+    source = to_text(fields.get("source")) or cleaned.outlet or outlet_from_url(url)
+    record_id = to_text(fields.get("id"))
     article_id = record_id or (short_hash("url", url) if url else short_hash("file", origin))
     return Article(
         id=article_id,
@@ -102,7 +121,7 @@ def build_article(
         source=source,
         author=join_authors(fields.get("author")),
         published_at=published,
-        section=_as_text(fields.get("section")),
+        section=to_text(fields.get("section")),
         origin=origin,
         origin_file=origin_file,
     )
@@ -138,11 +157,15 @@ def read_markdown(path: Path, text: str) -> Article:
     match = _FRONT_MATTER.match(text)
     if match:
         try:
-            loaded = yaml.safe_load(match.group("meta")) or {}
+            loaded = yaml.load(match.group("meta"), Loader=_FrontMatterLoader) or {}
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             line = mark.line + 2 if mark else None
             raise ArticleReadError(path, "invalid YAML front matter", line) from None
+        except (ValueError, TypeError, OverflowError, RecursionError) as exc:
+            # e.g. an integer past Python's digit limit; still this file's own problem
+            detail = ArticleReadError.unexpected(path, exc).message
+            raise ArticleReadError(path, f"invalid YAML front matter ({detail})", 2) from None
         if not isinstance(loaded, dict):
             raise ArticleReadError(path, "front matter must be a mapping of fields", 2)
         meta = loaded
@@ -155,52 +178,6 @@ def read_markdown(path: Path, text: str) -> Article:
     body = _MD_MARKS.sub("", _MD_LINK.sub(r"\1", text))
     fields = {name: _pick(meta, name) for name in FIELDS}
     fields["body"] = body
-    return build_article(fields, origin=str(path), origin_file=str(path), where=str(path),
-                         line=None)
-
-
-def _json_ld_article(html: str) -> dict[str, Any]:
-    """The first JSON-LD object typed as a (News)Article, for exact dates and authors."""
-    for block in re.findall(
-        r"<script[^>]+application/ld\+json[^>]*>(.*?)</script>", html, re.DOTALL | re.IGNORECASE
-    ):
-        try:
-            data = json.loads(block)
-        except json.JSONDecodeError:
-            continue
-        items = data if isinstance(data, list) else data.get("@graph", [data])
-        for item in items:
-            kind = item.get("@type") if isinstance(item, dict) else None
-            kinds = kind if isinstance(kind, list) else [kind]
-            if any(isinstance(k, str) and k.endswith("Article") for k in kinds):
-                return item
-    return {}
-
-
-def read_html(path: Path, text: str) -> Article:
-    """An article page: main text and metadata (title, OpenGraph, JSON-LD) via trafilatura."""
-    import trafilatura  # heavy; only needed for HTML
-
-    doc = trafilatura.bare_extraction(text, with_metadata=True, include_comments=False,
-                                      include_tables=False)
-    if doc is None:
-        raise ArticleReadError(path, "no article text found in the HTML")
-    found = doc.as_dict() if hasattr(doc, "as_dict") else dict(doc)
-    ld = _json_ld_article(text)
-    title = ld.get("headline") or found.get("title") or ""
-    body = found.get("text") or ""
-    first, _, rest = body.partition("\n")
-    if title and first.strip() == title.strip():
-        body = rest
-    fields = {
-        "title": title,
-        "body": body,
-        "url": found.get("url") or ld.get("url") or "",
-        "published_at": ld.get("datePublished") or found.get("date"),
-        "source": _as_text(ld.get("publisher")) or found.get("sitename") or "",
-        "author": ld.get("author") or found.get("author") or "",
-        "section": ld.get("articleSection") or ", ".join(found.get("categories") or []),
-    }
     return build_article(fields, origin=str(path), origin_file=str(path), where=str(path),
                          line=None)
 
@@ -227,7 +204,10 @@ def read_json_document(path: Path, text: str) -> Iterator[Article | ArticleReadE
         data = data["articles"]
     records = data if isinstance(data, list) else [data]
     for number, record in enumerate(records, start=1):
+        where = f"{path} (record {number})"
         try:
-            yield read_record(record, path, number, where=f"{path} (record {number})")
+            yield read_record(record, path, number, where=where)
         except ArticleReadError as exc:
             yield exc
+        except Exception as exc:  # an odd value costs only its own record
+            yield ArticleReadError.unexpected(where, exc)
