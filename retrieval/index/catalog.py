@@ -121,6 +121,16 @@ class Catalog:
             " + 1) FROM chunks").fetchone()[0]
         return float(value or 150.0)
 
+    def articles_of_chunks(self, ids: Iterable[str]) -> set[str]:
+        found: set[str] = set()
+        ids = list(ids)
+        for start in range(0, len(ids), 900):  # SQLite's limit on bound variables
+            part = ids[start:start + 900]
+            found |= {r[0] for r in self.db.reader().execute(
+                f"SELECT DISTINCT article_id FROM chunks WHERE id IN ({_marks(len(part))})",
+                part)}
+        return found
+
     def chunk_rows(self, ids: list[str]) -> dict[str, ChunkRow]:
         """Committed chunks by id; ids not (or no longer) committed are left out."""
         if not ids:

@@ -14,67 +14,34 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 from corpus.article import Article
-from corpus.errors import ArticleReadError
 from corpus.loader import LoadResult
-from retrieval.errors import IndexModelMismatch
+from retrieval.errors import IndexDamaged, IndexModelMismatch
 from retrieval.index.catalog import Catalog, IndexedArticle
 from retrieval.index.chunking import Chunk, chunk_article, embedding_text
 from retrieval.index.embedding import Embedder, embedder_from_settings
 from retrieval.index.keywords import KeywordStore
 from retrieval.index.lock import index_lock
-from retrieval.index.planner import Plan, plan_additions, plan_removals
-from retrieval.index.sqlite import FILE_NAME, SqliteDatabase
-from retrieval.index.vectors import VectorStore, open_client
+from retrieval.index.planner import (
+    Plan,
+    orphaned_duplicates,
+    plan_additions,
+    plan_removals,
+    reread,
+)
+from retrieval.index.report import IndexReport
+from retrieval.index.sqlite import FILE_NAME, SqliteDatabase, storage_errors
+from retrieval.index.vectors import VectorStore, chunk_metadata, open_client
 from retrieval.settings import Settings
 
 Progress = Callable[[int, int], None]  # (articles done, articles to embed)
 DEFAULT_CHUNK_MAX_CHARS: int = Settings.model_fields["chunk_max_chars"].default
-
-
-@dataclass
-class IndexReport:
-    added: int = 0
-    updated: int = 0
-    removed: int = 0
-    unchanged: int = 0
-    duplicates: int = 0
-    chunks_embedded: int = 0
-    characters_embedded: int = 0
-    seconds: float = 0.0
-    errors: list[ArticleReadError] = field(default_factory=list)
-
-    @property
-    def failed(self) -> int:
-        return len(self.errors)
-
-    @property
-    def changed(self) -> bool:
-        return bool(self.added or self.updated or self.removed)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "added": self.added, "updated": self.updated, "removed": self.removed,
-            "unchanged": self.unchanged, "duplicates": self.duplicates, "failed": self.failed,
-            "chunks_embedded": self.chunks_embedded, "seconds": round(self.seconds, 2),
-        }
-
-
-def chunk_metadata(article: Article, chunk: Chunk) -> dict[str, Any]:
-    meta: dict[str, Any] = {
-        "article_id": article.id, "ord": chunk.ord, "title": article.title,
-        "url": article.url, "source": article.source,
-    }
-    if article.published_at:
-        meta["published_at"] = article.date_iso
-        meta["published_ts"] = article.published_at.timestamp()
-    return meta
+DEFAULT_MAX_FILE_MB: float = Settings.model_fields["max_file_mb"].default
 
 
 class NewsIndex:
@@ -83,13 +50,14 @@ class NewsIndex:
 
     def __init__(self, index_dir: Path, embedder: Embedder, client: Any = None,
                  collection: str = "newsbot", chunk_max_chars: int = DEFAULT_CHUNK_MAX_CHARS,
-                 create: bool = True) -> None:
+                 create: bool = True, max_file_mb: float = DEFAULT_MAX_FILE_MB) -> None:
         self.index_dir = Path(index_dir)
         self.db = SqliteDatabase(self.index_dir / FILE_NAME, create=create)
         self.catalog = Catalog(self.db)
         self.keywords = KeywordStore(self.db)
         self.embedder = embedder
         self.chunk_max_chars = chunk_max_chars
+        self.max_file_mb = max_file_mb  # for re-reading a duplicate's file
         self._client = client
         self._collection = collection
         self._vectors_lock = threading.Lock()
@@ -103,7 +71,7 @@ class NewsIndex:
         is written to disk."""
         directory = Path(index_dir or settings.index_dir).expanduser()
         index = cls(directory, embedder or embedder_from_settings(settings), None,
-                    settings.collection, settings.chunk_max_chars, create)
+                    settings.collection, settings.chunk_max_chars, create, settings.max_file_mb)
         if settings.chroma_host:
             index._client = open_client(directory, settings.chroma_host, settings.chroma_port,
                                         settings.chroma_token)
@@ -116,6 +84,8 @@ class NewsIndex:
             return VectorStore(self._client or open_client(self.index_dir), self._collection)
 
     def close(self) -> None:
+        if "vectors" in self.__dict__:
+            self.vectors.close()
         self.db.close()
 
     def catch_up(self, generation: str | None) -> None:
@@ -150,6 +120,25 @@ class NewsIndex:
         self.catalog.clear_pending(pending)
         return len(orphans)
 
+    def missing_vectors(self) -> set[str]:
+        """Chunk ids the catalog lists but the vector store lacks (its folder deleted or
+        damaged): cheap when the two counts agree, as they do between runs."""
+        if self.vectors.count() >= self.catalog.chunk_count():
+            return set()
+        return self.catalog.all_chunk_ids() - set(self.vectors.iter_ids())
+
+    def check_consistency(self) -> None:
+        """Between runs both stores hold the same chunks; when the vector store holds
+        fewer, say so (searching would silently lose its dense side)."""
+        if self.catalog.pending():
+            return  # a run is in flight (or was killed): the next run settles it
+        have, listed = self.vectors.count(), self.catalog.chunk_count()
+        if have < listed and not self.catalog.pending():
+            raise IndexDamaged(
+                f"the vector store in {self.index_dir} holds {have} of the {listed} chunks "
+                "the catalog lists (deleted or damaged?); run `newsbot index` to re-embed "
+                "what is missing")
+
     def rebuild(self) -> None:
         """Forget everything: used to switch models."""
         with index_lock(self.index_dir):
@@ -171,15 +160,23 @@ class NewsIndex:
         `loaded` no longer holds are removed; an empty scope removes nothing."""
         started = time.perf_counter()
         report = IndexReport(errors=list(loaded.errors))
-        with index_lock(self.index_dir):
+        with index_lock(self.index_dir), storage_errors(self.index_dir):
+            self.db.check()
             self.check_model()
             self.recover()
             if self.model is None:
                 self.catalog.set_meta("embedding_model", self.embedder.name)
             indexed = self.catalog.indexed_articles()
-            report.removed = self._remove(plan_removals(loaded, scope, indexed), indexed)
+            removed = plan_removals(loaded, scope, indexed)
+            # Articles whose vectors the store lost are re-embedded like orphaned copies.
+            lost = self.catalog.articles_of_chunks(self.missing_vectors()) - removed
+            orphans = orphaned_duplicates(loaded, removed, indexed) | lost
+            seen = {a.id for a in loaded.articles}
+            articles = loaded.articles + reread(orphans - seen, indexed, self.max_file_mb)
+            report.removed = sum(indexed[i].duplicate_of is None for i in removed)
+            self._remove(removed | orphans, indexed)
             plan = Plan()
-            plan_additions(loaded.articles, indexed, plan)
+            plan_additions(articles, indexed, plan)
             report.unchanged, report.duplicates = plan.unchanged, len(plan.duplicates)
             report.errors.extend(plan.errors)
             if plan.moved or plan.duplicates:
@@ -194,9 +191,10 @@ class NewsIndex:
         report.seconds = time.perf_counter() - started
         return report
 
-    def _remove(self, removed: set[str], indexed: dict[str, IndexedArticle]) -> int:
+    def _remove(self, removed: set[str], indexed: dict[str, IndexedArticle]) -> None:
+        """Delete these articles everywhere; they leave `indexed` (to be planned afresh)."""
         if not removed:
-            return 0
+            return
         gone: list[str] = []
         with self.db.transaction() as tx:
             for article_id in sorted(removed):
@@ -205,7 +203,8 @@ class NewsIndex:
                 gone.extend(chunk_id for _, chunk_id in rows)
         self.vectors.delete(gone)
         self.catalog.clear_pending(gone)
-        return sum(indexed.pop(article_id).duplicate_of is None for article_id in removed)
+        for article_id in removed:
+            del indexed[article_id]
 
     def _commit(self, items: list[tuple[Article, list[Chunk]]],
                 duplicates: list[tuple[Article, str]] = (), moved: list[Article] = ()

@@ -7,13 +7,21 @@ Opening an index to read writes nothing unless its schema must be migrated."""
 
 from __future__ import annotations
 
+import errno
+import shutil
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from retrieval.errors import IndexMissing, IndexSchemaError
+from retrieval.errors import (
+    DiskFull,
+    IndexDamaged,
+    IndexMissing,
+    IndexSchemaError,
+    VectorStoreError,
+)
 from retrieval.index.catalog import CATALOG_SCHEMA
 from retrieval.index.keywords import KEYWORD_SCHEMA, KeywordStore
 
@@ -40,6 +48,46 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
     ("per-sentence stems of every chunk, for the reranker", _add_stems),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    return isinstance(exc, sqlite3.OperationalError) and "disk is full" in str(exc)
+
+
+def nearly_full(where: Path, margin: int = 32 * 1024**2) -> bool:
+    try:
+        return shutil.disk_usage(where).free < margin
+    except OSError:
+        return False
+
+
+@contextmanager
+def storage_errors(where: Path) -> Iterator[None]:
+    """A full disk or a damaged file under `where` as a one-line domain error. Chroma
+    says nothing of space when a write fails, so its failures on a disk with almost no
+    room left count as a full disk too."""
+    try:
+        yield
+    except (sqlite3.DatabaseError, OSError, VectorStoreError) as exc:
+        if is_disk_full(exc) or nearly_full(where):
+            raise DiskFull(f"the disk holding {where} is full; free some space and run "
+                           "`newsbot index` again (what was indexed before is kept)") from None
+        if isinstance(exc, VectorStoreError):
+            raise
+        if isinstance(exc, sqlite3.DatabaseError) and not isinstance(
+                exc, sqlite3.OperationalError | sqlite3.IntegrityError):
+            raise IndexDamaged(f"the index in {where} is damaged ({str(exc).splitlines()[0]}); run "
+                               "`newsbot index --rebuild`") from None
+        raise
+
+
+def discard_files(index_dir: Path) -> None:
+    """Delete the SQLite file and the embedded Chroma store (for a rebuild from damage)."""
+    for name in (FILE_NAME, f"{FILE_NAME}-wal", f"{FILE_NAME}-shm"):
+        (index_dir / name).unlink(missing_ok=True)
+    shutil.rmtree(index_dir / "chroma", ignore_errors=True)
 
 
 class SqliteDatabase:
@@ -79,8 +127,9 @@ class SqliteDatabase:
         db = getattr(self._local, "db", None)
         if db is None:
             db = self._connect()
-            KeywordStore.prepare_reader(db)  # a temp table: before the connection reads only
-            db.execute("PRAGMA query_only=ON")
+            with storage_errors(self.path.parent):
+                KeywordStore.prepare_reader(db)  # a temp table: before it reads only
+                db.execute("PRAGMA query_only=ON")
             self._local.db = db
             with self._lock:
                 self._readers.append(db)
@@ -91,13 +140,15 @@ class SqliteDatabase:
         """One write transaction on the writer connection, rolled back on any error."""
         with self._lock:
             db = self.writer
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                yield db
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-            db.execute("COMMIT")
+            with storage_errors(self.path.parent):
+                db.execute("BEGIN IMMEDIATE")
+                try:
+                    yield db
+                except BaseException:
+                    if db.in_transaction:  # SQLite has already rolled back after some errors
+                        db.execute("ROLLBACK")
+                    raise
+                db.execute("COMMIT")
 
     def close(self) -> None:
         with self._lock:
@@ -117,7 +168,7 @@ class SqliteDatabase:
     def set_meta(self, key: str, value: str | None, db: sqlite3.Connection | None = None
                  ) -> None:
         db = db or self.writer
-        with self._lock:
+        with self._lock, storage_errors(self.path.parent):
             if value is None:
                 db.execute("DELETE FROM meta WHERE key = ?", (key,))
             else:
@@ -132,10 +183,19 @@ class SqliteDatabase:
                 return 0
             row = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
         except sqlite3.DatabaseError as exc:
-            raise IndexSchemaError(
-                f"{self.path} cannot be read as an index ({exc}); move it away or run "
-                "`newsbot index --rebuild`") from None
+            raise IndexDamaged(f"{self.path} cannot be read as an index ({exc}); run "
+                               "`newsbot index --rebuild`") from None
         return int(row[0]) if row else 0
+
+    def check(self) -> None:
+        """SQLite's quick check of every page (fast: tens of ms for a small index): damage
+        inside the file is an `IndexDamaged` error, not a wrong answer later."""
+        with storage_errors(self.path.parent):
+            problems = [r[0] for r in self.writer.execute("PRAGMA quick_check(3)")]
+        if problems != ["ok"]:
+            detail = " ".join(" ".join(problems).split())[:160]
+            raise IndexDamaged(f"the index in {self.path.parent} is damaged ({detail}); run "
+                               "`newsbot index --rebuild`")
 
     def _migrate(self) -> None:
         version = self._version(self.reader())

@@ -4,13 +4,16 @@ embedding function would try to download a model) and keep telemetry off."""
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from pydantic import SecretStr
 
+from corpus.article import Article
 from retrieval.errors import VectorStoreError
+from retrieval.index.chunking import Chunk
 
 
 def open_client(index_dir: Path, host: str | None = None, port: int = 8000,
@@ -38,6 +41,17 @@ def _connect(path: str, host: str | None = None, port: int = 8000,
                                ) from exc
 
 
+def chunk_metadata(article: Article, chunk: Chunk) -> dict[str, Any]:
+    meta: dict[str, Any] = {
+        "article_id": article.id, "ord": chunk.ord, "title": article.title,
+        "url": article.url, "source": article.source,
+    }
+    if article.published_at:
+        meta["published_at"] = article.date_iso
+        meta["published_ts"] = article.published_at.timestamp()
+    return meta
+
+
 class VectorStore:
     """One Chroma collection of chunk vectors, with their article metadata."""
 
@@ -63,23 +77,38 @@ class VectorStore:
         self.client = _connect(settings.persist_directory)
         self.collection = self._open_collection()
 
+    def close(self) -> None:
+        """Release an embedded store (its files may then be moved or deleted)."""
+        if self.client.get_settings().is_persistent:
+            self.client.close()
+
     def count(self) -> int:
         return self.collection.count()
 
+    @contextmanager
+    def _writing(self, what: str) -> Iterator[None]:
+        try:
+            yield
+        except Exception as exc:  # chromadb raises many types
+            raise VectorStoreError(f"writing to the Chroma store failed while {what}: "
+                                   f"{str(exc).splitlines()[0] if str(exc) else exc!r}") from exc
+
     def upsert(self, ids: Sequence[str], vectors: np.ndarray,
                metadatas: Sequence[dict[str, Any]], documents: Sequence[str]) -> None:
-        for start in range(0, len(ids), self.max_batch):
-            end = start + self.max_batch
-            self.collection.upsert(
-                ids=list(ids[start:end]),
-                embeddings=vectors[start:end],
-                metadatas=list(metadatas[start:end]),
-                documents=list(documents[start:end]),
-            )
+        with self._writing("adding vectors"):
+            for start in range(0, len(ids), self.max_batch):
+                end = start + self.max_batch
+                self.collection.upsert(
+                    ids=list(ids[start:end]),
+                    embeddings=vectors[start:end],
+                    metadatas=list(metadatas[start:end]),
+                    documents=list(documents[start:end]),
+                )
 
     def delete(self, ids: Sequence[str]) -> None:
-        for start in range(0, len(ids), self.max_batch):
-            self.collection.delete(ids=list(ids[start : start + self.max_batch]))
+        with self._writing("deleting vectors"):
+            for start in range(0, len(ids), self.max_batch):
+                self.collection.delete(ids=list(ids[start : start + self.max_batch]))
 
     def iter_ids(self, page: int = 5000) -> Iterator[str]:
         """All ids, paged: one large get() fails with "too many SQL variables"."""

@@ -60,6 +60,7 @@ class Searcher:
             return
         with self.gate.exclusive():
             self.index.catch_up(stamp)
+            self.index.check_consistency()
             self._chunks = catalog.chunk_count()
             self._chunk_count = max(1, self._chunks)
             # Kept by the indexer, so no scan of every chunk here.

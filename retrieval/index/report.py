@@ -1,0 +1,36 @@
+"""What an index run did: the summary every front end prints."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from corpus.errors import ArticleReadError
+
+
+@dataclass
+class IndexReport:
+    added: int = 0
+    updated: int = 0
+    removed: int = 0
+    unchanged: int = 0
+    duplicates: int = 0
+    chunks_embedded: int = 0
+    characters_embedded: int = 0
+    seconds: float = 0.0
+    errors: list[ArticleReadError] = field(default_factory=list)
+
+    @property
+    def failed(self) -> int:
+        return len(self.errors)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.updated or self.removed)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "added": self.added, "updated": self.updated, "removed": self.removed,
+            "unchanged": self.unchanged, "duplicates": self.duplicates, "failed": self.failed,
+            "chunks_embedded": self.chunks_embedded, "seconds": round(self.seconds, 2),
+        }
