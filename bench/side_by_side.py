@@ -55,6 +55,7 @@ app.close()
 @dataclass
 class StressReport:
     runs: list[int] = field(default_factory=list)          # exit status of each index run
+    run_seconds: list[float] = field(default_factory=list)
     searches: int = 0
     failed_searches: list[str] = field(default_factory=list)
     long_lived_ok: int = 0
@@ -121,7 +122,7 @@ def index_summary(index_dir: Path) -> tuple[dict[str, str], set[str], set[str]]:
 
 
 def run_stress(work: Path, runs: int = 10, articles: int = 300, search_every: float = 0.5,
-               ask_every: float = 1.0, timeout: float = 120.0, seed: int = 7) -> StressReport:
+               ask_every: float = 1.0, timeout: float = 600.0, seed: int = 7) -> StressReport:
     rng = random.Random(seed)
     folder, index_dir, stop = work / "news", work / "index", work / "stop"
     folder.mkdir(parents=True, exist_ok=True)
@@ -167,7 +168,13 @@ def run_stress(work: Path, runs: int = 10, articles: int = 300, search_every: fl
     try:
         for run in range(1, runs + 1):
             change_corpus(folder, run, articles, rng)
-            report.runs.append(newsbot(["index", str(folder), "--json"], env, timeout).returncode)
+            began = time.monotonic()
+            try:
+                done_run = newsbot(["index", str(folder), "--json"], env, timeout)
+                report.runs.append(done_run.returncode)
+            except subprocess.TimeoutExpired:
+                report.runs.append(-1)
+            report.run_seconds.append(round(time.monotonic() - began, 1))
     finally:
         done.set()
         spawner.join()

@@ -194,6 +194,8 @@ def search(ctx: click.Context, question: str, k: int, sources: tuple[str, ...],
     if as_json:
         echo_json([p.to_dict() for p in result.passages])
         return
+    if result.keyword_only:
+        click.secho("an index run has the vector store: keyword search only", dim=True)
     if result.window:
         span = f"{result.window.since or '…'} .. {result.window.until or '…'}"
         kind = "only" if result.window.strict else "preferring"

@@ -167,11 +167,7 @@ class NewsApp:
 
     def rebuild(self) -> None:
         """Empty the index (e.g. to switch models); searches in flight finish first."""
-        if "searcher" in self.__dict__:
-            with self.searcher.gate.exclusive():
-                self.index_store.rebuild()
-        else:
-            self.index_store.rebuild()
+        self.index_store.rebuild()
 
     # --- reading --------------------------------------------------------------------------------
     def stats(self) -> dict[str, Any]:

@@ -31,3 +31,18 @@ def test_chunk_ids_are_deterministic_and_follow_content() -> None:
     b = Article(id="x1", title="T", body="One sentence here. Another one changed.")
     assert [c.id for c in chunk_article(a, 1000)] == [c.id for c in chunk_article(a, 1000)]
     assert chunk_article(a, 1000)[0].id != chunk_article(b, 1000)[0].id
+
+
+def test_a_long_article_hashes_its_body_once(monkeypatch) -> None:
+    # A 19 MB file took minutes when every chunk id hashed the whole body again.
+    calls = {"n": 0}
+    original = Article.content_hash
+
+    def counted(self: Article) -> str:
+        calls["n"] += 1
+        return original.fget(self)
+
+    monkeypatch.setattr(Article, "content_hash", property(counted))
+    body = "\n\n".join(f"Paragraph {i} says the council met again on day {i}." for i in range(500))
+    chunks = chunk_article(Article(id="long", title="Long", body=body), 1000)
+    assert len(chunks) > 20 and calls["n"] == 1

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from conftest import index_rows, write_article
 
-from retrieval.search.gate import Gate
+from retrieval.index.gate import Gate
 from retrieval.search.searcher import Searcher
 
 # Indexes a folder in a child process, after `--rebuild` with "rebuild"; with "in-flight"

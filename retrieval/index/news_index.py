@@ -11,17 +11,16 @@ deletes from Chroma every pending id that the catalog does not know.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 from corpus.article import Article
 from corpus.loader import LoadResult
 from retrieval.errors import IndexDamaged, IndexModelMismatch
+from retrieval.index.access import VectorAccess
 from retrieval.index.catalog import Catalog, IndexedArticle
 from retrieval.index.chunking import Chunk, chunk_article, embedding_text
 from retrieval.index.embedding import Embedder, embedder_from_settings
@@ -36,6 +35,7 @@ from retrieval.index.planner import (
 )
 from retrieval.index.report import IndexReport
 from retrieval.index.sqlite import FILE_NAME, SqliteDatabase, storage_errors
+from retrieval.index.stores import CatalogStore, KeywordIndex
 from retrieval.index.vectors import VectorStore, chunk_metadata, open_client
 from retrieval.settings import Settings
 
@@ -53,15 +53,12 @@ class NewsIndex:
                  create: bool = True, max_file_mb: float = DEFAULT_MAX_FILE_MB) -> None:
         self.index_dir = Path(index_dir)
         self.db = SqliteDatabase(self.index_dir / FILE_NAME, create=create)
-        self.catalog = Catalog(self.db)
-        self.keywords = KeywordStore(self.db)
+        self.catalog: CatalogStore = Catalog(self.db)
+        self.keywords: KeywordIndex = KeywordStore(self.db)
         self.embedder = embedder
         self.chunk_max_chars = chunk_max_chars
         self.max_file_mb = max_file_mb  # for re-reading a duplicate's file
-        self._client = client
-        self._collection = collection
-        self._vectors_lock = threading.Lock()
-        self._generation = self.catalog.get_meta("generation")
+        self.access = VectorAccess(self.index_dir, client, collection)
 
     @classmethod
     def open(cls, settings: Settings, embedder: Embedder | None = None,
@@ -70,30 +67,20 @@ class NewsIndex:
         given. With `create` off, a missing index is an `IndexMissing` error and nothing
         is written to disk."""
         directory = Path(index_dir or settings.index_dir).expanduser()
-        index = cls(directory, embedder or embedder_from_settings(settings), None,
-                    settings.collection, settings.chunk_max_chars, create, settings.max_file_mb)
-        if settings.chroma_host:
-            index._client = open_client(directory, settings.chroma_host, settings.chroma_port,
-                                        settings.chroma_token)
-        return index
+        client = (open_client(directory, settings.chroma_host, settings.chroma_port,
+                              settings.chroma_token) if settings.chroma_host else None)
+        return cls(directory, embedder or embedder_from_settings(settings), client,
+                   settings.collection, settings.chunk_max_chars, create, settings.max_file_mb)
 
-    @cached_property
+    @property
     def vectors(self) -> VectorStore:
-        """Opened on first use: `stats` and the keyword side need no Chroma."""
-        with self._vectors_lock:
-            return VectorStore(self._client or open_client(self.index_dir), self._collection)
+        """The vector store, opened on first use (`stats` and the keyword side need no
+        Chroma); an embedded one only once no other process has it open."""
+        return self.access.store
 
     def close(self) -> None:
-        if "vectors" in self.__dict__:
-            self.vectors.close()
+        self.access.close()
         self.db.close()
-
-    def catch_up(self, generation: str | None) -> None:
-        """Reopen the vector store if an index run in another process changed the index
-        (to `generation`) since this object last wrote or looked at it."""
-        if generation != self._generation:
-            self.vectors.reopen()
-            self._generation = generation
 
     # --- guards ------------------------------------------------------------------------
     @property
@@ -127,12 +114,12 @@ class NewsIndex:
             return set()
         return self.catalog.all_chunk_ids() - set(self.vectors.iter_ids())
 
-    def check_consistency(self) -> None:
+    def check_consistency(self, vectors: VectorStore) -> None:
         """Between runs both stores hold the same chunks; when the vector store holds
         fewer, say so (searching would silently lose its dense side)."""
         if self.catalog.pending():
             return  # a run is in flight (or was killed): the next run settles it
-        have, listed = self.vectors.count(), self.catalog.chunk_count()
+        have, listed = vectors.count(), self.catalog.chunk_count()
         if have < listed and not self.catalog.pending():
             raise IndexDamaged(
                 f"the vector store in {self.index_dir} holds {have} of the {listed} chunks "
@@ -141,8 +128,8 @@ class NewsIndex:
 
     def rebuild(self) -> None:
         """Forget everything: used to switch models."""
-        with index_lock(self.index_dir):
-            self.vectors.reset()
+        with index_lock(self.index_dir), self.access.pinned() as vectors:
+            vectors.reset()
             with self.db.transaction() as tx:
                 self.catalog.clear(tx)
                 self.keywords.clear(tx)
@@ -150,8 +137,7 @@ class NewsIndex:
 
     def _bump_generation(self) -> None:
         """Tells long-lived searchers, here and in other processes, to catch up."""
-        self._generation = str(int(self.catalog.get_meta("generation") or 0) + 1)
-        self.catalog.set_meta("generation", self._generation)
+        self.catalog.set_meta("generation", str(int(self.catalog.get_meta("generation") or 0) + 1))
 
     # --- updating ------------------------------------------------------------------------
     def update(self, loaded: LoadResult, scope: list[Path], progress: Progress | None = None,
@@ -160,7 +146,7 @@ class NewsIndex:
         `loaded` no longer holds are removed; an empty scope removes nothing."""
         started = time.perf_counter()
         report = IndexReport(errors=list(loaded.errors))
-        with index_lock(self.index_dir), storage_errors(self.index_dir):
+        with index_lock(self.index_dir), storage_errors(self.index_dir), self.access.pinned():
             self.db.check()
             self.check_model()
             self.recover()

@@ -66,17 +66,6 @@ class VectorStore:
             self.name, embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
         )
 
-    def reopen(self) -> None:
-        """Read the store afresh from disk. An embedded Chroma keeps what it loaded, so a
-        process does not see another process's writes (and fails to fetch their ids) until
-        it reopens; a Chroma server is shared, so there is nothing to do."""
-        settings = self.client.get_settings()
-        if not settings.is_persistent:
-            return
-        self.client.close()  # the last client of a path stops Chroma's cached system
-        self.client = _connect(settings.persist_directory)
-        self.collection = self._open_collection()
-
     def close(self) -> None:
         """Release an embedded store (its files may then be moved or deleted)."""
         if self.client.get_settings().is_persistent:
@@ -121,8 +110,8 @@ class VectorStore:
             offset += len(got["ids"])
 
     def embeddings(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
-        """Stored vectors by chunk id. Ids this process's Chroma cannot find (another
-        process's index run, not yet reopened) are left out rather than failing all."""
+        """Stored vectors by chunk id. Ids Chroma cannot find (removed since the keyword
+        query ran) are left out rather than failing all."""
         from chromadb.errors import ChromaError
 
         if not ids:

@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
 from retrieval.index.news_index import NewsIndex
+from retrieval.index.vectors import VectorStore
 from retrieval.search.candidates import KeywordSide, merge
 from retrieval.search.filters import dense_where, narrow
-from retrieval.search.gate import Gate
 from retrieval.search.pick import pick_passages
 from retrieval.search.rerank import Candidate, QueryInfo, Reranker, wants_number
 from retrieval.search.timewords import TimeWindow, parse_time_words
@@ -27,6 +27,7 @@ class SearchResult:
     window: TimeWindow | None
     seconds: float
     timings: dict[str, float] = field(default_factory=dict)
+    keyword_only: bool = False  # an index run elsewhere had the vector store
 
 
 class Searcher:
@@ -40,8 +41,8 @@ class Searcher:
         self.max_per_article = max_per_article
         self.common_share = common_share
         self._keyword_worker = ThreadPoolExecutor(1, thread_name_prefix="newsbot-keyword")
-        self.gate = Gate()
         self._stats_stamp: str | None = "not read yet"
+        self._checked_stamp: str | None = "not checked yet"
         self._chunk_count, self._avg_len = 1, 150.0
         self._chunks = 0
         self._catch_up()
@@ -49,24 +50,22 @@ class Searcher:
     def close(self) -> None:
         self._keyword_worker.shutdown(wait=True)
 
-    def _catch_up(self) -> None:
+    def _catch_up(self) -> str | None:
         """After an index run that changed something (it bumps `generation`), here or in
-        another process: reopen the vector store if it was another process, and re-read
-        BM25's chunk count and mean passage length (in words). So a long-lived searcher
-        (the chat, the bot) keeps up with the index at one small read per search."""
+        another process: re-read BM25's chunk count and mean passage length (in words).
+        So a long-lived searcher (the chat, the bot) keeps up with the index at one small
+        read per search. (The vector store needs nothing: a process opens it afresh
+        each time it takes it from another.)"""
         catalog = self.index.catalog
         stamp = catalog.get_meta("generation")  # None: built before it existed
-        if stamp == self._stats_stamp:
-            return
-        with self.gate.exclusive():
-            self.index.catch_up(stamp)
-            self.index.check_consistency()
+        if stamp != self._stats_stamp:
             self._chunks = catalog.chunk_count()
             self._chunk_count = max(1, self._chunks)
             # Kept by the indexer, so no scan of every chunk here.
             stored = catalog.get_meta("avg_chunk_words")
             self._avg_len = float(stored) if stored else catalog.average_chunk_words()
             self._stats_stamp = stamp
+        return stamp
 
     def chunks(self) -> int:
         """How many chunks the index holds now."""
@@ -81,7 +80,7 @@ class Searcher:
         return idf, df
 
     def _keyword_side(self, terms: list[str], filters: SearchFilters,
-                      timings: dict[str, float]) -> KeywordSide:
+                      timings: dict[str, float], store: VectorStore | None) -> KeywordSide:
         t = time.perf_counter()
         idf, df = self.idf(terms)
         # Terms in most passages barely move BM25 but make the FTS query slow.
@@ -89,7 +88,7 @@ class Searcher:
         keyword = self.index.keywords.search(kept or terms, filters, self.keyword_depth, df)
         ids = [i for i, _ in keyword]
         rows = self.index.catalog.chunk_rows(ids)
-        vectors = self.index.vectors.embeddings(ids)
+        vectors = store.embeddings(ids) if store is not None else {}
         timings["keyword"] = time.perf_counter() - t
         return KeywordSide(idf, keyword, rows, vectors)
 
@@ -102,20 +101,23 @@ class Searcher:
         filters = narrow(filters or SearchFilters(), window)
         terms = content_terms(question)
         timings: dict[str, float] = {}
-        self._catch_up()
-        with self.gate.shared():
+        stamp = self._catch_up()
+        with self.index.access.reading() as store:
+            if store is not None and stamp != self._checked_stamp:
+                self.index.check_consistency(store)
+                self._checked_stamp = stamp
             spellings = (self.index.catalog.source_spellings(filters.sources)
                          if filters.sources else set())
             # The keyword query runs beside the question's embedding and Chroma's query:
             # the model embeds one question on one thread, leaving the other core to SQLite.
             keyword_side = self._keyword_worker.submit(self._keyword_side, terms, filters,
-                                                       timings)
+                                                       timings, store)
             t = time.perf_counter()
             vector = self.index.embedder.embed_query(question)
             timings["embed"] = time.perf_counter() - t
             t = time.perf_counter()
-            dense = self.index.vectors.query(vector, self.dense_depth,
-                                             dense_where(filters, spellings))
+            dense = (store.query(vector, self.dense_depth, dense_where(filters, spellings))
+                     if store is not None else [])
             timings["dense"] = time.perf_counter() - t
             t = time.perf_counter()
             dense_rows = self.index.catalog.chunk_rows([i for i, _ in dense])
@@ -126,6 +128,8 @@ class Searcher:
         cands = merge(dense, dense_rows, keyword, vector, query, self._avg_len,
                       self.index.keywords.title_weight)
         timings["candidates"] = time.perf_counter() - t
+        if store is None:
+            timings["keyword_only"] = 1.0
         return query, cands, window, timings
 
     def search(self, question: str, k: int = 10, filters: SearchFilters | None = None,
@@ -136,5 +140,6 @@ class Searcher:
         scores, relevance = self.reranker.score(query, cands)
         timings["rerank"] = time.perf_counter() - t
         passages = pick_passages(cands, scores, relevance, k, self.max_per_article)
-        return SearchResult(passages, window, time.perf_counter() - started, timings)
+        return SearchResult(passages, window, time.perf_counter() - started, timings,
+                            keyword_only="keyword_only" in timings)
 

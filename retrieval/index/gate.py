@@ -1,5 +1,5 @@
-"""A readers-writer gate: many searches at once, or one reopening of the stores with no
-search in flight (a search must not use a Chroma client that is being closed)."""
+"""A readers-writer gate inside one process: many searches at once, or one closing of the
+vector store with no search in flight (a search must not use a client being closed)."""
 
 from __future__ import annotations
 
@@ -27,13 +27,17 @@ class Gate:
                 self._changed.notify_all()
 
     @contextmanager
-    def exclusive(self) -> Iterator[None]:
+    def exclusive(self, timeout: float | None = None) -> Iterator[bool]:
+        """Yields True once no search is in flight, or False after `timeout` seconds."""
         with self._changed:
-            self._changed.wait_for(lambda: not self._exclusive and self._active == 0)
-            self._exclusive = True
+            got = self._changed.wait_for(
+                lambda: not self._exclusive and self._active == 0, timeout)
+            if got:
+                self._exclusive = True
         try:
-            yield
+            yield got
         finally:
-            with self._changed:
-                self._exclusive = False
-                self._changed.notify_all()
+            if got:
+                with self._changed:
+                    self._exclusive = False
+                    self._changed.notify_all()
