@@ -56,6 +56,7 @@ app.close()
 class StressReport:
     runs: list[int] = field(default_factory=list)          # exit status of each index run
     run_seconds: list[float] = field(default_factory=list)
+    run_errors: list[str] = field(default_factory=list)
     searches: int = 0
     failed_searches: list[str] = field(default_factory=list)
     long_lived_ok: int = 0
@@ -172,6 +173,8 @@ def run_stress(work: Path, runs: int = 10, articles: int = 300, search_every: fl
             try:
                 done_run = newsbot(["index", str(folder), "--json"], env, timeout)
                 report.runs.append(done_run.returncode)
+                if done_run.returncode:
+                    report.run_errors.append(done_run.stderr.strip()[-300:])
             except subprocess.TimeoutExpired:
                 report.runs.append(-1)
             report.run_seconds.append(round(time.monotonic() - began, 1))

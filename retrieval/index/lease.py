@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import IO, Any
 
 POLL_S = 0.05
+ASK_EVERY_S = 0.5
 WANT_EXPIRES_S = 120.0  # an index run that asked longer ago than this gave up or died
 
 
@@ -76,30 +77,34 @@ class StoreLease:
             return False
 
     def acquire(self, wait_s: float, role: str) -> bool:
-        """Take the store, asking the holder to let go, for up to `wait_s` seconds."""
+        """Take the store, asking the holder to let go, for up to `wait_s` seconds. A
+        search stands back (returns False) as soon as an index run waits too."""
         if self._handle is not None:
             return True
         handle = open(self.lock_path, "a")  # noqa: SIM115 - kept open while held
         deadline = time.monotonic() + wait_s
-        asked = False
+        asked_at = 0.0
         while True:
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 break
             except BlockingIOError:
-                if time.monotonic() >= deadline:
+                now = time.monotonic()
+                if now >= deadline or (role != "index" and self.index_run_elsewhere()):
                     handle.close()
                     return False
-                if not asked:
-                    self._write(self.want_path, {"pid": os.getpid(), "role": role,
-                                                 "at": time.time()})
-                    asked = True
+                if now - asked_at >= ASK_EVERY_S:  # again and again: a holder that took
+                    self._write(self.want_path, {"pid": os.getpid(), "role": role,  # the
+                                                 "at": time.time()})  # store since must see it
+                    asked_at = now
                 time.sleep(POLL_S)
         self._handle, self._since = handle, time.time()
         self.announce(role)
-        if asked:  # the wish is granted: searches need not stand back for it any more
+        if asked_at:  # granted: nobody need stand back for this wish any more
             with contextlib.suppress(OSError):
-                self.want_path.unlink()
+                want = json.loads(self.want_path.read_text())
+                if want.get("pid") == os.getpid():
+                    self.want_path.unlink()
         return True
 
     def announce(self, role: str) -> None:
