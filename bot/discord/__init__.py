@@ -1,0 +1,1 @@
+"""The Discord front end: `newsbot discord` runs it (discord.py, no privileged intent)."""

@@ -1,0 +1,201 @@
+"""The Discord client: answers mentions, replies to its own messages and follow-ups in
+the threads it opened, and carries the slash commands (`commands.py`). Slow work (the
+embedding, the search, an LLM) runs in worker threads, never on the event loop; every
+failure becomes a short message with an id that matches the log line."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import secrets
+from typing import Any
+
+import discord
+from discord import app_commands
+
+from bot.discord.conversation import Conversations
+from bot.discord.cooldowns import Cooldowns, wait_message
+from bot.discord.format import THREAD_NAME_CHARS, answer_embeds, clip
+from bot.discord.replies import Reply, Streamer
+from bot.feedback import FeedbackStore
+from corpus.errors import NewsbotError
+from retrieval.answer.followup import History
+from retrieval.app import NewsApp
+from retrieval.settings import Settings
+from retrieval.types import Answer, SearchFilters
+
+log = logging.getLogger("newsbot.discord")
+_MENTION = re.compile(r"<@!?\d+>")
+
+
+class NewsbotClient(discord.Client):
+    def __init__(self, app: NewsApp, settings: Settings, feedback: FeedbackStore,
+                 **options: Any) -> None:
+        intents = discord.Intents.default()
+        intents.message_content = settings.discord_message_content
+        super().__init__(intents=intents, allowed_mentions=discord.AllowedMentions.none(),
+                         **options)
+        self.app = app
+        self.settings = settings
+        self.feedback = feedback
+        self.tree = app_commands.CommandTree(self)
+        self.tree.on_error = self.on_command_error
+        self.cooldowns = Cooldowns(settings.discord_user_cooldown,
+                                   settings.discord_guild_per_minute)
+        self.conversations = Conversations()
+        self.reindexing = asyncio.Lock()
+
+    async def setup_hook(self) -> None:
+        from bot.discord.commands import VoteButton, register
+
+        register(self)
+        self.add_dynamic_items(VoteButton)  # votes on answers given before a restart count
+        guild = self.settings.discord_guild
+        if guild:
+            target = discord.Object(id=guild)
+            self.tree.copy_global_to(guild=target)
+            synced = await self.tree.sync(guild=target)
+        else:
+            synced = await self.tree.sync()
+        log.info("synced %d commands%s", len(synced), f" to server {guild}" if guild else "")
+
+    async def on_ready(self) -> None:
+        names = ", ".join(f"{g.name} ({g.id})" for g in self.guilds) or "none yet"
+        log.info("logged in as %s; servers: %s", self.user, names)
+
+    # --- who and where -----------------------------------------------------------------------
+    def allowed_here(self, channel: Any) -> bool:
+        allowed = self.settings.discord_channels
+        if not allowed:
+            return True
+        parent = getattr(channel, "parent_id", None)
+        return channel.id in allowed or (parent is not None and parent in allowed)
+
+    def is_admin(self, user: discord.abc.User) -> bool:
+        if user.id in self.settings.discord_admin_users:
+            return True
+        if isinstance(user, discord.Member):
+            return user.guild_permissions.manage_guild or any(
+                role.id in self.settings.discord_admin_roles for role in user.roles)
+        return False
+
+    def check_question(self, question: str, user: discord.abc.User, guild_id: int | None
+                       ) -> str | None:
+        """Why this question is not answered now, or None."""
+        if not question.strip():
+            return "Ask me a question about the news, e.g. `@newsbot who won the final?`"
+        limit = self.settings.discord_max_question_chars
+        if len(question) > limit:
+            return f"That question is {len(question)} characters long; the limit is {limit}."
+        wait = self.cooldowns.wait_for(user.id, guild_id)
+        return wait_message(wait) if wait else None
+
+    # --- answering ---------------------------------------------------------------------------
+    async def answer(self, reply: Reply, question: str, *, user: discord.abc.User,
+                     channel: Any, history: History | None = None,
+                     filters: SearchFilters | None = None, previous: int | None = None
+                     ) -> tuple[Answer, discord.Message] | None:
+        """Answer in place; None when nothing was answered (refused or failed, and said)."""
+        guild_id = getattr(getattr(channel, "guild", None), "id", None)
+        problem = self.check_question(question, user, guild_id)
+        if problem:
+            await reply.say(problem)
+            return None
+        try:
+            await reply.begin()
+            streamer = Streamer(reply) if self.app.streams else None
+            done = asyncio.Event()
+            showing = asyncio.create_task(streamer.run(done)) if streamer else None
+            try:
+                answer = await asyncio.to_thread(
+                    self.app.answer, question, history=history, filters=filters,
+                    on_token=streamer.on_token if streamer else None)
+            finally:
+                done.set()
+                if showing:
+                    await showing
+            answer_id = await asyncio.to_thread(self.feedback.record_answer, answer, guild_id,
+                                                channel.id)
+            from bot.discord.commands import vote_view
+
+            footer = f"{answer.answerer} · {answer.seconds:.1f} s · rate it below"
+            sent = await reply.finish(answer_embeds(answer, footer), vote_view(answer_id))
+        except Exception as exc:  # every failure is said, never silence
+            await self.report(reply, exc)
+            return None
+        self.conversations.remember(sent.id, answer, previous, channel.id)
+        return answer, sent
+
+    async def report(self, reply: Reply, exc: BaseException) -> None:
+        error_id = secrets.token_hex(4)
+        if isinstance(exc, NewsbotError):
+            log.warning("error %s: %s", error_id, exc)
+            text = f"⚠️ {exc} (error {error_id})"
+        else:
+            log.error("error %s", error_id, exc_info=exc)
+            text = f"⚠️ Something went wrong on my side (error {error_id}); it is in the log."
+        try:
+            await reply.say(text)
+        except discord.HTTPException:
+            log.exception("error %s: could not tell the user", error_id)
+
+    async def on_command_error(self, interaction: discord.Interaction,
+                               error: app_commands.AppCommandError) -> None:
+        from bot.discord.replies import InteractionReply
+
+        await self.report(InteractionReply(interaction), getattr(error, "original", error))
+
+    # --- messages ----------------------------------------------------------------------------
+    async def on_message(self, message: discord.Message) -> None:
+        if message.author.bot or self.user is None or not self.allowed_here(message.channel):
+            return
+        history, previous = await self._history_of(message)
+        in_thread = self.conversations.thread_history(message.channel.id)
+        mentioned = self.user in message.mentions
+        if history is None and in_thread is None and not mentioned:
+            return
+        from bot.discord.replies import MessageReply
+
+        question = _MENTION.sub("", message.content).strip()
+        if not question and not mentioned:
+            return  # a thread message whose text the bot may not read (no content intent)
+        result = await self.answer(MessageReply(message), question, user=message.author,
+                                   channel=message.channel,
+                                   history=history if history is not None else in_thread,
+                                   previous=previous)
+        if result is None:
+            return
+        answer, sent = result
+        if in_thread is not None:
+            self.conversations.add_to_thread(message.channel.id, answer)
+        elif self.settings.discord_threads and isinstance(message.channel, discord.TextChannel):
+            await self.open_thread(sent, answer)
+
+    async def open_thread(self, sent: discord.Message, answer: Answer) -> None:
+        if answer.declined:
+            return
+        try:
+            thread = await sent.create_thread(name=clip(answer.question, THREAD_NAME_CHARS))
+        except discord.HTTPException as exc:  # no permission: the answer stands alone
+            log.info("no thread for message %s: %s", sent.id, exc)
+            return
+        self.conversations.open_thread(thread.id, [(answer.standalone_question, answer.text)])
+
+    async def _history_of(self, message: discord.Message) -> tuple[History | None, int | None]:
+        """(history, the bot message replied to) when the message replies to an answer."""
+        ref = message.reference
+        if ref is None or ref.message_id is None:
+            return None, None
+        if self.conversations.knows(ref.message_id):
+            return self.conversations.chain(ref.message_id), ref.message_id
+        replied = ref.resolved
+        if not isinstance(replied, discord.Message):
+            try:
+                replied = await message.channel.fetch_message(ref.message_id)
+            except discord.HTTPException:
+                return None, None
+        if self.user is None or replied.author.id != self.user.id or not replied.embeds:
+            return None, None
+        embed = replied.embeds[0]  # an answer from before a restart: its question and text
+        return [(embed.title or "", embed.description or "")], ref.message_id

@@ -1,0 +1,94 @@
+"""`newsbot discord` and `newsbot feedback`: the bot, and what its users thought of it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from bot.cli import index_dir_option, open_app, settings_of
+
+
+@click.command(name="discord")
+@click.option("--guild", type=int, help="Sync the slash commands to this server only (at "
+              "once; for testing). Default: NEWSBOT_DISCORD_GUILD, else everywhere.")
+@index_dir_option
+@click.pass_context
+def discord_(ctx: click.Context, guild: int | None) -> None:
+    """Run the Discord bot until Ctrl-C or SIGTERM.
+
+    The token comes from DISCORD_TOKEN (environment or .env). Members ask with /ask,
+    by mentioning the bot, or with "Ask newsbot" on a message; see the README's
+    Discord section for every setting.
+
+    Example: DISCORD_TOKEN=... newsbot discord --guild 123456789012345678
+    """
+    from bot.discord.run import require_token, run_discord
+
+    settings = settings_of(ctx)
+    require_token(settings)
+    if guild:
+        settings = settings.model_copy(update={"discord_guild": guild})
+    run_discord(open_app(ctx), settings)
+
+
+def _open_store(ctx: click.Context):
+    from bot.feedback import FeedbackStore
+    from retrieval.errors import NewsbotError
+
+    path = Path(settings_of(ctx).discord_feedback_db).expanduser()
+    if not path.exists():
+        raise NewsbotError(f"no feedback yet: {path} does not exist (the Discord bot writes it)")
+    return FeedbackStore(path)
+
+
+@click.group()
+def feedback() -> None:
+    """What people thought of the answers (the 👍/👎 under each Discord answer).
+
+    Example: newsbot feedback stats
+    """
+
+
+@feedback.command(name="export")
+@click.argument("out", type=click.Path(path_type=Path))
+@index_dir_option
+@click.pass_context
+def feedback_export(ctx: click.Context, out: Path) -> None:
+    """Write the up-voted answers as a question file that `newsbot eval` reads.
+
+    Each line holds the question, the date it was asked, the answer's first quoted
+    sentence as the text a good passage must contain, and the cited urls as gold urls.
+
+    Example: newsbot feedback export liked.jsonl && newsbot eval liked.jsonl
+    """
+    store = _open_store(ctx)
+    try:
+        written = store.export(out)
+    finally:
+        store.close()
+    click.echo(f"wrote {written} question{'s' if written != 1 else ''} to {out}")
+
+
+@feedback.command(name="stats")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@index_dir_option
+@click.pass_context
+def feedback_stats(ctx: click.Context, as_json: bool) -> None:
+    """Votes so far: answers given and rated, 👍 and 👎, the most disliked questions.
+
+    Example: newsbot feedback stats
+    """
+    store = _open_store(ctx)
+    try:
+        data = store.stats()
+    finally:
+        store.close()
+    if as_json:
+        click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+        return
+    click.echo(f"answers {data['answers']}, rated {data['rated']}: "
+               f"{data['up']} 👍, {data['down']} 👎 ({100 * data['share_up']:.0f} % up)")
+    for item in data["most_disliked"]:
+        click.echo(f"  👎 {item['down']} 👍 {item['up']}  {item['question']}")
