@@ -128,6 +128,9 @@ class NewsbotClient(discord.Client):
         return answer, sent
 
     async def report(self, reply: Reply, exc: BaseException) -> None:
+        if self.is_closed():  # shutting down: the answer in flight is cut short, not failed
+            log.info("an answer was cut short by the shutdown")
+            return
         error_id = secrets.token_hex(4)
         if isinstance(exc, NewsbotError):
             log.warning("error %s: %s", error_id, exc)

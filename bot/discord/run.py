@@ -23,17 +23,42 @@ PERMISSIONS = discord.Permissions(send_messages=True, embed_links=True,
                                   create_public_threads=True, send_messages_in_threads=True,
                                   read_message_history=True)
 SCOPES = ("bot", "applications.commands")
+REJECTED = ("Discord rejected the token in DISCORD_TOKEN; copy it again from the Developer "
+            "Portal (Bot → Reset Token)")
 
 
 def invite_link(application_id: int) -> str:
     return discord.utils.oauth_url(application_id, permissions=PERMISSIONS, scopes=SCOPES)
 
 
-def point_at(api_url: str | None) -> None:
-    """Use a Discord-compatible REST API instead of Discord's own (the gateway address
-    comes from that API's /gateway/bot answer)."""
-    if api_url:
-        discord.http.Route.BASE = api_url.rstrip("/")
+def point_at(api_url: str | None, token: str) -> None:
+    """Use a Discord-compatible API instead of Discord's own: REST calls go to `api_url`,
+    and the gateway is the one its `GET /gateway` names (discord.py otherwise connects to
+    Discord's gateway without asking)."""
+    if not api_url:
+        return
+    import json
+    import urllib.error
+    import urllib.request
+
+    import yarl
+
+    base = api_url.rstrip("/")
+    try:
+        asking = urllib.request.Request(f"{base}/gateway",
+                                        headers={"Authorization": f"Bot {token}"})
+        with urllib.request.urlopen(asking, timeout=10) as answer:
+            gateway = json.loads(answer.read())["url"]
+    except urllib.error.HTTPError as exc:
+        if exc.code == 401:
+            raise NewsbotError(REJECTED) from None
+        raise NewsbotError(f"NEWSBOT_DISCORD_API_URL={api_url} does not answer GET /gateway "
+                           f"({exc}); check the address") from None
+    except (OSError, ValueError, KeyError) as exc:
+        raise NewsbotError(f"NEWSBOT_DISCORD_API_URL={api_url} does not answer GET /gateway "
+                           f"({exc}); check the address") from None
+    discord.http.Route.BASE = base
+    discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(gateway)
 
 
 async def serve(client: NewsbotClient, token: str) -> None:
@@ -44,8 +69,7 @@ async def serve(client: NewsbotClient, token: str) -> None:
         try:
             await client.login(token)
         except discord.LoginFailure:
-            raise NewsbotError("Discord rejected the token in DISCORD_TOKEN; copy it again "
-                               "from the Developer Portal (Bot → Reset Token)") from None
+            raise NewsbotError(REJECTED) from None
         if client.application_id:
             log.info("invite link: %s", invite_link(client.application_id))
             print(f"Invite newsbot to a server: {invite_link(client.application_id)}",
@@ -69,7 +93,7 @@ def require_token(settings: Settings) -> str:
 def run_discord(app: NewsApp, settings: Settings) -> None:
     token = require_token(settings)
     discord.utils.setup_logging(level=logging.INFO)  # discord's and newsbot's lines
-    point_at(settings.discord_api_url)
+    point_at(settings.discord_api_url, token)
     app.ready()  # an unusable index fails here, before logging in
     feedback = FeedbackStore(settings.discord_feedback_db.expanduser())
     client = NewsbotClient(app, settings, feedback)
