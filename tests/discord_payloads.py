@@ -297,8 +297,9 @@ def message(mid: int, channel: Json, author: Json, body: Json, *, kind: int = 0,
 
 def interaction_data(name: str, options: list[Json], command_id: int,
                      guild_id: int | None, kind: int = 1) -> Json:
-    """Slash-command data; "news search" nests a subcommand, "a b c" a group and subcommand."""
-    parts = name.split()
+    """Slash-command data; "news search" nests a subcommand, "a b c" a group and subcommand.
+    Context-menu names (kind 2 or 3) may hold spaces and have no subcommands."""
+    parts = name.split() if kind == 1 else [name]
     if len(parts) == 3:
         options = [{"type": 2, "name": parts[1],
                     "options": [{"type": 1, "name": parts[2], "options": options}]}]

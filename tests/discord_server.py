@@ -366,7 +366,8 @@ class FakeDiscord:
                 payload |= {"user": self._user(uid), "context": 1,
                             "authorizing_integration_owners": {"1": str(uid)}}
             if type in (2, 4):
-                cmd_id, guild = self._registered(command_name.split()[0], command_type)
+                top = command_name.split()[0] if command_type == 1 else command_name
+                cmd_id, guild = self._registered(top, command_type)
                 payload["data"] = p.interaction_data(command_name, p.option_list(
                     options, focused), cmd_id, guild, command_type)
                 if command_type == 3 and target_id is not None:  # message context menu

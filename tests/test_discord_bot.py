@@ -193,3 +193,38 @@ def test_fifty_questions_at_once_are_all_answered_on_time(discord_world) -> None
         assert original_embeds(server, ref, timeout=120)["embeds"][0]["fields"]
     assert time.monotonic() - started < 120
     server.assert_heartbeats_on_time(slack=0.5)  # the event loop was never blocked
+
+
+def test_the_message_menu_and_outlet_autocomplete(discord_world) -> None:
+    server, _, _ = discord_world
+    channel = server.channel_id("news")
+    said = server.message_create("Who won the World Cup final in Qatar?", channel_id=channel)
+    menu = server.interaction_create("Ask newsbot", command_type=3, target_id=int(said["id"]),
+                                     channel_id=channel)
+    assert "[1]" in original_embeds(server, menu)["embeds"][0]["description"]
+    typed = server.interaction_create("ask", {"question": "x", "source": "touch"}, type=4,
+                                      focused="source")
+    server.wait_until(lambda: typed.choices is not None, timeout=5)
+    assert [c["value"] for c in typed.choices] == ["Touchline Press"]
+
+
+def test_an_llm_answer_streams_by_edits_about_once_a_second(discord_world, monkeypatch
+                                                            ) -> None:
+    server, client, _ = discord_world
+    real_answer = client.app.answer
+
+    def slow_llm(question, history=None, filters=None, today=None, on_token=None):
+        for word in ["Argentina", "won", "the", "final", "on", "penalties"] * 3:
+            on_token(word + " ")
+            time.sleep(0.2)
+        return real_answer(question, history=history, filters=filters, today=today)
+
+    monkeypatch.setattr(type(client.app), "streams", property(lambda self: True))
+    monkeypatch.setattr(client.app, "answer", slow_llm)
+    ref = server.slash("ask", {"question": "Who won the World Cup final?"})
+    got = original_embeds(server, ref)
+    edits = [r for r in server.requests("PATCH", ref.token) if (r.json or {}).get("content")]
+    assert len(edits) >= 2 and "Argentina" in edits[0].json["content"]
+    gaps = [b.at - a.at for a, b in zip(edits, edits[1:], strict=False)]
+    assert all(gap >= 0.9 for gap in gaps), gaps
+    assert got["embeds"][0]["description"]  # the streamed text gives way to the embed
