@@ -128,6 +128,28 @@ class Settings(BaseSettings):
     llm_timeout: float = Field(default=60.0, gt=0,
                                description="Seconds to wait for the model.")
 
+    # --- feeds and watching -------------------------------------------------------------
+    feeds_db: Path = Field(
+        default_factory=lambda: _data_home() / "feeds.sqlite",
+        description="The feeds newsbot polls, and what it already fetched from them.")
+    feeds_dir: Path | None = Field(
+        default=None, description="Folder new feed articles are written to (then indexed); "
+        "unset: a `feeds` folder beside the index.")
+    fetch_timeout: float = Field(default=20.0, gt=0,
+                                 description="Seconds to wait for a feed or a page.")
+    fetch_max_page_mb: float = Field(default=5.0, gt=0,
+                                     description="Larger pages are not downloaded.")
+    fetch_per_host: int = Field(default=2, ge=1, le=16,
+                                description="Requests at once to one host.")
+    fetch_user_agent: str = Field(
+        default="newsbot/0.1 (+https://github.com/newsbot; a news question-answering bot)",
+        description="The User-Agent of every request.")
+    watch_poll_minutes: float = Field(
+        default=15.0, gt=0, description="`newsbot watch` polls the feeds this often.")
+    watch_debounce_s: float = Field(
+        default=2.0, ge=0, description="`newsbot watch` waits this long after the last change "
+        "to a file before reading it (so a file being written is not read half-way).")
+
     # --- front ends ------------------------------------------------------------------------
     chat_history_file: Path = Field(
         default_factory=lambda: _data_home() / "chat_history.txt",
