@@ -107,16 +107,19 @@ class NewsbotClient(discord.Client):
             streamer = Streamer(reply) if self.app.streams else None
             done = asyncio.Event()
             showing = asyncio.create_task(streamer.run(done)) if streamer else None
+            def work() -> tuple[Answer, str]:
+                # One trip to the worker pool: a second one would queue behind every
+                # question asked meanwhile.
+                answer = self.app.answer(question, history=history, filters=filters,
+                                         on_token=streamer.on_token if streamer else None)
+                return answer, self.feedback.record_answer(answer, guild_id, channel.id)
+
             try:
-                answer = await asyncio.to_thread(
-                    self.app.answer, question, history=history, filters=filters,
-                    on_token=streamer.on_token if streamer else None)
+                answer, answer_id = await asyncio.to_thread(work)
             finally:
                 done.set()
                 if showing:
                     await showing
-            answer_id = await asyncio.to_thread(self.feedback.record_answer, answer, guild_id,
-                                                channel.id)
             from bot.discord.commands import vote_view
 
             footer = f"{answer.answerer} · {answer.seconds:.1f} s · rate it below"

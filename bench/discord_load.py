@@ -1,0 +1,98 @@
+"""The Discord bot under load: 50 `/ask` at once through a local Discord-protocol server
+(tests/discord_server.py), against the same questions asked one at a time. Prints the
+time from each interaction to its finished answer (p50, p95, max), and the longest gap
+between gateway heartbeats (a blocked event loop would show there).
+
+    python bench/discord_load.py [--questions 50] [--index-dir DIR]
+
+Uses the configured embedding model (the real one by default) on an index of the bundled
+sample corpus, built in a temporary folder unless --index-dir names one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(REPO), str(REPO / "tests")]
+
+from discord_payloads import member, snowflake, user  # noqa: E402
+from discord_server import ClientThread, FakeDiscord  # noqa: E402
+
+from bot.discord.client import NewsbotClient  # noqa: E402
+from bot.feedback import FeedbackStore  # noqa: E402
+from retrieval.app import NewsApp  # noqa: E402
+from retrieval.settings import get_settings  # noqa: E402
+
+QUESTIONS = ["Who won the World Cup final in Qatar?", "When did Queen Elizabeth die?",
+             "Which country joined NATO in 2023?", "What did the writers' strike win?",
+             "Who won the Super Bowl?", "When was the Webb telescope launched?",
+             "Which bank collapsed in March 2023?", "Where did the wildfire hit Maui?"]
+
+
+def answered_in(server: FakeDiscord, refs: list, timeout: float = 600.0) -> list[float]:
+    """Seconds from each interaction to the edit that put its answer's embeds in place."""
+    done: dict[int, float] = {}
+    deadline = time.monotonic() + timeout
+    while len(done) < len(refs) and time.monotonic() < deadline:
+        for ref in refs:
+            if ref.id not in done:
+                for rec in server.requests("PATCH", ref.token):
+                    if (rec.json or {}).get("embeds") and rec.status == 200:
+                        done[ref.id] = rec.at - ref.created
+        time.sleep(0.02)
+    return [done[r.id] for r in refs if r.id in done]
+
+
+def summary(name: str, times: list[float], asked: int) -> str:
+    ordered = sorted(times)
+    p95 = ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
+    return (f"{name:<22} answered {len(times)}/{asked}  p50 {statistics.median(times):6.2f} s  "
+            f"p95 {p95:6.2f} s  max {ordered[-1]:6.2f} s")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--questions", type=int, default=50)
+    parser.add_argument("--index-dir", type=Path)
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="newsbot-discord-load-"))
+    settings = get_settings(index_dir=args.index_dir or work / "index",
+                            discord_user_cooldown=0.0, discord_guild_per_minute=100_000,
+                            discord_threads=False, discord_feedback_db=work / "feedback.sqlite")
+    app = NewsApp.open(settings, chat_model=None, create=True)
+    if not args.index_dir:
+        app.index()
+    feedback = FeedbackStore(settings.discord_feedback_db)
+    server = FakeDiscord(heartbeat_interval=1.0, interaction_deadline=30.0)
+    readers = [user(snowflake(), f"reader{i}") for i in range(args.questions)]
+    server.world.members.extend(member(u, []) for u in readers)
+    ids = [int(u["id"]) for u in readers]
+    with server.running():
+        bot = ClientThread(NewsbotClient(app, settings, feedback, guild_ready_timeout=0.1),
+                           server.token).start()
+        app.search("warm up the model")
+        one_by_one = []
+        for i, uid in enumerate(ids):
+            ref = server.slash("ask", {"question": QUESTIONS[i % len(QUESTIONS)]}, user=uid)
+            one_by_one += answered_in(server, [ref])
+        at_once = [server.slash("ask", {"question": QUESTIONS[i % len(QUESTIONS)]}, user=uid)
+                   for i, uid in enumerate(ids)]
+        together = answered_in(server, at_once)
+        gaps = server.heartbeat_gaps(include_open=False)
+        bot.stop()
+    feedback.close()
+    app.close()
+    print(f"{args.questions} questions, model {settings.embedding_model}")
+    print(summary("one at a time", one_by_one, len(ids)))
+    print(summary(f"{len(ids)} at once", together, len(ids)))
+    print(f"longest heartbeat gap {max(gaps):.2f} s (interval 1.00 s)")
+
+
+if __name__ == "__main__":
+    main()
