@@ -172,11 +172,14 @@ def stats(ctx: click.Context, as_json: bool) -> None:
 @click.option("-k", "k", default=10, show_default=True, type=click.IntRange(min=1),
               help="How many passages.")
 @filter_options
+@click.option("--all-copies", is_flag=True, help="Show every outlet's copy of a story, not "
+              "one copy naming the others.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list, best first.")
 @index_dir_option
 @click.pass_context
 def search(ctx: click.Context, question: str, k: int, sources: tuple[str, ...],
-           since: str | None, until: str | None, today: str | None, as_json: bool) -> None:
+           since: str | None, until: str | None, today: str | None, all_copies: bool,
+           as_json: bool) -> None:
     """Find the passages that best match QUESTION.
 
     Dense and keyword search are fused and reranked; time words in the question
@@ -190,7 +193,7 @@ def search(ctx: click.Context, question: str, k: int, sources: tuple[str, ...],
 
     filters = filters_of(sources, since, until)
     result = open_app(ctx).search(question, k=k, filters=filters,
-                                  today=parse_day(today, "--today"))
+                                  today=parse_day(today, "--today"), all_copies=all_copies)
     if as_json:
         echo_json([p.to_dict() for p in result.passages])
         return

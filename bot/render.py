@@ -42,9 +42,10 @@ def print_answer(console: Console, answer: Answer, streamed: bool = False) -> No
         console.print()
     for source in answer.sources:
         link = f"[link={escape(source.url)}]{escape(source.url)}[/link]" if source.url else ""
+        also = f" · also in {escape(', '.join(source.also_in))}" if source.also_in else ""
         console.print(f"[bold cyan][{source.n}][/] {escape(source.title)} "
                       f"[dim]· {escape(outlet(source.source))} · {day_of(source.published_at)}"
-                      f"[/] {link}")
+                      f"{also}[/] {link}")
 
 
 def print_sources(console: Console, answer: Answer | None) -> None:
@@ -70,6 +71,8 @@ def print_passages(console: Console, passages: list[Passage]) -> None:
         console.print(Text(f"[{n}] {p.title}", style="bold"))
         console.print(Text(f"    {outlet(p.source)} · {day_of(p.published_at)} · "
                            f"score {p.score:.3f} · {p.url}", style="dim"))
+        if p.also_in:
+            console.print(Text(f"    also in: {', '.join(p.also_in)}", style="dim"))
         flat = " ".join(p.text.split())
         text = flat if len(flat) <= 300 else flat[:300].rsplit(" ", 1)[0] + " …"
         console.print(Text(f"    {text}\n"))

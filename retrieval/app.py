@@ -127,12 +127,14 @@ class NewsApp:
 
     # --- asking ----------------------------------------------------------------------------
     def search(self, question: str, k: int = 10, filters: SearchFilters | None = None,
-               today: date | None = None) -> SearchResult:
-        """The k best passages for the question, best first."""
+               today: date | None = None, all_copies: bool = False) -> SearchResult:
+        """The k best passages for the question, best first; a story that several outlets
+        carried shows once (the others in `also_in`) unless `all_copies`."""
         if k < 1:
             raise InvalidRequest(f"k must be at least 1 (got {k})")
         question = clean_question(question)
-        return self.ready().search(question, k=k, filters=filters, today=today)
+        return self.ready().search(question, k=k, filters=filters, today=today,
+                                   all_copies=all_copies)
 
     def answer(self, question: str, history: History | None = None,
                filters: SearchFilters | None = None, today: date | None = None,

@@ -53,6 +53,7 @@ class Passage:
     published_at: datetime | None
     score: float
     relevance: float = 0.0  # the score without date features; what refusal is judged on
+    also_in: list[str] = field(default_factory=list)  # other outlets that ran this story
 
     def to_dict(self) -> dict[str, Any]:
         return _jsonable(asdict(self))
@@ -68,6 +69,7 @@ class Source:
     quote: str           # the passage sentence that supports the answer
     passage: str = ""    # the whole passage, for /sources
     chunk_id: str = ""
+    also_in: list[str] = field(default_factory=list)  # other outlets that ran this story
 
 
 @dataclass

@@ -78,6 +78,8 @@ def _source_field(answer: Answer, index: int, quote_chars: int) -> tuple[str, st
     source = answer.sources[index]
     name = clip(f"[{source.n}] {source.title or 'Untitled'}", FIELD_NAME_CHARS)
     where = f"{plain(outlet(source.source))} · {day_of(source.published_at)}"
+    if source.also_in:
+        where += f" · also in {clip(plain(', '.join(source.also_in)), 200)}"
     link = f" · [link](<{source.url}>)" if source.url.startswith(("http://", "https://")) \
         else ""
     head = where + (link if len(where) + len(link) <= FIELD_VALUE_CHARS else "")

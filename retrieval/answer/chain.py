@@ -142,7 +142,8 @@ class Answerer:
         base.sources = [
             Source(n=c.n, title=c.passage.title, source=c.passage.source,
                    published_at=c.passage.published_at, url=c.passage.url, quote=c.quote,
-                   passage=c.passage.text, chunk_id=c.passage.chunk_id)
+                   passage=c.passage.text, chunk_id=c.passage.chunk_id,
+                   also_in=list(c.passage.also_in))
             for c in checked.citations
         ]
         base.citations_verified = checked.verified

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from corpus.article import Article
 from retrieval.index.chunking import Chunk
 from retrieval.text import sentence_stems
@@ -56,6 +58,12 @@ CREATE TABLE IF NOT EXISTS pending_chunks (id TEXT PRIMARY KEY);
 """
 
 
+STORY_SCHEMA = """
+CREATE TABLE IF NOT EXISTS article_minhash (article_id TEXT PRIMARY KEY, sig BLOB NOT NULL);
+CREATE INDEX IF NOT EXISTS articles_story ON articles(story_id);
+"""
+
+
 @dataclass(frozen=True)
 class IndexedArticle:
     id: str
@@ -78,6 +86,7 @@ class ChunkRow:
     url: str
     source: str
     published_at: datetime | None
+    story_id: str | None = None
 
 
 def _marks(n: int) -> str:
@@ -137,9 +146,31 @@ class Catalog:
             return {}
         rows = self.db.reader().execute(
             "SELECT c.id, c.article_id, c.ord, c.text, c.stems, a.title, a.url, a.source, "
-            "a.published_at FROM chunks c JOIN articles a ON a.id = c.article_id "
+            "a.published_at, a.story_id FROM chunks c JOIN articles a ON a.id = c.article_id "
             f"WHERE c.id IN ({_marks(len(ids))})", ids).fetchall()
-        return {r[0]: ChunkRow(*r[:8], parse_moment(r[8])) for r in rows}
+        return {r[0]: ChunkRow(*r[:8], parse_moment(r[8]), r[9]) for r in rows}
+
+    # --- stories -------------------------------------------------------------------------
+    def story_signatures(self) -> dict[str, tuple[np.ndarray, str]]:
+        """Every article's MinHash signature and story."""
+        rows = self.db.reader().execute(
+            "SELECT m.article_id, m.sig, a.story_id FROM article_minhash m "
+            "JOIN articles a ON a.id = m.article_id")
+        return {r[0]: (np.frombuffer(r[1], dtype=np.uint64), r[2] or r[0]) for r in rows}
+
+    def articles_without_story(self) -> dict[str, str]:
+        """Embedded articles indexed before stories existed: id -> their text."""
+        rows = self.db.reader().execute(
+            "SELECT a.id, group_concat(c.text, char(10)) FROM articles a "
+            "JOIN chunks c ON c.article_id = a.id WHERE a.story_id IS NULL "
+            "GROUP BY a.id").fetchall()
+        return {r[0]: r[1] for r in rows}
+
+    def set_story(self, tx: sqlite3.Connection, article_id: str, story_id: str,
+                  sig: np.ndarray) -> None:
+        tx.execute("UPDATE articles SET story_id = ? WHERE id = ?", (story_id, article_id))
+        tx.execute("INSERT OR REPLACE INTO article_minhash VALUES (?, ?)",
+                   (article_id, sig.astype(np.uint64).tobytes()))
 
     def source_spellings(self, sources: Iterable[str]) -> set[str]:
         """The outlet names as stored, for names given in any case."""
@@ -203,13 +234,16 @@ class Catalog:
                          (article_id,)).fetchall()
         tx.execute("DELETE FROM chunks WHERE article_id = ?", (article_id,))
         tx.execute("DELETE FROM articles WHERE id = ?", (article_id,))
+        tx.execute("DELETE FROM article_minhash WHERE article_id = ?", (article_id,))
         tx.executemany("INSERT OR IGNORE INTO pending_chunks VALUES (?)", ((r[1],) for r in old))
         return [(r[0], r[1]) for r in old]
 
     def add_article(self, tx: sqlite3.Connection, article: Article, duplicate_of: str | None,
                     indexed_at: str) -> None:
         tx.execute(
-            "INSERT INTO articles VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            "INSERT INTO articles (id, content_hash, body_hash, duplicate_of, origin, "
+            "origin_file, title, url, source, author, section, published_at, published_ts, "
+            "chars, indexed_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (article.id, article.content_hash, article.body_hash, duplicate_of, article.origin,
              article.origin_file, article.title, article.url, article.source, article.author,
              article.section, article.date_iso or None,
@@ -232,6 +266,6 @@ class Catalog:
 
     def clear(self, tx: sqlite3.Connection) -> None:
         """Forget every article and chunk, and the model they were embedded with."""
-        for table in ("articles", "chunks", "pending_chunks"):
+        for table in ("articles", "chunks", "pending_chunks", "article_minhash"):
             tx.execute(f"DELETE FROM {table}")
         tx.execute("DELETE FROM meta WHERE key = 'embedding_model'")

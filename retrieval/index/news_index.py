@@ -36,6 +36,7 @@ from retrieval.index.planner import (
 from retrieval.index.report import IndexReport
 from retrieval.index.sqlite import FILE_NAME, SqliteDatabase, storage_errors
 from retrieval.index.stores import CatalogStore, KeywordIndex
+from retrieval.index.stories import StoryFinder, signature
 from retrieval.index.vectors import VectorStore, chunk_metadata, open_client
 from retrieval.settings import Settings
 
@@ -59,6 +60,7 @@ class NewsIndex:
         self.chunk_max_chars = chunk_max_chars
         self.max_file_mb = max_file_mb  # for re-reading a duplicate's file
         self.access = VectorAccess(self.index_dir, client, collection)
+        self._stories: StoryFinder | None = None
 
     @classmethod
     def open(cls, settings: Settings, embedder: Embedder | None = None,
@@ -167,6 +169,8 @@ class NewsIndex:
             report.errors.extend(plan.errors)
             if plan.moved or plan.duplicates:
                 self._commit([], plan.duplicates, plan.moved)
+            self._stories = None  # built when the first article is committed
+            self._backfill_stories()
             self._embed_and_commit(plan.embed, indexed, report, progress, batch_chunks)
             self.catalog.set_meta("last_indexed",
                                   datetime.now(UTC).isoformat(timespec="seconds"))
@@ -211,9 +215,31 @@ class NewsIndex:
                 for chunk in chunks:
                     key = self.catalog.add_chunk(tx, chunk)
                     self.keywords.add(tx, key, article.title, chunk.text)
+                if chunks:
+                    sig = signature(article.body)
+                    self.catalog.set_story(tx, article.id, self.stories.assign(article.id, sig),
+                                           sig)
             if moved:
                 self.catalog.move_articles(tx, moved)
         return stale
+
+    @property
+    def stories(self) -> StoryFinder:
+        """Every indexed article's signature, read once a run when first needed."""
+        if self._stories is None:
+            self._stories = StoryFinder(self.catalog.story_signatures())
+        return self._stories
+
+    def _backfill_stories(self) -> None:
+        """Articles indexed before stories existed get theirs from their chunks' text."""
+        missing = self.catalog.articles_without_story()
+        if not missing:
+            return
+        with self.db.transaction() as tx:
+            for article_id, text in missing.items():
+                sig = signature(text)
+                self.catalog.set_story(tx, article_id, self.stories.assign(article_id, sig),
+                                       sig)
 
     def _embed_and_commit(self, articles: list[Article], indexed: dict[str, IndexedArticle],
                           report: IndexReport, progress: Progress | None,

@@ -22,7 +22,7 @@ from retrieval.errors import (
     IndexSchemaError,
     VectorStoreError,
 )
-from retrieval.index.catalog import CATALOG_SCHEMA
+from retrieval.index.catalog import CATALOG_SCHEMA, STORY_SCHEMA
 from retrieval.index.keywords import KEYWORD_SCHEMA, KeywordStore
 
 FILE_NAME = "manifest.sqlite"
@@ -42,10 +42,18 @@ def _add_stems(db: sqlite3.Connection) -> None:
         db.execute("ALTER TABLE chunks ADD COLUMN stems TEXT")
 
 
+def _add_stories(db: sqlite3.Connection) -> None:
+    db.execute("ALTER TABLE articles ADD COLUMN story_id TEXT")
+    for statement in STORY_SCHEMA.split(";"):
+        if statement.strip():
+            db.execute(statement)
+
+
 # Each step brings the schema from version i to i + 1; only ever append.
 MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
     ("articles, chunks, pending writes, meta and the FTS5 keyword index", _create_base),
     ("per-sentence stems of every chunk, for the reranker", _add_stems),
+    ("stories: copies of one story across outlets (MinHash signatures)", _add_stories),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

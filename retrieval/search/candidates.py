@@ -25,7 +25,8 @@ class KeywordSide(NamedTuple):
 def candidate(row: ChunkRow) -> Candidate:
     return Candidate(row.chunk_id, row.article_id, row.ord, row.text, row.title,
                      row.published_at.date() if row.published_at else None, stems=row.stems,
-                     url=row.url, source=row.source, published_at=row.published_at)
+                     url=row.url, source=row.source, published_at=row.published_at,
+                     story_id=row.story_id)
 
 
 def merge(dense: Hits, dense_rows: dict[str, ChunkRow], keyword: KeywordSide,

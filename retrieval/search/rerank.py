@@ -59,6 +59,7 @@ class Candidate:
     url: str = ""
     source: str = ""
     published_at: datetime | None = None  # `published` is its day
+    story_id: str | None = None  # copies of one story across outlets share it
 
     # The stems as strings in which every stem sits between its own two spaces, so
     # that counting and finding a question's few terms are C-level substring searches:

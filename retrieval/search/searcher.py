@@ -133,13 +133,16 @@ class Searcher:
         return query, cands, window, timings
 
     def search(self, question: str, k: int = 10, filters: SearchFilters | None = None,
-               today: date | None = None) -> SearchResult:
+               today: date | None = None, all_copies: bool = False) -> SearchResult:
+        """The k best passages. A story several outlets carried shows once (naming the
+        others in `also_in`) unless `all_copies`."""
         started = time.perf_counter()
         query, cands, window, timings = self.gather(question, filters, today)
         t = time.perf_counter()
         scores, relevance = self.reranker.score(query, cands)
         timings["rerank"] = time.perf_counter() - t
-        passages = pick_passages(cands, scores, relevance, k, self.max_per_article)
+        passages = pick_passages(cands, scores, relevance, k, self.max_per_article,
+                                 fold_copies=not all_copies)
         return SearchResult(passages, window, time.perf_counter() - started, timings,
                             keyword_only="keyword_only" in timings)
 

@@ -1,0 +1,66 @@
+"""Copies of one story across outlets (a wire story on many sites, a rewrite with a new
+first paragraph) found at indexing time: MinHash over five-word shingles of the cleaned
+body, with LSH to find candidates (datasketch). A copy joins the story of the article it
+resembles; search shows a story once and names the other outlets that carried it.
+The threshold is measured on news-dev (bench/stories_bench.py, bench/README.md)."""
+
+from __future__ import annotations
+
+import numpy as np
+from datasketch import MinHash, MinHashLSH
+
+NUM_PERM = 64
+SHINGLE_WORDS = 5
+MAX_WORDS = 3000  # enough to tell two long articles apart, bounded work for huge ones
+THRESHOLD = 0.5
+SCHEME = "affine32"  # pinned: stored signatures must stay comparable across versions
+
+
+def signature(text: str) -> np.ndarray:
+    """The MinHash values of the text's word shingles (lower-cased)."""
+    words = text.lower().split()[:MAX_WORDS]
+    shingles = [" ".join(words[i:i + SHINGLE_WORDS]).encode()
+                for i in range(max(1, len(words) - SHINGLE_WORDS + 1))]
+    minhash = MinHash(num_perm=NUM_PERM, scheme=SCHEME)
+    minhash.update_batch(shingles)
+    return minhash.hashvalues.copy()
+
+
+def _minhash(values: np.ndarray) -> MinHash:
+    return MinHash(num_perm=NUM_PERM, hashvalues=values, scheme=SCHEME)
+
+
+class StoryFinder:
+    """Assigns articles to stories; knows every indexed article's signature and story."""
+
+    def __init__(self, known: dict[str, tuple[np.ndarray, str]],
+                 threshold: float = THRESHOLD) -> None:
+        self.threshold = threshold
+        self._lsh = MinHashLSH(threshold=threshold, num_perm=NUM_PERM)
+        self._known: dict[str, tuple[MinHash, str]] = {}
+        for article_id, (values, story) in known.items():
+            self._add(article_id, _minhash(values), story)
+
+    def _add(self, article_id: str, minhash: MinHash, story: str) -> None:
+        if article_id in self._known:
+            self._lsh.remove(article_id)
+        self._known[article_id] = (minhash, story)
+        self._lsh.insert(article_id, minhash)
+
+    def forget(self, article_id: str) -> None:
+        if self._known.pop(article_id, None) is not None:
+            self._lsh.remove(article_id)
+
+    def assign(self, article_id: str, values: np.ndarray) -> str:
+        """The story this article belongs to: that of the most similar known article at or
+        above the threshold, else a story of its own (its id)."""
+        self.forget(article_id)  # its old text must not match itself
+        minhash = _minhash(values)
+        best, story = self.threshold, article_id
+        for other in self._lsh.query(minhash):
+            other_hash, other_story = self._known[other]
+            similarity = minhash.jaccard(other_hash)
+            if similarity >= best:
+                best, story = similarity, other_story
+        self._add(article_id, minhash, story)
+        return story
