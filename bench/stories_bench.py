@@ -29,8 +29,10 @@ def main() -> None:
     parser.add_argument("--data", default="news-dev")
     parser.add_argument("--thresholds", default="0.4,0.5,0.6,0.7,0.8")
     parser.add_argument("--sample", type=int, default=50)
-    parser.add_argument("--out", type=Path, help="Write the sampled groups (at the shipped "
-                        "threshold) as Markdown, for checking by hand.")
+    parser.add_argument("--out", type=Path, help="Write the sampled groups as Markdown, for "
+                        "checking by hand.")
+    parser.add_argument("--sample-at", type=float, help="The threshold whose groups are "
+                        "sampled (default: the shipped one).")
     args = parser.parse_args()
     started = time.perf_counter()
     loaded = load_articles([DATA / args.data / "articles.jsonl.gz"])
@@ -54,7 +56,7 @@ def main() -> None:
         print(f"threshold {threshold:.1f}: {len(groups)} stories with copies, {folded} "
               f"articles folded ({100 * folded / len(articles):.1f} %), "
               f"{1000 * seconds / len(articles):.2f} ms an article to group")
-        if args.out and abs(threshold - THRESHOLD) < 1e-9:
+        if args.out and abs(threshold - (args.sample_at or THRESHOLD)) < 1e-9:
             sample = random.Random(7).sample(groups, min(args.sample, len(groups)))
             with open(args.out, "w", encoding="utf-8") as handle:
                 for n, members in enumerate(sample, start=1):

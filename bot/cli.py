@@ -291,7 +291,9 @@ def main() -> None:
 # Commands in their own modules, registered here (they import helpers from this one).
 from bot.discord_commands import discord_, feedback  # noqa: E402
 from bot.eval_command import eval_  # noqa: E402
+from bot.watch_command import watch  # noqa: E402
 
 cli.add_command(eval_)
+cli.add_command(watch)
 cli.add_command(discord_)
 cli.add_command(feedback)

@@ -160,6 +160,21 @@ class NewsApp:
         loaded = load_articles(targets, self.settings.max_file_mb)
         return self.index_store.update(loaded, targets, progress=progress)
 
+    def index_changes(self, changed: Iterable[Path], progress: Progress | None = None
+                      ) -> IndexReport:
+        """Bring the index in step with files that were added, edited or deleted: the ones
+        still there are read, articles of the ones gone are removed."""
+        scope = sorted({Path(p) for p in changed})
+        present = [p for p in scope if p.exists()]
+        self.index_store.check_model()
+        loaded = load_articles(present, self.settings.max_file_mb) if present else LoadResult()
+        return self.index_store.update(loaded, scope, progress=progress)
+
+    def summaries(self, article_ids: Iterable[str]) -> list[ArticleSummary]:
+        """These articles, newest first (for "newly indexed" notices)."""
+        ids = list(article_ids)
+        return self.index_store.catalog.latest(len(ids), ids) if ids else []
+
     def index_articles(self, articles: list[Article], progress: Progress | None = None
                        ) -> IndexReport:
         """Add or update articles that come from elsewhere (a feed); removes nothing."""

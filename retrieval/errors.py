@@ -15,6 +15,7 @@ __all__ = [
     "IndexMissing",
     "IndexModelMismatch",
     "IndexSchemaError",
+    "Interrupted",
     "InvalidRequest",
     "LLMError",
     "NewsbotError",
@@ -57,6 +58,11 @@ class IndexDamaged(IndexSchemaError):
 
 class DiskFull(NewsbotError):
     """A write failed for lack of space; what was committed before is kept."""
+
+
+class Interrupted(NewsbotError):
+    """A run was asked to stop (Ctrl-C, SIGTERM): what it committed stays, the rest is
+    picked up by the next run."""
 
 
 class VectorStoreError(NewsbotError):

@@ -280,6 +280,7 @@ class NewsIndex:
                 report.updated += 1
             else:
                 report.added += 1
+                report.added_ids.append(article.id)
         report.chunks_embedded += len(ids)
         report.characters_embedded += sum(len(a.body) for a, _ in batch)
 

@@ -19,6 +19,7 @@ class IndexReport:
     characters_embedded: int = 0
     seconds: float = 0.0
     errors: list[ArticleReadError] = field(default_factory=list)
+    added_ids: list[str] = field(default_factory=list)  # for "newly indexed" notices
 
     @property
     def failed(self) -> int:
