@@ -185,6 +185,12 @@ class Settings(BaseSettings):
     discord_message_content: bool = Field(
         default=False, description="Ask for the privileged message-content intent (only "
         "needed to read follow-ups in threads that neither mention nor reply to the bot).")
+    discord_watch: bool = Field(
+        default=False, description="Run the watch loop (`newsbot watch`) inside the bot: it "
+        "answers while it indexes new files and feed articles.")
+    discord_news_channel: int | None = Field(
+        default=None, description="Channel id where the bot posts the headlines it has just "
+        "indexed (batched, no pings); unset: it posts none.")
     discord_api_url: str | None = Field(
         default=None, description="Base URL of the Discord REST API, e.g. "
         "http://127.0.0.1:8765/api/v10; unset: Discord's own. Only for a Discord-compatible "

@@ -45,6 +45,7 @@ class NewsbotClient(discord.Client):
                                    settings.discord_guild_per_minute)
         self.conversations = Conversations()
         self.reindexing = asyncio.Lock()
+        self.watcher: Any = None  # retrieval.watch.Watcher, when the bot runs the loop
 
     async def setup_hook(self) -> None:
         from bot.discord.commands import VoteButton, register
@@ -59,6 +60,48 @@ class NewsbotClient(discord.Client):
         else:
             synced = await self.tree.sync()
         log.info("synced %d commands%s", len(synced), f" to server {guild}" if guild else "")
+        if self.settings.discord_watch:
+            self.start_watching()
+
+    def start_watching(self, poll_feeds: Any = None) -> None:
+        """The watch loop in a thread of its own; what it indexes is announced here."""
+        import threading
+
+        from retrieval.watch import Watcher
+
+        loop = asyncio.get_running_loop()
+
+        def announce(report: Any) -> None:  # called from the watch thread
+            if report.added_ids:
+                asyncio.run_coroutine_threadsafe(self.post_headlines(report.added_ids), loop)
+
+        self.watcher = Watcher(self.app, [self.settings.corpus_dir],
+                               quiet_s=self.settings.watch_debounce_s,
+                               poll_every_s=self.settings.watch_poll_minutes * 60,
+                               poll_feeds=poll_feeds, on_indexed=announce)
+        threading.Thread(target=self.watcher.run, name="newsbot-watch", daemon=True).start()
+
+    async def post_headlines(self, article_ids: list[str]) -> None:
+        """One message for a batch of new articles, in the news channel, pinging no one."""
+        channel_id = self.settings.discord_news_channel
+        channel = self.get_channel(channel_id) if channel_id else None
+        if channel is None:
+            return
+        from bot.discord.format import articles_embed
+
+        articles = await asyncio.to_thread(self.app.summaries, article_ids[:10])
+        title = "Newly indexed" + (f" ({len(article_ids)}, newest 10)"
+                                   if len(article_ids) > 10 else "")
+        try:
+            await channel.send(embed=articles_embed(title, articles),
+                               allowed_mentions=discord.AllowedMentions.none())
+        except discord.HTTPException:
+            log.exception("could not post %d new headlines", len(article_ids))
+
+    async def close(self) -> None:
+        if self.watcher is not None:
+            self.watcher.stop.set()
+        await super().close()
 
     async def on_ready(self) -> None:
         names = ", ".join(f"{g.name} ({g.id})" for g in self.guilds) or "none yet"
