@@ -91,7 +91,8 @@ def main() -> None:
     print(f"{args.questions} questions, model {settings.embedding_model}")
     print(summary("one at a time", one_by_one, len(ids)))
     print(summary(f"{len(ids)} at once", together, len(ids)))
-    print(f"longest heartbeat gap {max(gaps):.2f} s (interval 1.00 s)")
+    if gaps:
+        print(f"longest heartbeat gap {max(gaps):.2f} s (interval 1.00 s)")
 
 
 if __name__ == "__main__":

@@ -120,6 +120,8 @@ def test_a_mention_opens_a_thread_where_follow_ups_have_history(discord_world) -
     assert answer.allowed_mentions == {"parse": []}
     server.wait_for(lambda r: r.method == "POST" and f"/messages/{answer.id}/threads" in r.path)
     thread_id = answer.id  # a thread started from a message has the message's id
+    # As a member would, follow up once the thread is there (the bot has seen it open).
+    server.wait_until(lambda: client.conversations.thread_history(thread_id) is not None)
     server.message_create(f"<@{server.bot_id}> and when was that?", mentions_bot=True,
                           channel_id=thread_id)
     server.wait_for_message(thread_id, lambda m: bool(m.embeds), timeout=20)
@@ -135,6 +137,7 @@ def test_a_reply_to_an_answer_is_a_follow_up(discord_world) -> None:
                                   mentions_bot=True, channel_id=channel)
     answer = server.wait_for_message(channel, lambda m: bool(m.embeds) and (
         m.message_reference or {}).get("message_id") == first["id"], timeout=20)
+    server.wait_until(lambda: client.conversations.knows(answer.id))
     follow = server.message_create(f"<@{server.bot_id}> and who scored the winning penalty?",
                                    mentions_bot=True, channel_id=channel,
                                    reference=answer.id)

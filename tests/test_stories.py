@@ -22,7 +22,9 @@ OTHER = ("Harbourview's ferry operator reported record passenger numbers for the
          "with 1.2 million trips between June and August. The operator credited cheaper "
          "season tickets and a new timetable with sailings every twenty minutes. It plans "
          "to add a night service on weekends and to buy an electric vessel by 2027, its "
-         "chief executive told shareholders at the annual meeting on Friday.")
+         "chief executive told shareholders at the annual meeting on Friday. Passenger "
+         "groups welcomed the figures but asked for more seating on the early morning boats, "
+         "which were full on most weekdays, and for a clearer timetable at the north pier.")
 
 
 def index_copies(index: NewsIndex, folder: Path) -> None:
@@ -66,3 +68,23 @@ def test_an_index_from_before_stories_gets_them_on_the_next_run(news_index: News
     assert report.unchanged == 3 and report.chunks_embedded == 0
     stories = {r[0] for r in db.reader().execute("SELECT story_id FROM articles")}
     assert len(stories) == 2 and None not in stories
+
+
+def test_short_texts_and_chains_of_partial_overlaps_do_not_fold() -> None:
+    import numpy as np
+
+    from retrieval.index.stories import StoryFinder, signature
+
+    notice = "Sign up for our newsletter to get the best of the week in your inbox. " * 4
+    assert not signature(notice).any()  # a consent notice where the article should be
+    finder = StoryFinder({})
+    assert finder.assign("a", signature(notice)) == "a"
+    assert finder.assign("b", signature(notice)) == "b"
+    # B resembles A (Jaccard about 0.67), C resembles B as much but A much less (0.43).
+    words = [f"w{i}" for i in range(420)]
+    texts = {"A": words[0:300], "B": words[60:360], "C": words[120:420]}
+    stories = {name: finder.assign(name, signature(" ".join(text)))
+               for name, text in texts.items()}
+    assert stories["B"] == stories["A"] == "A"
+    assert stories["C"] == "C"  # not pulled into A's story through B
+    assert signature(" ".join(words)).dtype == np.uint64

@@ -12,18 +12,22 @@ from datasketch import MinHash, MinHashLSH
 NUM_PERM = 64
 SHINGLE_WORDS = 5
 MAX_WORDS = 3000  # enough to tell two long articles apart, bounded work for huge ones
+MIN_WORDS = 80  # shorter texts (a consent notice where the article should be) never fold
 THRESHOLD = 0.5
 SCHEME = "affine32"  # pinned: stored signatures must stay comparable across versions
 
 
 def signature(text: str) -> np.ndarray:
-    """The MinHash values of the text's word shingles (lower-cased)."""
+    """The MinHash values of the text's word shingles (lower-cased); all zeros for a text
+    too short to tell a story by (it then matches nothing)."""
     words = text.lower().split()[:MAX_WORDS]
+    if len(words) < MIN_WORDS:
+        return np.zeros(NUM_PERM, dtype=np.uint64)
     shingles = [" ".join(words[i:i + SHINGLE_WORDS]).encode()
                 for i in range(max(1, len(words) - SHINGLE_WORDS + 1))]
     minhash = MinHash(num_perm=NUM_PERM, scheme=SCHEME)
     minhash.update_batch(shingles)
-    return minhash.hashvalues.copy()
+    return minhash.hashvalues.astype(np.uint64)  # the stored form, whatever the scheme's
 
 
 def _minhash(values: np.ndarray) -> MinHash:
@@ -52,14 +56,19 @@ class StoryFinder:
             self._lsh.remove(article_id)
 
     def assign(self, article_id: str, values: np.ndarray) -> str:
-        """The story this article belongs to: that of the most similar known article at or
-        above the threshold, else a story of its own (its id)."""
+        """The story this article belongs to, else a story of its own (its id). It joins a
+        story only when it resembles the story's first article itself: matching any
+        member would let a chain of partial overlaps (a shared photo gallery, a recurring
+        column) pull different stories together."""
         self.forget(article_id)  # its old text must not match itself
+        if not values.any():
+            return article_id  # too short to compare
         minhash = _minhash(values)
         best, story = self.threshold, article_id
         for other in self._lsh.query(minhash):
-            other_hash, other_story = self._known[other]
-            similarity = minhash.jaccard(other_hash)
+            other_story = self._known[other][1]
+            first = self._known.get(other_story, self._known[other])[0]
+            similarity = minhash.jaccard(first)
             if similarity >= best:
                 best, story = similarity, other_story
         self._add(article_id, minhash, story)
