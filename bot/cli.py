@@ -7,18 +7,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
+from bot.options import echo_json, filter_options, filters_of, parse_day
 from corpus.errors import NewsbotError
 
 if TYPE_CHECKING:
     from retrieval.app import NewsApp
     from retrieval.settings import Settings
-    from retrieval.types import SearchFilters
 
 
 class NewsbotGroup(click.Group):
@@ -75,42 +74,6 @@ def open_app(ctx: click.Context, create: bool = False, rebuild: bool = False) ->
     app = NewsApp.open(settings_of(ctx), create=create, discard_damaged=rebuild)
     ctx.call_on_close(app.close)
     return app
-
-
-def parse_day(value: str | None, name: str) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not a date like 2023-03-31", param_hint=name) \
-            from None
-
-
-def filter_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """--source, --since, --until and --today, shared by search and ask."""
-    for option in reversed([
-        click.option("--source", "sources", multiple=True,
-                     help="Only this outlet (repeatable)."),
-        click.option("--since", help="Only articles published on or after this date "
-                     "(YYYY-MM-DD)."),
-        click.option("--until", help="Only articles published on or before this date "
-                     "(YYYY-MM-DD)."),
-        click.option("--today", help="The date time words such as 'last week' count from."),
-    ]):
-        command = option(command)
-    return command
-
-
-def filters_of(sources: tuple[str, ...], since: str | None, until: str | None
-               ) -> SearchFilters:
-    from retrieval.types import SearchFilters
-
-    return SearchFilters(tuple(sources), parse_day(since, "--since"), parse_day(until, "--until"))
-
-
-def echo_json(data: object) -> None:
-    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
 
 
 @cli.command()
@@ -291,9 +254,12 @@ def main() -> None:
 # Commands in their own modules, registered here (they import helpers from this one).
 from bot.discord_commands import discord_, feedback  # noqa: E402
 from bot.eval_command import eval_  # noqa: E402
+from bot.feeds_commands import feeds, fetch  # noqa: E402
 from bot.watch_command import watch  # noqa: E402
 
 cli.add_command(eval_)
+cli.add_command(feeds)
+cli.add_command(fetch)
 cli.add_command(watch)
 cli.add_command(discord_)
 cli.add_command(feedback)

@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from bot.cli import index_dir_option, open_app, settings_of
+from bot.feeds_commands import feed_poller
 
 
 @click.command()
@@ -38,7 +39,7 @@ def watch(ctx: click.Context, folders: tuple[Path, ...], no_feeds: bool) -> None
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(message)s")
     app = open_app(ctx, create=True)
-    poll = None if no_feeds else _feed_poller(app, settings)
+    poll = None if no_feeds else feed_poller(app, settings)
     watcher = Watcher(app, targets, quiet_s=settings.watch_debounce_s,
                       poll_every_s=settings.watch_poll_minutes * 60, poll_feeds=poll)
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -46,7 +47,3 @@ def watch(ctx: click.Context, folders: tuple[Path, ...], no_feeds: bool) -> None
     click.echo(f"watching {', '.join(str(t) for t in targets)} (Ctrl-C stops)", err=True)
     watcher.run()
     click.echo(f"stopped after {watcher.runs} index run(s)", err=True)
-
-
-def _feed_poller(app, settings):
-    return None

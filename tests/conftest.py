@@ -30,6 +30,9 @@ def _isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("NEWSBOT_INDEX_DIR", str(tmp_path / "index"))
     monkeypatch.setenv("NEWSBOT_EMBEDDING_MODEL", "hash")
+    monkeypatch.setenv("NEWSBOT_FEEDS_DB", str(tmp_path / "feeds.sqlite"))
+    monkeypatch.setenv("NEWSBOT_DISCORD_FEEDBACK_DB", str(tmp_path / "feedback.sqlite"))
+    monkeypatch.setenv("NEWSBOT_CHAT_HISTORY_FILE", str(tmp_path / "chat_history.txt"))
     monkeypatch.setenv("ANONYMIZED_TELEMETRY", "False")
 
 

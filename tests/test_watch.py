@@ -89,3 +89,37 @@ def test_sigterm_stops_newsbot_watch_cleanly_mid_run(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     stats = json.loads(CliRunner().invoke(cli, ["stats", "--json"], env=env).output)
     assert stats["articles"] == 3001
+
+
+def test_the_watch_loop_polls_the_feeds(tmp_path: Path) -> None:
+    from feed_server import Canned, FeedServer, page, rss
+    from feed_server import story as paragraphs
+
+    from bot.feeds_commands import feed_poller
+    from corpus.feeds import FeedStore, add_feed
+
+    folder = tmp_path / "news"
+    write_article(folder, "local.md", "Local story", story("parks"))
+    settings = get_settings()
+    app = NewsApp.open(settings, embedder=HashEmbedder(), chat_model=None, create=True)
+    with FeedServer() as server:
+        server.routes["/rss.xml"] = Canned(rss([{
+            "title": "Glacier lake drains overnight", "link": server.url("/a/1"),
+            "guid": "g1", "pubDate": "Tue, 02 Jan 2024 10:00:00 GMT",
+            "description": "A glacier lake drained."}]), content_type="application/rss+xml")
+        server.routes["/a/1"] = Canned(page("Glacier lake drains overnight",
+                                            *paragraphs("glacier lake")))
+        with FeedStore(settings.feeds_db) as store:
+            add_feed(store, server.url("/rss.xml"), "Mountain Post")
+        poll = feed_poller(app, settings)
+        assert poll is not None
+        watcher = Watcher(app, [folder], quiet_s=0.3, poll_every_s=3600, poll_feeds=poll)
+        thread = threading.Thread(target=watcher.run)
+        thread.start()
+        try:
+            wait_until(lambda: {"Local story", "Glacier lake drains overnight"} <= titles(app))
+        finally:
+            watcher.stop.set()
+            thread.join(timeout=20)
+    assert len(server.hits("/a/1")) == 1
+    app.close()

@@ -61,7 +61,9 @@ class NewsbotClient(discord.Client):
             synced = await self.tree.sync()
         log.info("synced %d commands%s", len(synced), f" to server {guild}" if guild else "")
         if self.settings.discord_watch:
-            self.start_watching()
+            from bot.feeds_commands import feed_poller
+
+            self.start_watching(feed_poller(self.app, self.settings))
 
     def start_watching(self, poll_feeds: Any = None) -> None:
         """The watch loop in a thread of its own; what it indexes is announced here."""
