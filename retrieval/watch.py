@@ -47,6 +47,7 @@ class Watcher:
                               "picks up the rest")
 
     def _run(self, what: str, index: Callable[[], IndexReport | None]) -> None:
+        log.info("%s: indexing", what)
         try:
             report = index()
         except Interrupted as exc:

@@ -68,19 +68,24 @@ def test_sigterm_stops_newsbot_watch_cleanly_mid_run(tmp_path: Path) -> None:
     watcher = subprocess.Popen([sys.executable, "-m", "bot", "watch", str(folder),
                                 "--no-feeds"], cwd=REPO, env=env, stderr=subprocess.PIPE,
                                text=True)
+    lines: list[str] = []
+    threading.Thread(target=lambda: lines.extend(watcher.stderr), daemon=True).start()
     try:
-        time.sleep(3)
-        # A large drop: the run it starts is still going when SIGTERM arrives.
+        wait_until(lambda: any("catch-up: added 1" in line for line in lines), timeout=60)
+        # A large drop; SIGTERM comes as soon as its run has started.
         with open(folder / "many.jsonl", "w") as handle:
             for i in range(3000):
                 handle.write(json.dumps({"id": f"m{i}", "title": f"Item {i}",
                                          "body": story(f"item {i}", 6)}) + "\n")
-        time.sleep(2.5)
+        wait_until(lambda: any("changed file(s): indexing" in line for line in lines),
+                   timeout=60)
         watcher.send_signal(signal.SIGTERM)
-        _, err = watcher.communicate(timeout=60)
+        watcher.wait(timeout=60)
     finally:
         if watcher.poll() is None:
             watcher.kill()
+    time.sleep(0.2)
+    err = "".join(lines)
     assert watcher.returncode == 0, err
     assert "picks up the rest" in err, err  # the SIGTERM came mid-run
     assert "stopped after" in err and "Traceback" not in err
