@@ -63,9 +63,13 @@ def feedback_export(ctx: click.Context, out: Path) -> None:
 
     Example: newsbot feedback export liked.jsonl && newsbot eval liked.jsonl
     """
+    from retrieval.errors import NewsbotError
+
     store = _open_store(ctx)
     try:
         written = store.export(out)
+    except OSError as exc:
+        raise NewsbotError(f"{out}: cannot write ({exc.strerror})") from None
     finally:
         store.close()
     click.echo(f"wrote {written} question{'s' if written != 1 else ''} to {out}")

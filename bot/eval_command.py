@@ -35,12 +35,16 @@ def eval_(ctx: click.Context, questions: Path, k: int, out: Path | None, answers
 
     Example: newsbot eval my-questions.jsonl --out results.jsonl --answers
     """
+    from retrieval.errors import NewsbotError
     from retrieval.evaluation import AnswerReport, evaluate, read_questions
 
     items = list(read_questions(questions))
     app = open_app(ctx)
     answer_report = AnswerReport()
-    handle = open(out, "w", encoding="utf-8") if out else None  # noqa: SIM115
+    try:
+        handle = open(out, "w", encoding="utf-8") if out else None  # noqa: SIM115
+    except OSError as exc:
+        raise NewsbotError(f"{out}: cannot write ({exc.strerror})") from None
 
     def write(question: Any, passages: list[Any]) -> None:
         record: dict[str, Any] = {"id": question.id, "passages": [

@@ -215,20 +215,19 @@ def fetch(ctx: click.Context) -> None:
         ctx.exit(1)
 
 
-def feed_poller(app: NewsApp, settings: Settings) -> Callable[[], IndexReport | None] | None:
-    """For the watch loop: polls every feed and indexes what it wrote; None when there
-    are no feeds to poll."""
+def feed_poller(app: NewsApp, settings: Settings) -> Callable[[], IndexReport | None]:
+    """For the watch loop: polls every feed and indexes the feeds folder."""
     from corpus.feeds import FeedStore, FetchOptions, poll_feeds
 
     path = Path(settings.feeds_db).expanduser()
-    if not path.exists():
-        return None
     options = FetchOptions(user_agent=settings.fetch_user_agent, timeout=settings.fetch_timeout,
                            max_page_mb=settings.fetch_max_page_mb,
                            per_host=settings.fetch_per_host)
     folder = feeds_dir_of(settings)
 
     def poll() -> IndexReport | None:
+        if not path.exists():  # no feed yet: one may be added while the watch runs
+            return None
         store = FeedStore(path)
         try:
             if not store.feeds():
@@ -238,6 +237,9 @@ def feed_poller(app: NewsApp, settings: Settings) -> Callable[[], IndexReport | 
             store.close()
         for failed in report.failures:
             log.warning("feed %s failed: %s", failed.feed.name, failed.error)
-        return app.index_changes(report.written) if report.written else None
+        if not folder.exists():
+            return None
+        # The whole folder: articles written while an earlier indexing failed come in too.
+        return app.index([folder])
 
     return poll

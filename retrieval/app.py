@@ -14,7 +14,6 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable
 from datetime import date
-from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +54,8 @@ class NewsApp:
         self.index_store = index
         self._chat_model = chat_model
         self._lock = threading.Lock()  # builds the searcher and answerer once
+        self._searcher: Searcher | None = None
+        self._answerer: Answerer | None = None
 
     @classmethod
     def open(cls, settings: Settings | None = None, *, embedder: Embedder | None = None,
@@ -84,8 +85,8 @@ class NewsApp:
 
     def close(self) -> None:
         """Stop the search thread and close every connection."""
-        if "searcher" in self.__dict__:
-            self.searcher.close()
+        if self._searcher is not None:
+            self._searcher.close()
         self.index_store.close()
 
     def __enter__(self) -> NewsApp:
@@ -95,22 +96,30 @@ class NewsApp:
         self.close()
 
     # --- parts, built on first use -------------------------------------------------------
-    @cached_property
+    @property
     def searcher(self) -> Searcher:
-        with self._lock:
-            self.index_store.check_model()
-            return Searcher(self.index_store)
+        with self._lock:  # one searcher, however many threads ask first
+            if self._searcher is None:
+                self.index_store.check_model()
+                self._searcher = Searcher(self.index_store)
+            return self._searcher
 
-    @cached_property
+    @property
     def answerer(self) -> Answerer:
         searcher = self.searcher
         with self._lock:
-            model = self._chat_model
-            if model is _UNSET:
-                from retrieval.answer.llm import make_chat_model
+            if self._answerer is None:
+                model = self._chat_model
+                if model is _UNSET:
+                    from retrieval.answer.llm import make_chat_model
 
-                model = make_chat_model(self.settings)
-            return Answerer(searcher, model, self.settings)
+                    model = make_chat_model(self.settings)
+                self._answerer = Answerer(searcher, model, self.settings)
+            return self._answerer
+
+    def outlets(self) -> list[str]:
+        """The outlets of the indexed articles, most articles first."""
+        return list(self.index_store.catalog.stats()["sources"])
 
     @property
     def streams(self) -> bool:
@@ -154,6 +163,10 @@ class NewsApp:
         report's `errors`; they never stop the run."""
         targets = [Path(p) for p in paths] if paths else [Path(self.settings.corpus_dir)]
         if rebuild:
+            missing = [str(p) for p in targets if not p.expanduser().exists()]
+            if missing:  # a typo must not cost the whole index
+                raise InvalidRequest(f"{missing[0]}: no such file or folder; nothing was "
+                                     "rebuilt")
             self.rebuild()
         else:
             self.index_store.check_model()
@@ -183,7 +196,7 @@ class NewsApp:
                                        progress=progress)
 
     def rebuild(self) -> None:
-        """Empty the index (e.g. to switch models); searches in flight finish first."""
+        """Empty the index (e.g. to switch models)."""
         self.index_store.rebuild()
 
     # --- reading --------------------------------------------------------------------------------

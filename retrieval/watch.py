@@ -23,8 +23,13 @@ Notify = Callable[[IndexReport], None]
 
 
 def _wanted(path: str) -> bool:
-    name = Path(path).name
-    return not name.startswith(".") and suffix_of(Path(path)) in SUPPORTED
+    """Article files, and folders (moved in, or gone: no suffix and no longer there)."""
+    where = Path(path)
+    if where.name.startswith("."):
+        return False
+    if where.is_dir() or (not where.exists() and not where.suffix):
+        return True
+    return suffix_of(where) in SUPPORTED
 
 
 class Watcher:
@@ -40,35 +45,34 @@ class Watcher:
         self.on_indexed = on_indexed
         self.stop = threading.Event()
         self.runs = 0
+        self._retry: set[Path] = set()  # changes a failed run must take up again
 
     def _check_stop(self, done: int, total: int) -> None:
-        if self.stop.is_set():
+        if self.stop.is_set() and done < total:
             raise Interrupted(f"stopped after {done} of {total} articles; the next run "
                               "picks up the rest")
 
-    def _run(self, what: str, index: Callable[[], IndexReport | None]) -> None:
+    def _run(self, what: str, index: Callable[[], IndexReport | None]) -> bool:
+        """One run; False when it failed or was stopped (its work is then taken up again)."""
         log.info("%s: indexing", what)
         try:
             report = index()
+            self.runs += 1
+            for error in report.errors if report else []:
+                log.warning("skipped %s", error)
+            if report and report.changed:
+                log.info("%s: added %d, updated %d, removed %d", what, report.added,
+                         report.updated, report.removed)
+                if self.on_indexed:
+                    self.on_indexed(report)
+            return True
         except Interrupted as exc:
             log.info("%s: %s", what, exc)
-            return
-        except NewsbotError as exc:
-            log.error("%s failed: %s", what, exc)
-            return
+        except NewsbotError as exc:  # e.g. a `newsbot index` elsewhere has the index
+            log.error("%s failed: %s; trying again shortly", what, exc)
         except Exception:  # one failure never ends the loop
-            log.exception("%s failed", what)
-            return
-        self.runs += 1
-        if report is None:
-            return
-        for error in report.errors:
-            log.warning("skipped %s", error)
-        if report.changed:
-            log.info("%s: added %d, updated %d, removed %d", what, report.added, report.updated,
-                     report.removed)
-            if self.on_indexed:
-                self.on_indexed(report)
+            log.exception("%s failed; trying again shortly", what)
+        return False
 
     def run(self) -> None:
         """Until `stop` is set: a first catch-up run, then changes as they come."""
@@ -80,10 +84,11 @@ class Watcher:
         for changes in watch(*self.folders, stop_event=self.stop, step=quiet_ms,
                              debounce=max(quiet_ms * 10, 1600), yield_on_timeout=True,
                              rust_timeout=1000, raise_interrupt=False):
-            files = sorted({Path(p) for _, p in changes if _wanted(p)})
+            files = sorted({Path(p) for _, p in changes if _wanted(p)} | self._retry)
             if files and not self.stop.is_set():
-                self._run(f"{len(files)} changed file(s)",
-                          lambda f=files: self.app.index_changes(f, progress=self._check_stop))
+                done = self._run(f"{len(files)} changed file(s)", lambda f=files:
+                                 self.app.index_changes(f, progress=self._check_stop))
+                self._retry = set() if done else set(files)
             if self.poll_feeds and time.monotonic() >= next_poll and not self.stop.is_set():
                 self._run("feeds", self.poll_feeds)
                 next_poll = time.monotonic() + (self.poll_every_s or 900.0)

@@ -231,3 +231,13 @@ def test_an_llm_answer_streams_by_edits_about_once_a_second(discord_world, monke
     gaps = [b.at - a.at for a, b in zip(edits, edits[1:], strict=False)]
     assert all(gap >= 0.9 for gap in gaps), gaps
     assert got["embeds"][0]["description"]  # the streamed text gives way to the embed
+
+
+def test_a_bad_date_is_a_plain_message_not_an_error(discord_world) -> None:
+    server, _, _ = discord_world
+    ref = server.slash("ask", {"question": "Who won?", "since": "last tuesday"})
+    server.wait_until(lambda: any("not a date" in str(r.json) for r in server.requests(
+        path_contains=ref.token)) or any("not a date" in str(r.json) for r in
+                                         server.interaction_responses(ref.id)), timeout=10)
+    said = " ".join(str(r.json) for r in server.requests(path_contains=ref.token))
+    assert "Something went wrong" not in said

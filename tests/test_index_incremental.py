@@ -236,3 +236,22 @@ def test_a_file_name_that_is_not_utf8_is_kept_across_runs(news_index: NewsIndex,
     assert (report.unchanged, report.removed) == (1, 0)
     os.remove(name)
     assert update(news_index, folder).removed == 1
+
+
+def test_a_run_stopped_halfway_loses_no_copy(news_index: NewsIndex, tmp_path: Path,
+                                             embedder: HashEmbedder, monkeypatch) -> None:
+    a, b = _copies(tmp_path / "news")
+    news_index.update(load_articles([a, b]), [a, b])
+    a.unlink()
+
+    def broken(texts):
+        raise KeyboardInterrupt  # Ctrl-C while the copy is being embedded
+
+    monkeypatch.setattr(embedder, "embed_documents", broken)
+    with pytest.raises(KeyboardInterrupt):
+        news_index.update(load_articles([a]), [a])
+    monkeypatch.undo()
+    assert "B" in news_index.catalog.indexed_articles()  # still there, as it was
+    news_index.update(load_articles([a]), [a])
+    assert _findable(news_index, "B") and news_index.stats()["articles"] == 1
+    assert_consistent(news_index)

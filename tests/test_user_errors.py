@@ -125,3 +125,16 @@ def test_a_question_file_with_a_bad_line_names_it(indexed: None, tmp_path: Path)
     questions = tmp_path / "q.jsonl"
     questions.write_bytes(b'{"question": "Who won?"}\n{"question": 5, "date": "soon"}\n')
     assert "q.jsonl:2: not a question record" in one_line_error(run("eval", str(questions)))
+
+
+def test_a_mistyped_path_never_rebuilds_the_index(indexed: None, tmp_path: Path) -> None:
+    line = one_line_error(run("index", str(tmp_path / "typo"), "--rebuild"))
+    assert "typo: no such file or folder; nothing was rebuilt" in line
+    assert json.loads(run("stats", "--json").output)["articles"] == 24
+
+
+def test_an_unwritable_eval_output_is_one_line(indexed: None, tmp_path: Path) -> None:
+    questions = tmp_path / "q.jsonl"
+    questions.write_text('{"question": "Who won the World Cup final?"}\n')
+    line = one_line_error(run("eval", str(questions), "--out", str(tmp_path / "no" / "x")))
+    assert "cannot write" in line

@@ -114,10 +114,10 @@ def test_the_watch_loop_polls_the_feeds(tmp_path: Path) -> None:
             "description": "A glacier lake drained."}]), content_type="application/rss+xml")
         server.routes["/a/1"] = Canned(page("Glacier lake drains overnight",
                                             *paragraphs("glacier lake")))
+        poll = feed_poller(app, settings)  # before any feed exists: one is added later
+        assert poll() is None
         with FeedStore(settings.feeds_db) as store:
             add_feed(store, server.url("/rss.xml"), "Mountain Post")
-        poll = feed_poller(app, settings)
-        assert poll is not None
         watcher = Watcher(app, [folder], quiet_s=0.3, poll_every_s=3600, poll_feeds=poll)
         thread = threading.Thread(target=watcher.run)
         thread.start()
@@ -127,4 +127,31 @@ def test_the_watch_loop_polls_the_feeds(tmp_path: Path) -> None:
             watcher.stop.set()
             thread.join(timeout=20)
     assert len(server.hits("/a/1")) == 1
+    app.close()
+
+
+def test_a_busy_index_and_a_moved_in_folder_are_taken_up(tmp_path: Path) -> None:
+    import fcntl
+
+    folder = tmp_path / "news"
+    write_article(folder, "first.md", "First story", story("bridges"))
+    app = NewsApp.open(get_settings(), embedder=HashEmbedder(), chat_model=None, create=True)
+    watcher = Watcher(app, [folder], quiet_s=0.3)
+    thread = threading.Thread(target=watcher.run)
+    thread.start()
+    try:
+        wait_until(lambda: titles(app) == {"First story"})
+        with open(tmp_path / "index" / "index.lock", "w") as lock:  # `newsbot index` elsewhere
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            write_article(folder, "second.md", "Second story", story("tunnels"))
+            time.sleep(2.0)  # the watch tried, and was told the index is busy
+            assert "Second story" not in titles(app)
+        wait_until(lambda: "Second story" in titles(app))  # taken up again
+        outside = tmp_path / "outside"
+        write_article(outside, "third.md", "Third story", story("canals"))
+        outside.rename(folder / "moved")  # a whole folder moved in
+        wait_until(lambda: "Third story" in titles(app))
+    finally:
+        watcher.stop.set()
+        thread.join(timeout=20)
     app.close()

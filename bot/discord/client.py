@@ -75,13 +75,19 @@ class NewsbotClient(discord.Client):
 
         def announce(report: Any) -> None:  # called from the watch thread
             if report.added_ids:
-                asyncio.run_coroutine_threadsafe(self.post_headlines(report.added_ids), loop)
+                posted = asyncio.run_coroutine_threadsafe(
+                    self.post_headlines(report.added_ids), loop)
+                posted.add_done_callback(
+                    lambda f: f.exception() and log.error("posting headlines failed",
+                                                          exc_info=f.exception()))
 
         self.watcher = Watcher(self.app, [self.settings.corpus_dir],
                                quiet_s=self.settings.watch_debounce_s,
                                poll_every_s=self.settings.watch_poll_minutes * 60,
                                poll_feeds=poll_feeds, on_indexed=announce)
-        threading.Thread(target=self.watcher.run, name="newsbot-watch", daemon=True).start()
+        self._watching = threading.Thread(target=self.watcher.run, name="newsbot-watch",
+                                          daemon=True)
+        self._watching.start()
 
     async def post_headlines(self, article_ids: list[str]) -> None:
         """One message for a batch of new articles, in the news channel, pinging no one."""
@@ -101,8 +107,9 @@ class NewsbotClient(discord.Client):
             log.exception("could not post %d new headlines", len(article_ids))
 
     async def close(self) -> None:
-        if self.watcher is not None:
+        if self.watcher is not None:  # stops between two batches; the index closes after
             self.watcher.stop.set()
+            await asyncio.to_thread(self._watching.join, 120)
         await super().close()
 
     async def on_ready(self) -> None:

@@ -20,6 +20,7 @@ from bot.discord.format import (
     stats_embed,
 )
 from bot.discord.replies import NONE, InteractionReply
+from retrieval.errors import InvalidRequest
 from retrieval.types import SearchFilters
 
 if TYPE_CHECKING:
@@ -62,8 +63,7 @@ def _day(value: str | None) -> date | None:
     try:
         return date.fromisoformat(value.strip())
     except ValueError:
-        raise app_commands.AppCommandError(
-            f"`{clip(value, 40)}` is not a date like 2023-03-31") from None
+        raise InvalidRequest(f"`{clip(value, 40)}` is not a date like 2023-03-31") from None
 
 
 def register(client: NewsbotClient) -> None:
@@ -73,8 +73,8 @@ def register(client: NewsbotClient) -> None:
     async def outlet_names(interaction: discord.Interaction, current: str
                            ) -> list[app_commands.Choice[str]]:
         if time.monotonic() - outlets["at"] > 60:
-            stats = await asyncio.to_thread(client.app.stats)
-            outlets.update(at=time.monotonic(), names=list(stats["sources"]))
+            names = await asyncio.to_thread(client.app.outlets)
+            outlets.update(at=time.monotonic(), names=names)
         wanted = current.lower()
         return [app_commands.Choice(name=clip(n, 100), value=clip(n, 100))
                 for n in outlets["names"] if wanted in n.lower()][:25]
@@ -85,8 +85,7 @@ def register(client: NewsbotClient) -> None:
     @app_commands.autocomplete(source=outlet_names)
     async def ask(interaction: discord.Interaction, question: str, source: str | None = None,
                   since: str | None = None) -> None:
-        if not client.allowed_here(interaction.channel):
-            await InteractionReply(interaction).say("I don't answer in this channel.")
+        if await refused_here(interaction):
             return
         filters = SearchFilters((source,) if source else (), _day(since))
         result = await client.answer(InteractionReply(interaction), question,
@@ -98,14 +97,21 @@ def register(client: NewsbotClient) -> None:
 
     @tree.context_menu(name="Ask newsbot")
     async def ask_about(interaction: discord.Interaction, message: discord.Message) -> None:
-        if not client.allowed_here(interaction.channel):
-            await InteractionReply(interaction).say("I don't answer in this channel.")
+        if await refused_here(interaction):
             return
         await client.answer(InteractionReply(interaction), message.content,
                             user=interaction.user, channel=interaction.channel)
 
+    async def refused_here(interaction: discord.Interaction) -> bool:
+        if client.allowed_here(interaction.channel):
+            return False
+        await InteractionReply(interaction).say("I don't answer in this channel.")
+        return True
+
     @tree.command(name="sources", description="The passages behind my last answer here")
     async def sources(interaction: discord.Interaction) -> None:
+        if await refused_here(interaction):
+            return
         answer = client.conversations.last_answer.get(getattr(interaction.channel, "id", 0))
         if answer is None or not answer.sources:
             await InteractionReply(interaction).say("No answer with sources here yet.")
@@ -123,6 +129,8 @@ def register(client: NewsbotClient) -> None:
     @tree.command(name="latest", description="The newest articles I have read")
     @app_commands.describe(topic="Only articles about this")
     async def latest(interaction: discord.Interaction, topic: str | None = None) -> None:
+        if await refused_here(interaction):
+            return
         await interaction.response.defer(thinking=True)
         articles = await asyncio.to_thread(client.app.latest, 10, topic)
         title = f"Newest on {clip(topic, 200)}" if topic else "Newest articles"
@@ -131,6 +139,8 @@ def register(client: NewsbotClient) -> None:
 
     @tree.command(name="stats", description="What I have read: articles, sources, dates")
     async def stats(interaction: discord.Interaction) -> None:
+        if await refused_here(interaction):
+            return
         await interaction.response.defer(thinking=True)
         data = await asyncio.to_thread(client.app.stats)
         await interaction.edit_original_response(embed=stats_embed(data), allowed_mentions=NONE)

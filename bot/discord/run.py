@@ -95,6 +95,7 @@ def run_discord(app: NewsApp, settings: Settings) -> None:
     discord.utils.setup_logging(level=logging.INFO)  # discord's and newsbot's lines
     point_at(settings.discord_api_url, token)
     app.ready()  # an unusable index fails here, before logging in
+    app.answerer  # noqa: B018 - loads the LLM provider now, not on the event loop later
     feedback = FeedbackStore(settings.discord_feedback_db.expanduser())
     client = NewsbotClient(app, settings, feedback)
     try:

@@ -4,6 +4,8 @@ is given."""
 
 from __future__ import annotations
 
+import contextlib
+import threading
 import time
 from collections.abc import Callable
 from datetime import date
@@ -39,6 +41,9 @@ class Answerer:
         self.chat_model = chat_model
         self.settings = settings or get_settings()
         self.embed = searcher.index.embedder.embed_documents
+        # A model run in this process (llama.cpp) is not safe to call from two threads.
+        self._llm_lock = (threading.Lock() if self.settings.llm_provider == "llamacpp"
+                          else contextlib.nullcontext())
         self.chain: Runnable = (
             RunnablePassthrough.assign(standalone=RunnableLambda(self._condense))
             | RunnablePassthrough.assign(search=RunnableLambda(self._retrieve))
@@ -120,6 +125,10 @@ class Answerer:
         return check_citations(text, passages, self.embed)
 
     def _call_llm(self, messages: list[tuple[str, str]], on_token: OnToken | None = None) -> str:
+        with self._llm_lock:
+            return self._ask_llm(messages, on_token)
+
+    def _ask_llm(self, messages: list[tuple[str, str]], on_token: OnToken | None) -> str:
         try:
             if on_token is None:
                 reply = self.chat_model.invoke(messages)

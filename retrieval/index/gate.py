@@ -13,11 +13,12 @@ class Gate:
         self._changed = threading.Condition()
         self._active = 0
         self._exclusive = False
+        self._waiting = 0  # exclusive requests waiting: new searches let them go first
 
     @contextmanager
     def shared(self) -> Iterator[None]:
         with self._changed:
-            self._changed.wait_for(lambda: not self._exclusive)
+            self._changed.wait_for(lambda: not self._exclusive and not self._waiting)
             self._active += 1
         try:
             yield
@@ -30,8 +31,13 @@ class Gate:
     def exclusive(self, timeout: float | None = None) -> Iterator[bool]:
         """Yields True once no search is in flight, or False after `timeout` seconds."""
         with self._changed:
-            got = self._changed.wait_for(
-                lambda: not self._exclusive and self._active == 0, timeout)
+            self._waiting += 1
+            try:
+                got = self._changed.wait_for(
+                    lambda: not self._exclusive and self._active == 0, timeout)
+            finally:
+                self._waiting -= 1
+                self._changed.notify_all()
             if got:
                 self._exclusive = True
         try:

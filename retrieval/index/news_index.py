@@ -33,10 +33,10 @@ from retrieval.index.planner import (
     plan_removals,
     reread,
 )
-from retrieval.index.report import IndexReport
+from retrieval.index.report import IndexReport, folder_bytes
 from retrieval.index.sqlite import FILE_NAME, SqliteDatabase, storage_errors
 from retrieval.index.stores import CatalogStore, KeywordIndex
-from retrieval.index.stories import StoryFinder, signature
+from retrieval.index.stories import StoryFinder, backfill_stories, signature
 from retrieval.index.vectors import VectorStore, chunk_metadata, open_client
 from retrieval.settings import Settings
 
@@ -122,7 +122,7 @@ class NewsIndex:
         if self.catalog.pending():
             return  # a run is in flight (or was killed): the next run settles it
         have, listed = vectors.count(), self.catalog.chunk_count()
-        if have < listed and not self.catalog.pending():
+        if have < listed:
             raise IndexDamaged(
                 f"the vector store in {self.index_dir} holds {have} of the {listed} chunks "
                 "the catalog lists (deleted or damaged?); run `newsbot index` to re-embed "
@@ -162,7 +162,12 @@ class NewsIndex:
             seen = {a.id for a in loaded.articles}
             articles = loaded.articles + reread(orphans - seen, indexed, self.max_file_mb)
             report.removed = sum(indexed[i].duplicate_of is None for i in removed)
-            self._remove(removed | orphans, indexed)
+            self._remove(removed, indexed)
+            # Orphans are planned afresh but not deleted first: each one's new row replaces
+            # the old in the transaction that commits it, so a run stopped halfway loses
+            # none (one whose file could not be read again keeps its old row).
+            for article_id in orphans:
+                indexed.pop(article_id, None)
             plan = Plan()
             plan_additions(articles, indexed, plan)
             report.unchanged, report.duplicates = plan.unchanged, len(plan.duplicates)
@@ -170,7 +175,7 @@ class NewsIndex:
             if plan.moved or plan.duplicates:
                 self._commit([], plan.duplicates, plan.moved)
             self._stories = None  # built when the first article is committed
-            self._backfill_stories()
+            backfill_stories(self.catalog, self.db.transaction, lambda: self.stories)
             self._embed_and_commit(plan.embed, indexed, report, progress, batch_chunks)
             self.catalog.set_meta("last_indexed",
                                   datetime.now(UTC).isoformat(timespec="seconds"))
@@ -230,17 +235,6 @@ class NewsIndex:
             self._stories = StoryFinder(self.catalog.story_signatures())
         return self._stories
 
-    def _backfill_stories(self) -> None:
-        """Articles indexed before stories existed get theirs from their chunks' text."""
-        missing = self.catalog.articles_without_story()
-        if not missing:
-            return
-        with self.db.transaction() as tx:
-            for article_id, text in missing.items():
-                sig = signature(text)
-                self.catalog.set_story(tx, article_id, self.stories.assign(article_id, sig),
-                                       sig)
-
     def _embed_and_commit(self, articles: list[Article], indexed: dict[str, IndexedArticle],
                           report: IndexReport, progress: Progress | None,
                           batch_chunks: int) -> None:
@@ -290,8 +284,8 @@ class NewsIndex:
         count too unless `with_vectors` is off (then Chroma is not opened)."""
         data = self.catalog.stats()
         data["index_dir"] = str(self.index_dir)
-        data["size_bytes"] = sum(f.stat().st_size for f in self.index_dir.rglob("*")
-                                 if f.is_file())
+        data["size_bytes"] = folder_bytes(self.index_dir)
         if with_vectors:
             data["vectors"] = self.vectors.count()
         return data
+

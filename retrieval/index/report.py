@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from corpus.errors import ArticleReadError
@@ -35,3 +36,15 @@ class IndexReport:
             "unchanged": self.unchanged, "duplicates": self.duplicates, "failed": self.failed,
             "chunks_embedded": self.chunks_embedded, "seconds": round(self.seconds, 2),
         }
+
+
+def folder_bytes(folder: Path) -> int:
+    """Size on disk of the files under `folder` (for `stats`)."""
+    total = 0
+    for path in folder.rglob("*"):
+        try:
+            if path.is_file():
+                total += path.stat().st_size
+        except OSError:  # a lease's temporary file, there and gone
+            continue
+    return total

@@ -6,8 +6,15 @@ The threshold is measured on news-dev (bench/stories_bench.py, bench/README.md).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING
+
 import numpy as np
 from datasketch import MinHash, MinHashLSH
+
+if TYPE_CHECKING:
+    from retrieval.index.stores import CatalogStore
 
 NUM_PERM = 64
 SHINGLE_WORDS = 5
@@ -73,3 +80,16 @@ class StoryFinder:
                 best, story = similarity, other_story
         self._add(article_id, minhash, story)
         return story
+
+
+def backfill_stories(catalog: CatalogStore, transaction: Callable[[], AbstractContextManager],
+                     finder: Callable[[], StoryFinder]) -> None:
+    """Articles indexed before stories existed get theirs from their chunks' text."""
+    missing = catalog.articles_without_story()
+    if not missing:
+        return
+    stories = finder()
+    with transaction() as tx:
+        for article_id, text in missing.items():
+            sig = signature(text)
+            catalog.set_story(tx, article_id, stories.assign(article_id, sig), sig)
