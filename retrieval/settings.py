@@ -1,7 +1,8 @@
 """The one settings object. Every field has its default and description here (nowhere
 else); values come from `NEWSBOT_*` environment variables or a `.env` file. Library
 code takes explicit arguments and falls back to these. Fields are grouped by concern:
-corpus and index, embedding, search, answers, LLM, Discord."""
+corpus and index, embedding, answers, LLM, feeds and watching, front ends (the chat and
+Discord)."""
 
 from __future__ import annotations
 
@@ -180,7 +181,7 @@ class Settings(BaseSettings):
     discord_max_question_chars: int = Field(
         default=500, ge=10, le=2000, description="Longest question the bot takes.")
     discord_threads: bool = Field(
-        default=True, description="Open a thread on each answer to a mention, where "
+        default=True, description="Open a thread on answers to mentions and /ask, where "
         "follow-ups are answered with the conversation as history.")
     discord_message_content: bool = Field(
         default=False, description="Ask for the privileged message-content intent (only "
