@@ -22,7 +22,9 @@ from corpus.loader import LoadResult, load_articles
 from retrieval.answer.chain import Answerer, OnToken
 from retrieval.answer.followup import History
 from retrieval.errors import IndexDamaged, IndexEmpty, InvalidRequest
+from retrieval.index.access import WRITER_WAIT_S
 from retrieval.index.embedding import Embedder
+from retrieval.index.lease import StoreLease
 from retrieval.index.lock import index_lock
 from retrieval.index.news_index import NewsIndex, Progress
 from retrieval.index.report import IndexReport
@@ -78,8 +80,14 @@ class NewsApp:
             if not discard_damaged:
                 raise
             directory = Path(index_dir or settings.index_dir).expanduser()
+            lease = StoreLease(directory)  # no other process may have the store open
             with index_lock(directory):
-                discard_files(directory)
+                if not lease.acquire(WRITER_WAIT_S, "index"):
+                    raise
+                try:
+                    discard_files(directory)
+                finally:
+                    lease.release()
             index = NewsIndex.open(settings, embedder, index_dir, create=True)
         return cls(settings, index, chat_model)
 

@@ -127,7 +127,7 @@ class Settings(BaseSettings):
                                    description="Sampling temperature.")
     llm_max_tokens: int = Field(default=300, ge=1, description="Longest answer, in tokens.")
     llm_timeout: float = Field(default=60.0, gt=0,
-                               description="Seconds to wait for the model.")
+                               description="Seconds to wait for the model (the openai provider).")
 
     # --- feeds and watching -------------------------------------------------------------
     feeds_db: Path = Field(

@@ -11,7 +11,8 @@ from retrieval.answer.followup import History
 from retrieval.types import Answer
 
 MAX_TURNS = 6  # turns of history given with a follow-up
-REMEMBERED = 5000  # answer messages kept in memory (older chains are read from Discord)
+REMEMBERED = 5000  # answer messages, threads and channels kept in memory (older chains are
+# read back from Discord; older threads carry on without their history)
 
 
 @dataclass(frozen=True)
@@ -24,17 +25,18 @@ class Turn:
 class Conversations:
     def __init__(self) -> None:
         self._turns: OrderedDict[int, Turn] = OrderedDict()
-        self._threads: dict[int, History] = {}
-        self.last_answer: dict[int, Answer] = {}  # by channel or thread id
+        self._threads: OrderedDict[int, History] = OrderedDict()
+        self.last_answer: OrderedDict[int, Answer] = OrderedDict()  # by channel or thread
 
     def remember(self, message_id: int, answer: Answer, previous: int | None,
                  channel_id: int) -> None:
         self.last_answer[channel_id] = answer
+        self.last_answer.move_to_end(channel_id)
+        _trim(self.last_answer)
         if answer.declined:
             return
         self._turns[message_id] = Turn(answer.standalone_question, answer.text, previous)
-        while len(self._turns) > REMEMBERED:
-            self._turns.popitem(last=False)
+        _trim(self._turns)
 
     def knows(self, message_id: int) -> bool:
         return message_id in self._turns
@@ -51,6 +53,7 @@ class Conversations:
 
     def open_thread(self, thread_id: int, history: History) -> None:
         self._threads[thread_id] = list(history)[-MAX_TURNS:]
+        _trim(self._threads)
 
     def thread_history(self, thread_id: int) -> History | None:
         return self._threads.get(thread_id)
@@ -60,3 +63,8 @@ class Conversations:
             history = self._threads[thread_id]
             history.append((answer.standalone_question, answer.text))
             del history[:-MAX_TURNS]
+
+
+def _trim(remembered: OrderedDict) -> None:
+    while len(remembered) > REMEMBERED:
+        remembered.popitem(last=False)

@@ -31,6 +31,9 @@ class Cooldowns:
                 return 60.0 - (now - recent[0])
             recent.append(now)
         self._last_by_user[user_id] = now
+        if len(self._last_by_user) > 10_000:  # forget members whose cooldown is long over
+            self._last_by_user = {u: t for u, t in self._last_by_user.items()
+                                  if now - t < self.user_seconds}
         return 0.0
 
 

@@ -110,4 +110,7 @@ class Streamer:
             if count != self._shown and not done.is_set() and time.monotonic() - last >= \
                     EDIT_EVERY_S:
                 self._shown, last = count, time.monotonic()
-                await self.reply.stream("".join(self.parts[:count]) + " …")
+                try:
+                    await self.reply.stream("".join(self.parts[:count]) + " …")
+                except discord.HTTPException:  # a lost preview edit; the answer still comes
+                    continue

@@ -1,6 +1,7 @@
 """The catalog: what is indexed (articles with their metadata and hashes, chunk texts and
 stems), the chunk ids that may sit in Chroma uncommitted, and the index's meta values.
-Every SQL statement about those tables lives here; the keyword index has its own owner
+Every SQL statement about those tables lives here (the meta table's few are in
+`sqlite.py`, beside the schema version they hold); the keyword index has its own owner
 (`keywords.py`). Writes take the transaction they belong to, so an article, its chunks
 and their keyword rows commit together or not at all."""
 

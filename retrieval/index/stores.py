@@ -1,13 +1,13 @@
-"""The interfaces the indexer and the searcher need of the catalog and the keyword index.
-`catalog.py` and `keywords.py` implement them on one SQLite file; a backend on a shared
-database server implements the same methods with its own SQL, and nothing in indexing
-or search changes. `Tx` is the backend's transaction handle (an SQLite connection in a
-`BEGIN IMMEDIATE` here), passed back to the writes that belong to one transaction."""
+"""The interfaces the indexer and the searcher use of the catalog and the keyword index.
+`catalog.py` and `keywords.py` implement them on one SQLite file. A backend on a shared
+database server implements the same methods with its own SQL (and its own transactions
+and meta table, `sqlite.py` here); only where `NewsIndex` builds its stores would change.
+`Tx` is the backend's transaction handle (an SQLite connection in a `BEGIN IMMEDIATE`
+here), passed back to the writes that belong to one transaction."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
 import numpy as np
@@ -19,10 +19,6 @@ from retrieval.index.keywords import Hits
 from retrieval.types import ArticleSummary, SearchFilters
 
 Tx = Any
-
-
-class Transactions(Protocol):
-    def transaction(self) -> AbstractContextManager[Tx]: ...
 
 
 class CatalogStore(Protocol):
