@@ -24,6 +24,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from retrieval.index.report import folder_bytes
+
 REPO = Path(__file__).resolve().parent.parent
 FILE_LIMIT = 2 * 1024**3  # bytes a child may write to one file
 WORDS = ("harbour", "storm", "council", "budget", "rocket", "launch", "vaccine", "trial",
@@ -97,10 +100,6 @@ def change_corpus(folder: Path, run: int, articles: int, rng: random.Random) -> 
     start = articles + (run - 1) * (articles // 10)
     for n in range(start, start + max(1, articles // 10)):
         write_article(folder, n, run, rng)
-
-
-def folder_bytes(path: Path) -> int:
-    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
 
 
 def newsbot(args: list[str], env: dict[str, str], timeout: float) -> subprocess.CompletedProcess:

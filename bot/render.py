@@ -3,6 +3,7 @@ passages, index statistics."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from rich.console import Console
@@ -78,11 +79,17 @@ def print_passages(console: Console, passages: list[Passage]) -> None:
         console.print(Text(f"    {text}\n"))
 
 
-def stats_lines(data: dict[str, Any]) -> list[str]:
-    sources: dict[str, int] = data["sources"]
-    shown = ", ".join(f"{s} ({n})" for s, n in list(sources.items())[:SOURCES_SHOWN])
+def top_sources(sources: dict[str, int], show: Callable[[str], str] = str) -> str:
+    """'A (3), B (2) and 4 more': the outlets with most articles first."""
+    shown = ", ".join(f"{show(s)} ({n})" for s, n in list(sources.items())[:SOURCES_SHOWN])
     if len(sources) > SOURCES_SHOWN:
         shown += f" and {len(sources) - SOURCES_SHOWN} more"
+    return shown
+
+
+def stats_lines(data: dict[str, Any]) -> list[str]:
+    sources: dict[str, int] = data["sources"]
+    shown = top_sources(sources)
     first = (data["first_published"] or "?")[:10]
     last = (data["last_published"] or "?")[:10]
     return [

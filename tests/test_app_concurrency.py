@@ -77,3 +77,21 @@ def test_searches_never_fail_while_the_same_process_indexes(tmp_path: Path) -> N
     titles = {a.title for a in app.latest(50)}
     assert len(titles) == app.stats()["articles"] == 12 - 6  # a00..a11 written, a01..a06 gone
     app.close()
+
+
+def test_articles_from_elsewhere_are_indexed_and_nothing_is_removed(tmp_path: Path) -> None:
+    from corpus import Article
+
+    folder = tmp_path / "news"
+    write_corpus(folder, 0)
+    app = NewsApp.open(get_settings(), embedder=HashEmbedder(), chat_model=None, create=True)
+    app.index([folder])
+    before = app.stats()["articles"]
+    report = app.index_articles([Article(id="feed-1", title="Glacier lake drains",
+                                         body="A glacier lake drained overnight into the "
+                                         "valley, officials said on Monday.",
+                                         url="https://feed.example/1", source="Alpine Post")])
+    assert (report.added, report.removed) == (1, 0)
+    assert app.stats()["articles"] == before + 1
+    assert app.search("glacier lake drained", k=1).passages[0].title == "Glacier lake drains"
+    app.close()

@@ -11,7 +11,7 @@ import re
 
 import discord
 
-from bot.render import answer_notes, outlet
+from bot.render import answer_notes, outlet, top_sources
 from retrieval.types import Answer, ArticleSummary, day_of
 
 MESSAGE_CHARS = 2000
@@ -143,9 +143,7 @@ def articles_embed(title: str, articles: list[ArticleSummary]) -> discord.Embed:
 def stats_embed(data: dict[str, object]) -> discord.Embed:
     sources = data["sources"]
     assert isinstance(sources, dict)
-    top = ", ".join(f"{plain(str(s))} ({n})" for s, n in list(sources.items())[:8])
-    if len(sources) > 8:
-        top += f" and {len(sources) - 8} more"
+    top = top_sources(sources, plain)
     embed = discord.Embed(title="What newsbot has read")
     embed.add_field(name="Articles", value=str(data["articles"]))
     embed.add_field(name="Passages", value=str(data["chunks"]))

@@ -7,7 +7,7 @@ Like the rest of `corpus`, it knows nothing of indexes or settings: callers pass
 values in, and index the feeds folder afterwards."""
 
 from corpus.feeds.errors import FeedError, FeedFormatError, FetchError
-from corpus.feeds.manage import add_feed, export_opml, find_feed, import_feeds
+from corpus.feeds.manage import add_feed, find_feed, import_feeds
 from corpus.feeds.opml import read_opml
 from corpus.feeds.poll import FeedResult, FetchOptions, PollReport, poll_feeds
 from corpus.feeds.store import Feed, FeedStore
@@ -22,7 +22,6 @@ __all__ = [
     "FetchOptions",
     "PollReport",
     "add_feed",
-    "export_opml",
     "find_feed",
     "import_feeds",
     "poll_feeds",

@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 from corpus.feeds.download import is_web_url, shown
 from corpus.feeds.errors import FeedError
-from corpus.feeds.opml import OpmlFeed, opml_text
+from corpus.feeds.opml import OpmlFeed
 from corpus.feeds.store import Feed, FeedStore
 from corpus.feeds.text import one_line
 
@@ -90,7 +90,3 @@ def import_feeds(store: FeedStore, entries: list[OpmlFeed]) -> ImportReport:
         name = unique_name(store, name) if name else default_name(store, url)
         report.added.append(store.add(url, name))
     return report
-
-
-def export_opml(store: FeedStore) -> str:
-    return opml_text([(feed.name, feed.url) for feed in store.feeds()])
