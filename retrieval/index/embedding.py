@@ -38,12 +38,16 @@ def resolve_model_path(model: str) -> str:
 
 
 class SentenceTransformerEmbedder:
-    """sentence-transformers model, loaded on first use with the Hub switched off."""
+    """sentence-transformers model, loaded on first use with the Hub switched off.
+    `device="auto"` takes a GPU when torch sees one; `bfloat16` halves the weights where
+    the chip computes in bfloat16 natively (a GPU, or a CPU with AMX / AVX-512 BF16)."""
 
-    def __init__(self, model: str = BUNDLED_MODEL, device: str = "cpu", batch_size: int = 4):
+    def __init__(self, model: str = BUNDLED_MODEL, device: str = "cpu", batch_size: int = 4,
+                 bfloat16: bool = False) -> None:
         self.name = model
         self.device = device
         self.batch_size = batch_size
+        self.bfloat16 = bfloat16
         self._model = None
         self._loading = threading.Lock()
 
@@ -60,8 +64,10 @@ class SentenceTransformerEmbedder:
             from sentence_transformers import SentenceTransformer
 
             path = resolve_model_path(self.name)
+            device = pick_device(self.device)
+            kwargs = {"torch_dtype": "bfloat16"} if self.bfloat16 and native_bf16(device) else {}
             try:
-                self._model = SentenceTransformer(path, device=self.device)
+                self._model = SentenceTransformer(path, device=device, model_kwargs=kwargs)
             except Exception as exc:  # many libraries, one message
                 raise EmbeddingModelError(
                     f"cannot load embedding model {self.name!r} from {path}: {exc}"
@@ -71,10 +77,10 @@ class SentenceTransformerEmbedder:
     def embed_documents(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, 0), dtype=np.float32)
-        return self.model.encode(
+        vectors = self.model.encode(
             texts, batch_size=self.batch_size, normalize_embeddings=True,
-            convert_to_numpy=True, show_progress_bar=False,
-        ).astype(np.float32)
+            convert_to_tensor=True, show_progress_bar=False)
+        return vectors.float().cpu().numpy()  # numpy has no bfloat16
 
     def embed_query(self, text: str) -> np.ndarray:
         return self.embed_documents([text])[0]
@@ -112,28 +118,93 @@ class HashEmbedder:
         return self._vector(text)
 
 
+def pick_device(device: str) -> str:
+    if device != "auto":
+        return device
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def native_bf16(device: str) -> bool:
+    """bfloat16 is only fast where the hardware computes it; elsewhere it is emulated."""
+    import torch
+
+    if device.startswith("cuda"):
+        return torch.cuda.is_bf16_supported()
+    return device == "cpu" and torch.ops.mkldnn._is_mkldnn_bf16_supported()
+
+
+class RoutedEmbedder:
+    """Questions and the few sentences an answer checks go to the quick-starting
+    `small` embedder (ONNX Runtime, no torch import); index batches go to `bulk` (torch
+    in bfloat16 or on a GPU, several times faster per chunk). Both run the same model,
+    so their vectors agree to a cosine of about 0.999."""
+
+    BULK_FROM = 16  # texts in one call; an index batch has hundreds
+
+    def __init__(self, small: Embedder, bulk: Embedder) -> None:
+        self.name = small.name
+        self.small = small
+        self.bulk = bulk
+
+    def embed_documents(self, texts: list[str]) -> np.ndarray:
+        if len(texts) >= self.BULK_FROM:
+            return self.bulk.embed_documents(texts)
+        return self.small.embed_documents(texts)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self.small.embed_query(text)
+
+
 def onnx_available() -> bool:
     return all(importlib.util.find_spec(m) for m in ("onnxruntime", "onnx", "tokenizers"))
 
 
-def make_embedder(model: str, device: str = "cpu", batch_size: int = 4,
+def make_embedder(model: str, device: str = "auto", batch_size: int = 4,
                   backend: str = "onnx", cache_dir: Path | None = None,
-                  int8_questions: bool = False) -> Embedder:
+                  int8_questions: bool = False, fast_indexing: bool = True,
+                  index_batch_size: int = 32) -> Embedder:
     """`onnx` (the default) falls back to torch when ONNX Runtime is not installed or a
-    GPU device is asked for; both give the same vectors."""
+    GPU device is asked for; both give the same vectors. With `fast_indexing`, index
+    batches go to torch on a GPU or in bfloat16 where the CPU computes it natively."""
     if model == "hash" or model.startswith("hash:"):
         _, _, size = model.partition(":")
         return HashEmbedder(int(size) if size else 256)
-    if backend == "onnx" and device == "cpu" and onnx_available():
+    bulk = SentenceTransformerEmbedder(model, device=device, batch_size=index_batch_size,
+                                       bfloat16=True)
+    if backend == "onnx" and device in ("cpu", "auto") and onnx_available():
         from retrieval.index.onnx import OnnxEmbedder
 
-        return OnnxEmbedder(model, cache_dir=cache_dir, batch_size=batch_size,
-                            int8_questions=int8_questions)
+        small = OnnxEmbedder(model, cache_dir=cache_dir, batch_size=batch_size,
+                             int8_questions=int8_questions)
+        return RoutedEmbedder(small, bulk) if fast_indexing and fast_bulk(device) else small
+    if fast_indexing:
+        return bulk
     return SentenceTransformerEmbedder(model, device=device, batch_size=batch_size)
+
+
+def fast_bulk(device: str) -> bool:
+    """Whether torch beats ONNX Runtime for index batches here: a GPU, or a CPU with
+    native bfloat16. Read from /proc/cpuinfo so that searches never import torch."""
+    if device not in ("cpu", "auto"):
+        return True
+    try:
+        flags = Path("/proc/cpuinfo").read_text(errors="replace")
+    except OSError:
+        flags = ""
+    if re.search(r"\b(amx_bf16|avx512_bf16)\b", flags):
+        return True
+    return device == "auto" and _nvidia_present()
+
+
+def _nvidia_present() -> bool:
+    return Path("/proc/driver/nvidia/version").exists()
 
 
 def embedder_from_settings(settings: Settings) -> Embedder:
     return make_embedder(
         settings.embedding_model, settings.embedding_device, settings.embedding_batch_size,
         settings.embedding_backend, Path(settings.cache_dir).expanduser() / "onnx",
-        settings.embedding_int8_questions)
+        settings.embedding_int8_questions, settings.embedding_fast_indexing,
+        settings.embedding_index_batch_size)
