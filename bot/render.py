@@ -36,7 +36,11 @@ def answer_notes(answer: Answer) -> list[str]:
 
 def print_answer(console: Console, answer: Answer, streamed: bool = False) -> None:
     if not streamed:
-        console.print(Text(answer.text, style="bold" if not answer.declined else "yellow"))
+        lead, body = answer.lead_and_body()
+        text = Text(body, style="bold" if not answer.declined else "yellow")
+        if lead:
+            text = Text.assemble((lead, "bold green"), " — ", text)
+        console.print(text)
     for note in answer_notes(answer):
         console.print(Text(note, style="yellow"))
     if answer.sources:

@@ -116,9 +116,11 @@ class Settings(BaseSettings):
         description="Passages given to the answerer (and numbered for citations).")
     answer_max_sentences: int = Field(
         default=3, ge=1, le=10, description="Longest extractive answer, in sentences.")
-    refuse_below: float = Field(
-        default=7.2, description="Decline when the best passage's relevance is below this "
-        "(calibrated on news-dev: answerable questions against off-corpus probes).")
+    decline_below: float | None = Field(
+        default=None, ge=0.0, le=1.0,
+        description="Decline when the confidence that the passages hold the answer (0 to 1) "
+        "is below this. Unset: the point fitted on news-dev with the answer weights "
+        "(answerable questions against off-corpus probes, bench/README.md).")
 
     # --- LLM -----------------------------------------------------------------------------
     llm_provider: Literal["none", "ollama", "openai", "llamacpp"] = Field(
@@ -228,10 +230,20 @@ def _one_line(error: ValidationError) -> str:
     return "; ".join(problems)
 
 
+# Settings whose meaning changed: a value meant for the old one must not pass silently.
+RETIRED = {
+    "NEWSBOT_REFUSE_BELOW": "set NEWSBOT_DECLINE_BELOW instead, a confidence from 0 to 1 "
+    "(unset: the fitted point)",
+}
+
+
 def get_settings(**overrides: object) -> Settings:
     """Settings from the environment, with explicit values winning. A malformed value is a
     `SettingsError` naming the variable and what it accepts."""
     clean = {k: v for k, v in overrides.items() if v is not None}
+    for old, new in RETIRED.items():
+        if os.environ.get(old) is not None:
+            raise SettingsError(f"{old} is no longer read: {new}")
     try:
         return Settings(**clean)
     except ValidationError as exc:

@@ -78,6 +78,7 @@ class Answer:
     text: str
     sources: list[Source]
     declined: bool
+    short_answer: str | None = None  # the bold lead: a name, place, number or date
     citations_verified: int = 0
     citations_total: int = 0
     unsupported: list[str] = field(default_factory=list)  # sentences flagged as unsupported
@@ -85,6 +86,14 @@ class Answer:
     answerer: str = "extractive"
     seconds: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)
+
+    def lead_and_body(self) -> tuple[str | None, str]:
+        """The bold short answer and the cited sentences after it, for front ends that
+        format the lead their own way."""
+        prefix = f"**{self.short_answer}** — "
+        if self.short_answer and self.text.startswith(prefix):
+            return self.short_answer, self.text[len(prefix):]
+        return None, self.text
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

@@ -36,7 +36,7 @@ def searcher(news_index, tmp_path: Path) -> Searcher:
 
 
 def settings(**overrides):
-    return get_settings(refuse_below=-100.0, **overrides)
+    return get_settings(decline_below=0.0, **overrides)
 
 
 def fake(*replies: str) -> GenericFakeChatModel:
@@ -121,7 +121,7 @@ def test_llm_that_does_not_know_declines(searcher: Searcher) -> None:
 
 
 def test_nothing_relevant_declines_with_coverage(searcher: Searcher) -> None:
-    answerer = Answerer(searcher, None, get_settings(refuse_below=1e9))
+    answerer = Answerer(searcher, None, get_settings(decline_below=1.0))
     answer = answerer.answer("Who won the cricket world cup?")
     assert answer.declined
     assert answer.text == "The indexed articles (3 articles up to 2024-05-07) don't cover this."

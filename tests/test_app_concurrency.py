@@ -36,7 +36,7 @@ def write_corpus(folder: Path, run: int) -> None:
 def test_searches_never_fail_while_the_same_process_indexes(tmp_path: Path) -> None:
     folder = tmp_path / "news"
     write_corpus(folder, 0)
-    app = NewsApp.open(get_settings(refuse_below=-100.0), embedder=HashEmbedder(),
+    app = NewsApp.open(get_settings(decline_below=0.0), embedder=HashEmbedder(),
                        chat_model=None, create=True)
     app.index([folder])
     failures: list[BaseException] = []

@@ -12,7 +12,7 @@ import pytest
 @pytest.fixture
 def chat_env(tmp_path: Path) -> dict[str, str]:
     env = {**os.environ, "NEWSBOT_INDEX_DIR": str(tmp_path / "index"),
-           "NEWSBOT_EMBEDDING_MODEL": "hash", "NEWSBOT_REFUSE_BELOW": "-100",
+           "NEWSBOT_EMBEDDING_MODEL": "hash", "NEWSBOT_DECLINE_BELOW": "0",
            "HOME": str(tmp_path), "NEWSBOT_CHAT_HISTORY_FILE": str(tmp_path / "history.txt"),
            "TERM": "xterm", "PROMPT_TOOLKIT_NO_CPR": "1",
            "COLUMNS": "120", "LINES": "40"}

@@ -15,7 +15,7 @@ from retrieval.index.news_index import NewsIndex
 
 @pytest.fixture
 def indexed(monkeypatch: pytest.MonkeyPatch) -> CliRunner:
-    monkeypatch.setenv("NEWSBOT_REFUSE_BELOW", "-100")
+    monkeypatch.setenv("NEWSBOT_DECLINE_BELOW", "0")
     runner = CliRunner()
     assert runner.invoke(cli, ["index"]).exit_code == 0
     return runner

@@ -24,7 +24,7 @@ READERS = 50  # extra members, for the load test
 @pytest.fixture(scope="module")
 def discord_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple]:
     tmp = tmp_path_factory.mktemp("discord")
-    settings = get_settings(index_dir=tmp / "index", refuse_below=-100.0,
+    settings = get_settings(index_dir=tmp / "index", decline_below=0.0,
                             discord_user_cooldown=0.0, discord_guild_per_minute=10_000,
                             discord_feedback_db=tmp / "feedback.sqlite")
     app = NewsApp.open(settings, embedder=HashEmbedder(), chat_model=None, create=True)

@@ -103,3 +103,14 @@ def test_cooldowns_per_member_and_per_server() -> None:
     assert limits.wait_for(5, None) == 0  # a DM counts against no server
     now[0] = 61
     assert limits.wait_for(4, 100) == 0
+
+
+def test_the_lead_answer_is_bold_and_the_article_text_stays_plain() -> None:
+    answer = Answer(question="Which country?", declined=False, short_answer="Mexico",
+                    text="**Mexico** — Voters in *Mexico* elected her [1].", sources=[])
+    (embed,) = answer_embeds(answer)
+    assert embed.description.startswith("**Mexico** — Voters in \\*Mexico\\* elected")
+    plain_answer = Answer(question="Which country?", declined=False, sources=[],
+                          text="**Mexico** — written by the article itself [1].")
+    (embed,) = answer_embeds(plain_answer)
+    assert embed.description.startswith("\\*\\*Mexico\\*\\*")

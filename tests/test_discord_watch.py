@@ -19,7 +19,7 @@ def test_the_bot_indexes_new_files_and_posts_their_headlines(tmp_path: Path) -> 
     write_article(corpus, "first.md", "Harbour reopens after the storm", story("harbour"))
     server = FakeDiscord(heartbeat_interval=0.5)
     news_channel = server.channel_id("news")
-    settings = get_settings(corpus_dir=corpus, refuse_below=-100.0, discord_watch=True,
+    settings = get_settings(corpus_dir=corpus, decline_below=0.0, discord_watch=True,
                             discord_news_channel=news_channel, watch_debounce_s=0.3,
                             discord_user_cooldown=0.0,
                             discord_feedback_db=tmp_path / "feedback.sqlite")

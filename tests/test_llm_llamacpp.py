@@ -77,7 +77,7 @@ def test_streamed_llm_answer_with_citation_check(llama_server, tmp_path: Path) -
     model = ChatOpenAI(base_url=llama_server, api_key="local", model="gemma", temperature=0,
                        max_tokens=80, timeout=120, max_retries=0,
                        extra_body={"grammar": GRAMMAR})
-    answerer = Answerer(Searcher(news_index), model, get_settings(refuse_below=-100.0))
+    answerer = Answerer(Searcher(news_index), model, get_settings(decline_below=0.0))
     tokens: list[str] = []
     try:
         answer = answerer.answer("Who won the World Cup final in Qatar?", on_token=tokens.append)

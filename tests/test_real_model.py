@@ -66,7 +66,8 @@ def test_extractive_answer_quotes_the_passages_it_cites(
     passages = {s.n: " ".join(s.passage.split()) for s in answer.sources}
     assert sorted(passages) == list(range(1, len(passages) + 1))
     # Every sentence, without its marker, stands word for word in the passage it cites.
-    cited = re.findall(r"\s*(.+?) \[(\d+)\]([.!?]?)", answer.text)
+    _, body = answer.lead_and_body()
+    cited = re.findall(r"\s*(.+?) \[(\d+)\]([.!?]?)", body)
     assert len(cited) == answer.citations_total
     for body, n, end in cited:
         assert " ".join((body + end).split()) in passages[int(n)], (n, body)

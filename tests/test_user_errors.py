@@ -37,12 +37,18 @@ def indexed() -> None:
     ("NEWSBOT_EMBEDDING_BATCH_SIZE", "0", "greater than or equal to 1"),
     ("NEWSBOT_ANSWER_MAX_SENTENCES", "-2", "greater than or equal to 1"),
     ("NEWSBOT_CHROMA_PORT", "99999", "less than or equal to 65535"),
+    ("NEWSBOT_DECLINE_BELOW", "7.2", "less than or equal to 1"),
 ])
 def test_a_malformed_setting_names_the_variable(variable: str, value: str, expected: str
                                                 ) -> None:
     for command in (["stats"], ["search", "x"], ["index"]):
         line = one_line_error(run(*command, env={variable: value}))
         assert f"{variable}={value!r}" in line and expected in line
+
+
+def test_a_retired_setting_says_what_replaced_it() -> None:
+    line = one_line_error(run("stats", env={"NEWSBOT_REFUSE_BELOW": "7.2"}))
+    assert "NEWSBOT_REFUSE_BELOW" in line and "NEWSBOT_DECLINE_BELOW" in line
 
 
 def test_secrets_never_print(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -110,7 +116,7 @@ def test_plurals_unknown_outlets_and_long_source_lists(tmp_path: Path) -> None:
 def test_an_unreachable_llm_names_its_url(indexed: None) -> None:
     pytest.importorskip("langchain_openai")
     env = {"NEWSBOT_LLM_PROVIDER": "openai", "NEWSBOT_LLM_BASE_URL": "http://127.0.0.1:9/v1",
-           "NEWSBOT_REFUSE_BELOW": "-100", "NEWSBOT_LLM_TIMEOUT": "5"}
+           "NEWSBOT_DECLINE_BELOW": "0", "NEWSBOT_LLM_TIMEOUT": "5"}
     line = one_line_error(run("ask", "Who won the World Cup final?", env=env))
     assert "http://127.0.0.1:9/v1" in line and "check that the server is running" in line
 

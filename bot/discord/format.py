@@ -92,7 +92,8 @@ def answer_embeds(answer: Answer, footer: str = "") -> list[discord.Embed]:
     """The answer as embeds: the first with the question, the answer with its [n]
     markers, the ⚠️ notes and the numbered sources; more only when the answer is longer
     than one description. Each list fits one message (at most 6,000 characters)."""
-    body = plain(answer.text)
+    lead, body = answer.lead_and_body()
+    body = f"**{plain(lead)}** — {plain(body)}" if lead else plain(body)
     notes = answer_notes(answer)
     if notes:
         body += "\n\n" + "\n".join(notes)

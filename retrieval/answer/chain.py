@@ -15,9 +15,10 @@ from langchain_core.runnables import Runnable, RunnableLambda, RunnablePassthrou
 
 from retrieval.answer import prompts
 from retrieval.answer.citations import CheckedAnswer, check_citations
-from retrieval.answer.extractive import compose, pick_sentences
+from retrieval.answer.extractive import Extract, compose, extract
 from retrieval.answer.followup import History, condense
 from retrieval.answer.llm import describe_failure
+from retrieval.answer.refusal import shipped_refusal, signals
 from retrieval.errors import LLMError
 from retrieval.search.searcher import Searcher, SearchResult
 from retrieval.settings import Settings, get_settings
@@ -92,12 +93,14 @@ class Answerer:
                       standalone_question=state["standalone"],
                       answerer="extractive" if self.chat_model is None else "llm",
                       timings={k: round(v, 4) for k, v in result.timings.items()})
-        best = max((p.relevance for p in passages), default=None)
-        if best is None or best < self.settings.refuse_below:
+        found = self._extract(state["standalone"], passages)
+        if self._decline(found, passages):
             base.text = self.coverage()
             return base
         if self.chat_model is None:
-            checked = self._extractive(state["standalone"], passages)
+            checked = check_citations(compose(found.sentences, found.lead), passages,
+                                      self.embed)
+            base.short_answer = found.lead
         else:
             checked = self._generate(state["standalone"], passages, state["on_token"], base)
             if checked is None:
@@ -105,11 +108,19 @@ class Answerer:
         return self._finish(base, checked)
 
     # --- answerers ---------------------------------------------------------------------
-    def _extractive(self, question: str, passages: list[Passage]) -> CheckedAnswer:
+    def _extract(self, question: str, passages: list[Passage]) -> Extract:
+        """The best sentences (the extractive answer), and the signals for declining."""
         idf, _ = self.searcher.idf(content_terms(question))
-        picked = pick_sentences(question, passages, idf, self.embed,
-                                self.settings.answer_max_sentences)
-        return check_citations(compose(picked), passages, self.embed)
+        return extract(question, passages, idf, self.embed, self.settings.answer_max_sentences)
+
+    def _decline(self, found: Extract, passages: list[Passage]) -> bool:
+        if not passages or not found.sentences:
+            return True
+        model = shipped_refusal()
+        threshold = self.settings.decline_below
+        confidence = model.confidence(signals(found.ranked, [p.relevance for p in passages],
+                                              found.question.kind))
+        return confidence < (model.threshold if threshold is None else threshold)
 
     def _generate(self, question: str, passages: list[Passage], on_token: OnToken | None,
                   base: Answer) -> CheckedAnswer | None:

@@ -1,77 +1,136 @@
-"""The default answerer, no LLM needed: the one to three passage sentences that best
-answer the question, each with its [n] marker. It writes no word that is not in a
-passage; only the markers are added."""
+"""The default answerer, no LLM needed: the passage sentences that best answer the
+question, each with its [n] marker, led by the answer itself in bold when the question
+asks for a name, place, number or date and one candidate clearly wins. It writes no word
+that is not in a passage; only the markers and the bold lead are added."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
+import numpy as np
+
+from retrieval.answer.answer_types import YESNO
 from retrieval.answer.citations import Embed
-from retrieval.text import content_terms, proper_nouns, split_sentences, stem_set
+from retrieval.answer.features import (
+    FEATURES,
+    Question,
+    Sentence,
+    matrix,
+    read_question,
+    sentence_candidates,
+)
+from retrieval.answer.weights import shipped_weights
+from retrieval.text import stem_set
 from retrieval.types import Passage
 
-MIN_WORDS, MAX_WORDS = 5, 70
-_COMPLETE = re.compile(r"[.!?][\"”’')\]]*$")
+
+@dataclass(frozen=True)
+class AnswerModel:
+    """Fitted by `bench/train_answers.py`: a logistic model of "this sentence holds the
+    answer", and when to add a second or third sentence."""
+    weights: np.ndarray
+    bias: float
+    mean: np.ndarray
+    scale: np.ndarray
+    more_above: float   # a further sentence needs at least this probability...
+    max_chars: int      # ...and the answer stays within this length
+    span_margin: float  # the lead span's support must beat the runner-up's by this
+
+    def probabilities(self, values: np.ndarray) -> np.ndarray:
+        logits = ((values - self.mean) / self.scale) @ self.weights + self.bias
+        return 1 / (1 + np.exp(-logits))
+
+    @classmethod
+    def from_dict(cls, data: dict) -> AnswerModel:
+        named = data["weights"]
+        pick = [FEATURES.index(n) for n in named if n in FEATURES]
+        weights, mean, scale = (np.zeros(len(FEATURES)), np.zeros(len(FEATURES)),
+                                np.ones(len(FEATURES)))
+        for i, name in zip(pick, [n for n in named if n in FEATURES], strict=True):
+            weights[i], mean[i], scale[i] = named[name], data["mean"][name], data["scale"][name]
+        return cls(weights, float(data["bias"]), mean, scale, float(data["more_above"]),
+                   int(data["max_chars"]), float(data["span_margin"]))
+
+
+def shipped_model() -> AnswerModel:
+    return AnswerModel.from_dict(shipped_weights()["sentences"])
 
 
 @dataclass
-class Picked:
-    passage: int   # index into passages
-    position: int  # sentence number in the passage
-    sentence: str
-    score: float
+class Extract:
+    question: Question
+    sentences: list[Sentence]  # chosen, best first
+    ranked: list[Sentence]     # every candidate, best first
+    lead: str | None           # the short answer, word for word from sentences[0]
+
+
+def extract(question_text: str, passages: list[Passage], idf: dict[str, float],
+            embed: Embed | None, max_sentences: int = 3, model: AnswerModel | None = None
+            ) -> Extract:
+    model = model or shipped_model()
+    question = read_question(question_text)
+    found = sentence_candidates(question, passages, idf, embed)
+    if not found:
+        return Extract(question, [], [], None)
+    for sentence, p in zip(found, model.probabilities(matrix(found)), strict=True):
+        sentence.score = float(p)
+    ranked = sorted(found, key=lambda s: -s.score)
+    chosen = choose(ranked, model, max_sentences)
+    return Extract(question, chosen, ranked, lead_span(question, chosen[0], found, model))
+
+
+def choose(ranked: list[Sentence], model: AnswerModel, max_sentences: int) -> list[Sentence]:
+    """The best sentence; then others likely enough to hold the answer, that say
+    something the chosen ones do not, while the answer stays short."""
+    best = ranked[0]
+    chosen = [best]
+    length = len(best.text)
+    for cand in ranked[1:]:
+        if len(chosen) == max_sentences or cand.score < model.more_above:
+            break
+        if length + len(cand.text) > model.max_chars:
+            continue
+        stems = stem_set(cand.text)
+        if all(_jaccard(stems, stem_set(c.text)) < 0.5 for c in chosen):
+            chosen.append(cand)
+            length += len(cand.text)
+    # Best sentence first; the rest keep the order of their passages, like an article.
+    return [best, *sorted(chosen[1:], key=lambda c: (c.passage, c.position))]
 
 
 def _jaccard(a: set[str], b: set[str]) -> float:
     return len(a & b) / max(1, len(a | b))
 
 
-def pick_sentences(question: str, passages: list[Passage], idf: dict[str, float],
-                   embed: Embed | None, max_sentences: int = 3, depth: int = 5) -> list[Picked]:
-    terms = content_terms(question)
-    names = set(proper_nouns(question))
-    total = sum(idf.get(t, 1.0) for t in terms) or 1.0
-    cands: list[Picked] = []
-    for p_index, passage in enumerate(passages[:depth]):
-        for position, sentence in enumerate(split_sentences(passage.text)):
-            n_words = len(sentence.split())
-            # Only whole sentences: headline fragments and link lines have no full stop.
-            if not MIN_WORDS <= n_words <= MAX_WORDS or not _COMPLETE.search(sentence):
-                continue
-            stems = stem_set(sentence)
-            coverage = sum(idf.get(t, 1.0) for t in terms if t in stems) / total
-            new_names = len(set(proper_nouns(sentence)) - names - set(terms))
-            score = coverage + 0.15 / (1 + p_index) + 0.03 * min(new_names, 3) \
-                - 0.05 * (n_words > 45)
-            cands.append(Picked(p_index, position, sentence, score))
-    if not cands:
-        return []
-    if embed is not None:
-        vectors = embed([question, *(c.sentence for c in cands)])
-        similarity = vectors[1:] @ vectors[0]
-        for cand, sim in zip(cands, similarity, strict=True):
-            cand.score += 0.6 * float(sim)
-    cands.sort(key=lambda c: -c.score)
-    best = cands[0]
-    chosen = [best]
-    for cand in cands[1:]:
-        if len(chosen) == max_sentences or cand.score < 0.9 * best.score:
-            break
-        stems = stem_set(cand.sentence)
-        if all(_jaccard(stems, stem_set(c.sentence)) < 0.5 for c in chosen):
-            chosen.append(cand)
-    # Best sentence first; the rest keep the order of their passages, like an article.
-    return [best, *sorted(chosen[1:], key=lambda c: (c.passage, c.position))]
+def lead_span(question: Question, best: Sentence, found: list[Sentence],
+              model: AnswerModel) -> str | None:
+    """The candidate of the asked-for kind in the best sentence that the other likely
+    sentences back most; none when two candidates are close or the question is yes/no."""
+    if question.kind == YESNO or not best.spans:
+        return None
+    support: dict[str, float] = {}
+    for sentence in found:
+        lowered = sentence.text.lower()
+        for span in best.spans:
+            if span.text.lower() in lowered:
+                support[span.text] = support.get(span.text, 0.0) + sentence.score
+    ordered = sorted(support.items(), key=lambda kv: -kv[1])
+    if not ordered:
+        return None
+    if len(ordered) > 1 and ordered[0][1] - ordered[1][1] < model.span_margin:
+        return None
+    return ordered[0][0]
 
 
-def compose(picked: list[Picked]) -> str:
-    """Sentences with markers numbered by passage (renumbered later by the citation check)."""
+def compose(chosen: list[Sentence], lead: str | None = None) -> str:
+    """Sentences with markers numbered by passage (renumbered later by the citation
+    check), after the bold lead when there is one."""
     parts = []
-    for cand in picked:
-        sentence = cand.sentence.rstrip()
+    for cand in chosen:
+        sentence = cand.text.rstrip()
         if sentence[-1] in ".!?":  # "... in Qatar [1]."
             parts.append(f"{sentence[:-1]} [{cand.passage + 1}]{sentence[-1]}")
         else:  # ends in a quote: "... gratitude.” [1]"
             parts.append(f"{sentence} [{cand.passage + 1}]")
-    return " ".join(parts)
+    body = " ".join(parts)
+    return f"**{lead}** — {body}" if lead else body

@@ -61,6 +61,8 @@ class SentenceTransformerEmbedder:
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
             os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
             os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+            os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # no bars in our output
+            os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
             from sentence_transformers import SentenceTransformer
 
             path = resolve_model_path(self.name)
@@ -135,22 +137,27 @@ def native_bf16(device: str) -> bool:
     return device == "cpu" and torch.ops.mkldnn._is_mkldnn_bf16_supported()
 
 
-class RoutedEmbedder:
-    """Questions and the few sentences an answer checks go to the quick-starting
-    `small` embedder (ONNX Runtime, no torch import); index batches go to `bulk` (torch
-    in bfloat16 or on a GPU, several times faster per chunk). Both run the same model,
-    so their vectors agree to a cosine of about 0.999."""
+def embed_for_index(embedder: Embedder, texts: list[str]) -> np.ndarray:
+    """An index batch: through the embedder's bulk path when it has one."""
+    bulk = getattr(embedder, "embed_index_batch", None)
+    return bulk(texts) if bulk is not None else embedder.embed_documents(texts)
 
-    BULK_FROM = 16  # texts in one call; an index batch has hundreds
+
+class RoutedEmbedder:
+    """Questions and the sentences an answer weighs go to the quick-starting `small`
+    embedder (ONNX Runtime, no torch import, so searches start fast and stay small);
+    index batches go to `bulk` (torch in bfloat16 or on a GPU, several times faster per
+    chunk). Both run the same model: their vectors agree to a cosine of about 0.999."""
 
     def __init__(self, small: Embedder, bulk: Embedder) -> None:
         self.name = small.name
         self.small = small
         self.bulk = bulk
 
+    def embed_index_batch(self, texts: list[str]) -> np.ndarray:
+        return self.bulk.embed_documents(texts)
+
     def embed_documents(self, texts: list[str]) -> np.ndarray:
-        if len(texts) >= self.BULK_FROM:
-            return self.bulk.embed_documents(texts)
         return self.small.embed_documents(texts)
 
     def embed_query(self, text: str) -> np.ndarray:

@@ -23,7 +23,7 @@ from retrieval.errors import IndexDamaged, IndexModelMismatch
 from retrieval.index.access import VectorAccess
 from retrieval.index.catalog import Catalog, IndexedArticle
 from retrieval.index.chunking import Chunk, chunk_article, embedding_text
-from retrieval.index.embedding import Embedder, embedder_from_settings
+from retrieval.index.embedding import Embedder, embed_for_index, embedder_from_settings
 from retrieval.index.keywords import KeywordStore
 from retrieval.index.lock import index_lock
 from retrieval.index.planner import (
@@ -260,7 +260,8 @@ class NewsIndex:
                      indexed: dict[str, IndexedArticle], report: IndexReport) -> None:
         rows = [(a, c) for a, chunks in batch for c in chunks]
         ids = [c.id for _, c in rows]
-        vectors = self.embedder.embed_documents([embedding_text(a.title, c.text) for a, c in rows])
+        vectors = embed_for_index(self.embedder,
+                                  [embedding_text(a.title, c.text) for a, c in rows])
         self.catalog.mark_pending(ids)
         if ids:
             self.vectors.upsert(ids, vectors, [chunk_metadata(a, c) for a, c in rows],

@@ -1,0 +1,92 @@
+"""Labelled sentences for the answerer: every question's passages searched on an index,
+each candidate sentence with its feature values and whether it holds the gold answer.
+
+    python bench/answer_data.py INDEX_DIR QUESTIONS.jsonl OUT.jsonl.gz [--all]
+
+Only answerable questions unless --all (probes for the refusal need every question).
+The week of a question is the news-dev week its date falls in (for cross-validation).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import sys
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import DATA, read_records
+
+from retrieval.answer.features import read_question, sentence_candidates
+from retrieval.app import NewsApp
+from retrieval.evaluation import _norm, read_questions
+from retrieval.settings import get_settings
+from retrieval.text import content_terms
+
+
+def week_of(day: date, weeks: list[date]) -> str:
+    """The news-dev week (its `retrieved_at`) whose seven days hold `day`."""
+    for week in weeks:
+        if week - timedelta(days=6) <= day <= week:
+            return week.isoformat()
+    return min(weeks, key=lambda w: abs((w - day).days)).isoformat()
+
+
+def gold_in(gold: str, text: str) -> bool:
+    return bool(gold) and _norm(gold) in _norm(text)
+
+
+def clean_gold(answer: str) -> str:
+    return answer.strip().strip("“”\"'‘’")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("index_dir", type=Path)
+    parser.add_argument("questions", type=Path)
+    parser.add_argument("out", type=Path)
+    parser.add_argument("--all", action="store_true", help="unanswerable questions too")
+    args = parser.parse_args()
+    weeks = sorted({date.fromisoformat(r["retrieved_at"])
+                    for r in read_records(DATA / "news-dev" / "articles.jsonl.gz")})
+    settings = get_settings()
+    app = NewsApp.open(settings, index_dir=args.index_dir, create=False)
+    searcher = app.searcher
+    embed = searcher.index.embedder.embed_documents
+    questions = [q for q in read_questions(args.questions) if args.all or q.answerable]
+    started = time.perf_counter()
+    with gzip.open(args.out, "wt", encoding="utf-8") as out:
+        for n, q in enumerate(questions, 1):
+            result = searcher.search(q.question, k=settings.answer_passages, today=q.date)
+            idf, _ = searcher.idf(content_terms(q.question))
+            question = read_question(q.question)
+            found = sentence_candidates(question, result.passages, idf, embed)
+            gold = clean_gold(q.answer)
+            out.write(json.dumps({
+                "id": q.id, "week": week_of(q.date, weeks) if q.date else None,
+                "question": q.question, "answer": gold, "answerable": q.answerable,
+                "kind": question.kind,
+                "relevances": [p.relevance for p in result.passages],
+                "passage_gold": [gold_in(gold, p.text) for p in result.passages],
+                "sentences": [{
+                    "passage": s.passage, "position": s.position, "text": s.text,
+                    "values": s.values, "spans": [sp.text for sp in s.spans],
+                    "label": gold_in(gold, s.text),
+                } for s in found],
+            }, ensure_ascii=False) + "\n")
+            if n % 100 == 0:
+                print(f"{n}/{len(questions)} in {time.perf_counter() - started:.0f} s",
+                      file=sys.stderr, flush=True)
+    app.close()
+
+
+if __name__ == "__main__":
+    main()

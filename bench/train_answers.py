@@ -1,0 +1,253 @@
+"""Fit the answerer's weights (retrieval/answer/answer_weights.json) and report them
+cross-validated by week: no question is scored by a model fitted on its own week.
+
+    python bench/train_answers.py ANSWERABLE.jsonl.gz [--probes PROBES.jsonl.gz]
+        [--answerable-on-probe-index A.jsonl.gz] [--write]
+
+ANSWERABLE: `bench/answer_data.py` on the full news-dev index. PROBES: every question of
+the weeks left out of an index built without them (off-corpus probes), and
+A: the answerable questions of the other weeks on that same index (the refusal is fitted
+on the two). The shipped sentence model is fitted on every week outside news-dev-small.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import statistics
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import DATA, read_records
+
+from retrieval.answer.answer_types import Span
+from retrieval.answer.extractive import AnswerModel, choose, compose, lead_span
+from retrieval.answer.features import FEATURES, Sentence, read_question
+from retrieval.answer.refusal import SIGNALS, signals
+from retrieval.answer.weights import WEIGHTS
+from retrieval.evaluation import _norm
+
+GRID_MORE = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 1.01)
+GRID_CHARS = (250, 300, 350, 400)
+GRID_MARGIN = (0.0, 0.1, 0.2, 0.4)
+MAX_DECLINE = 0.05
+
+
+def load(path: Path) -> list[dict]:
+    with gzip.open(path, "rt", encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle]
+
+
+def small_weeks() -> set[str]:
+    return {r["retrieved_at"] for r in read_records(DATA / "news-dev-small" /
+                                                    "articles.jsonl.gz")}
+
+
+def design(questions: list[dict]) -> tuple[np.ndarray, np.ndarray]:
+    rows = [[s["values"].get(n, 0.0) for n in FEATURES] for q in questions
+            for s in q["sentences"]]
+    labels = [s["label"] for q in questions for s in q["sentences"]]
+    return np.array(rows).reshape(len(rows), len(FEATURES)), np.array(labels)
+
+
+def fit_sentences(questions: list[dict], more: float = 0.5, chars: int = 350,
+                  margin: float = 0.2) -> AnswerModel:
+    x, y = design(questions)
+    mean, scale = x.mean(0), x.std(0) + 1e-9
+    clf = LogisticRegression(C=1.0, max_iter=2000).fit((x - mean) / scale, y)
+    return AnswerModel(clf.coef_[0], float(clf.intercept_[0]), mean, scale, more, chars,
+                       margin)
+
+
+def with_params(model: AnswerModel, more: float, chars: int, margin: float) -> AnswerModel:
+    return AnswerModel(model.weights, model.bias, model.mean, model.scale, more, chars, margin)
+
+
+def answer(q: dict, model: AnswerModel) -> tuple[str, str | None, list[Sentence]]:
+    found = [Sentence(s["passage"], s["position"], s["text"],
+                      [Span(t, "", 0, 0) for t in s["spans"]], s["values"])
+             for s in q["sentences"]]
+    if not found:
+        return "", None, []
+    x = np.array([[s.values.get(n, 0.0) for n in FEATURES] for s in found])
+    for sentence, p in zip(found, model.probabilities(x), strict=True):
+        sentence.score = float(p)
+    ranked = sorted(found, key=lambda s: -s.score)
+    chosen = choose(ranked, model, 3)
+    lead = lead_span(read_question(q["question"]), chosen[0], found, model)
+    return compose(chosen, lead), lead, ranked
+
+
+def score(questions: list[dict], models: dict[str, AnswerModel]) -> dict[str, float]:
+    hit, lengths, spans, span_right = 0, [], 0, 0
+    for q in questions:
+        text, lead, _ = answer(q, models[q["week"]])
+        hit += bool(text) and _norm(q["answer"]) in _norm(text)
+        lengths.append(len(text))
+        if lead:
+            spans += 1
+            span_right += _norm(lead) == _norm(q["answer"])
+    return {"contains_gold": hit / max(1, len(questions)),
+            "mean_chars": statistics.mean(lengths) if lengths else 0.0,
+            "lead_given": spans / max(1, len(questions)),
+            "lead_equals_gold": span_right / max(1, spans)}
+
+
+def tune(train: list[dict], model: AnswerModel) -> AnswerModel:
+    """Length and lead parameters chosen on the training weeks only."""
+    best = None
+    for more in GRID_MORE:
+        for chars in GRID_CHARS:
+            candidate = with_params(model, more, chars, 0.2)
+            result = score(train, defaultdict(lambda c=candidate: c))
+            if result["mean_chars"] <= 330 and (best is None or result["contains_gold"] >
+                                                best[0]):
+                best = (result["contains_gold"], candidate)
+    chosen = best[1]
+    best_margin = max(GRID_MARGIN, key=lambda m: _lead_quality(
+        train, with_params(chosen, chosen.more_above, chosen.max_chars, m)))
+    return with_params(chosen, chosen.more_above, chosen.max_chars, best_margin)
+
+
+def _lead_quality(train: list[dict], model: AnswerModel) -> float:
+    """Right leads minus wrong ones: a wrong bold answer costs more than none."""
+    result = score(train, defaultdict(lambda: model))
+    given = result["lead_given"]
+    right = given * result["lead_equals_gold"]
+    return right - 2 * (given - right)
+
+
+def cross_validate(questions: list[dict], folds: int = 8) -> dict[str, AnswerModel]:
+    weeks = sorted({q["week"] for q in questions})
+    models: dict[str, AnswerModel] = {}
+    for k in range(folds):
+        held = set(weeks[k::folds])
+        train = [q for q in questions if q["week"] not in held]
+        model = tune(train, fit_sentences(train))
+        for week in held:
+            models[week] = model
+        print(f"  fold {k + 1}/{folds}: more>={model.more_above} chars<={model.max_chars} "
+              f"margin {model.span_margin}", file=sys.stderr, flush=True)
+    return models
+
+
+def refusal_rows(questions: list[dict], models: dict[str, AnswerModel]) -> np.ndarray:
+    rows = []
+    for q in questions:
+        _, _, ranked = answer(q, models[q["week"]])
+        values = signals(ranked, q["relevances"], q["kind"])
+        rows.append([values[n] for n in SIGNALS])
+    return np.array(rows).reshape(len(rows), len(SIGNALS))
+
+
+def fit_refusal(x: np.ndarray, y: np.ndarray) -> tuple[LogisticRegression, np.ndarray,
+                                                       np.ndarray, float]:
+    mean, scale = x.mean(0), x.std(0) + 1e-9
+    clf = LogisticRegression(C=1.0, max_iter=2000).fit((x - mean) / scale, y)
+    conf = clf.predict_proba((x - mean) / scale)[:, 1]
+    # The highest decline point that keeps answerable declines within the limit.
+    threshold = float(np.quantile(conf[y == 1], MAX_DECLINE))
+    return clf, mean, scale, threshold
+
+
+def cv_refusal(pos: list[dict], neg: list[dict], models: dict[str, AnswerModel],
+               targets: list[dict], folds: int = 8) -> tuple[np.ndarray, np.ndarray,
+                                                              np.ndarray, np.ndarray]:
+    """Confidence and decline point for each of `targets` and `neg`, from a refusal model
+    fitted without their week."""
+    x_pos, x_neg, x_t = (refusal_rows(pos, models), refusal_rows(neg, models),
+                         refusal_rows(targets, models))
+    weeks = sorted({q["week"] for q in pos + neg + targets})
+    conf_t, thr_t = np.zeros(len(targets)), np.zeros(len(targets))
+    conf_n, thr_n = np.zeros(len(neg)), np.zeros(len(neg))
+    for k in range(folds):
+        held = set(weeks[k::folds])
+        keep_p = np.array([q["week"] not in held for q in pos])
+        keep_n = np.array([q["week"] not in held for q in neg])
+        x = np.vstack([x_pos[keep_p], x_neg[keep_n]])
+        y = np.r_[np.ones(keep_p.sum()), np.zeros(keep_n.sum())]
+        clf, mean, scale, threshold = fit_refusal(x, y)
+        for xs, qs, conf, thr in ((x_t, targets, conf_t, thr_t), (x_neg, neg, conf_n, thr_n)):
+            mask = np.array([q["week"] in held for q in qs])
+            if mask.any():
+                conf[mask] = clf.predict_proba((xs[mask] - mean) / scale)[:, 1]
+                thr[mask] = threshold
+    return conf_t, thr_t, conf_n, thr_n
+
+
+def refusal_weights(clf: LogisticRegression, mean: np.ndarray, scale: np.ndarray,
+                    threshold: float) -> dict:
+    return {"weights": dict(zip(SIGNALS, clf.coef_[0].tolist(), strict=True)),
+            "bias": float(clf.intercept_[0]),
+            "mean": dict(zip(SIGNALS, mean.tolist(), strict=True)),
+            "scale": dict(zip(SIGNALS, scale.tolist(), strict=True)),
+            "threshold": round(threshold, 4)}
+
+
+def sentence_weights(model: AnswerModel) -> dict:
+    return {"weights": dict(zip(FEATURES, model.weights.tolist(), strict=True)),
+            "bias": model.bias,
+            "mean": dict(zip(FEATURES, model.mean.tolist(), strict=True)),
+            "scale": dict(zip(FEATURES, model.scale.tolist(), strict=True)),
+            "more_above": model.more_above, "max_chars": model.max_chars,
+            "span_margin": model.span_margin}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("answerable", type=Path)
+    parser.add_argument("--probes", type=Path)
+    parser.add_argument("--answerable-on-probe-index", type=Path)
+    parser.add_argument("--write", action="store_true", help=f"write {WEIGHTS.name}")
+    args = parser.parse_args()
+    small = small_weeks()
+    questions = [q for q in load(args.answerable) if q["answerable"]]
+    fitting = [q for q in questions if q["week"] not in small]
+    shipped = tune(fitting, fit_sentences(fitting))
+    models = cross_validate(fitting)
+    for week in small:
+        models[week] = shipped  # never fitted on these weeks
+    print(f"sentence model, {len(questions)} answerable questions "
+          f"({len(fitting)} outside news-dev-small), each scored without its own week:")
+    for name, part in (("all", questions), ("news-dev-small weeks", [q for q in questions
+                                                                      if q["week"] in small]),
+                       ("other weeks", fitting)):
+        result = score(part, models)
+        print(f"  {name:22} n={len(part):5}  " + "  ".join(f"{k} {v:.3f}" for k, v in
+                                                           result.items()))
+    print(f"  shipped: more>={shipped.more_above} chars<={shipped.max_chars} "
+          f"margin {shipped.span_margin}")
+    data = {"sentences": sentence_weights(shipped)}
+    if args.probes and args.answerable_on_probe_index:
+        probes = load(args.probes)
+        pos = [q for q in load(args.answerable_on_probe_index) if q["answerable"]]
+        probe_weeks = {q["week"] for q in probes}
+        for week in probe_weeks - set(models):
+            models[week] = shipped
+        conf_t, thr_t, conf_n, thr_n = cv_refusal(pos, probes, models, questions)
+        print(f"refusal, cross-validated by week: answerable declined "
+              f"{np.mean(conf_t < thr_t):.3f} (of {len(questions)}, full index), "
+              f"off-corpus probes declined {np.mean(conf_n < thr_n):.3f} (of {len(probes)})")
+        print("  trade-off (one threshold for all, cross-validated confidences):")
+        for threshold in (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8):
+            print(f"    below {threshold:.1f}: answerable {np.mean(conf_t < threshold):.3f}  "
+                  f"probes {np.mean(conf_n < threshold):.3f}")
+        x = np.vstack([refusal_rows(pos, models), refusal_rows(probes, models)])
+        y = np.r_[np.ones(len(pos)), np.zeros(len(probes))]
+        data["refusal"] = refusal_weights(*fit_refusal(x, y))
+        print(f"  shipped decline point {data['refusal']['threshold']}")
+    if args.write:
+        old = json.loads(WEIGHTS.read_text()) if WEIGHTS.exists() else {}
+        WEIGHTS.write_text(json.dumps({**old, **data}, indent=1) + "\n")
+        print(f"wrote {WEIGHTS}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,146 @@
+"""What the answerer knows about each passage sentence: how well it covers the question,
+and whether it holds the kind of thing the question asks for that the question does not
+already say. `bench/train_answers.py` fits the weights over these features."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from retrieval.answer.answer_types import (
+    KINDS,
+    YESNO,
+    Span,
+    candidates,
+    fits,
+    question_kind,
+)
+from retrieval.answer.citations import Embed
+from retrieval.text import content_terms, proper_nouns, split_sentences, stem, stem_set, words
+from retrieval.types import Passage
+
+MIN_WORDS, MAX_WORDS = 5, 70
+_COMPLETE = re.compile(r"[.!?][\"”’')\]]*$")
+_NEGATION = re.compile(r"\b(no|not|never|none|nobody|neither|nor|denied|without)\b|n't\b",
+                       re.IGNORECASE)
+
+FEATURES = (
+    "coverage", "similarity", "passage_rank", "relevance_gap", "position", "typed",
+    "typed_count", "support", "new_names", "numbers", "length", "long", "restates",
+    "bigrams", "negation", "quote", *(f"typed_{k}" for k in KINDS), *(f"kind_{k}" for k in KINDS),
+)
+
+
+@dataclass
+class Question:
+    text: str
+    kind: str
+    terms: list[str]
+    stems: set[str]
+    bigrams: set[tuple[str, str]]
+    acronyms: dict[str, str]  # "mvp" -> "m v p": initials a sentence may spell out
+
+
+def read_question(text: str) -> Question:
+    terms = content_terms(text)
+    acronyms = {stem(w): " ".join(w.lower()) for w in words(text)
+                if 2 <= len(w) <= 6 and w.isupper() and w.isalpha()}
+    return Question(text, question_kind(text), terms, stem_set(text),
+                    set(zip(terms, terms[1:], strict=False)), acronyms)
+
+
+@dataclass
+class Sentence:
+    passage: int    # index into passages
+    position: int   # sentence number in the passage
+    text: str
+    spans: list[Span]                  # those that fit the question's kind, not in it
+    values: dict[str, float] = field(default_factory=dict)
+    score: float = 0.0
+
+
+def _initials(sentence_words: list[str]) -> str:
+    return " ".join(w[0].lower() for w in sentence_words)
+
+
+def _coverage(question: Question, sentence: str, stems: set[str], idf: dict[str, float]
+              ) -> float:
+    total = sum(idf.get(t, 1.0) for t in question.terms) or 1.0
+    found = {t for t in question.terms if t in stems}
+    if question.acronyms:  # "MVP" answered by "most valuable player"
+        spelled = _initials(words(sentence))
+        found |= {t for t, letters in question.acronyms.items() if letters in spelled}
+    return sum(idf.get(t, 1.0) for t in found) / total
+
+
+def _new_spans(question: Question, sentence: str) -> list[Span]:
+    """Spans of the asked-for kind whose words the question does not already hold."""
+    out = []
+    for span in candidates(sentence):
+        if not fits(question.kind, span):
+            continue
+        span_stems = stem_set(span.text)
+        if span_stems and not span_stems <= question.stems:
+            out.append(span)
+    return out
+
+
+def sentence_candidates(question: Question, passages: list[Passage], idf: dict[str, float],
+                        embed: Embed | None, depth: int = 5) -> list[Sentence]:
+    """Every whole sentence of the first `depth` passages, with its feature values."""
+    names = set(proper_nouns(question.text)) | set(question.terms)
+    best_relevance = max((p.relevance for p in passages[:depth]), default=0.0)
+    found: list[Sentence] = []
+    for p_index, passage in enumerate(passages[:depth]):
+        for position, text in enumerate(split_sentences(passage.text)):
+            n_words = len(text.split())
+            # Only whole sentences: headline fragments and link lines have no full stop.
+            if not MIN_WORDS <= n_words <= MAX_WORDS or not _COMPLETE.search(text):
+                continue
+            stems = stem_set(text)
+            spans = _new_spans(question, text)
+            coverage = _coverage(question, text, stems, idf)
+            terms = content_terms(text)
+            sentence_bigrams = set(zip(terms, terms[1:], strict=False))
+            values = {
+                "coverage": coverage,
+                "passage_rank": 1 / (1 + p_index),
+                "relevance_gap": max(-1.0, (passage.relevance - best_relevance) / 10),
+                "position": 1 / (1 + position),
+                "typed": float(bool(spans)),
+                "typed_count": min(len(spans), 3) / 3,
+                "new_names": min(len(set(proper_nouns(text)) - names), 3) / 3,
+                "numbers": float(bool(re.search(r"\d", text))),
+                "length": n_words / 40,
+                "long": float(n_words > 45),
+                "restates": float(coverage >= 0.6 and not spans
+                                  and question.kind != YESNO),
+                "bigrams": len(question.bigrams & sentence_bigrams)
+                / max(1, len(question.bigrams)),
+                "negation": float(question.kind == YESNO and bool(_NEGATION.search(text))),
+                "quote": float(any(q in text for q in "“”\"")),
+                f"typed_{question.kind}": float(bool(spans)),
+                f"kind_{question.kind}": 1.0,
+            }
+            found.append(Sentence(p_index, position, text, spans, values))
+    _add_support(found, passages[:depth])
+    if embed is not None and found:
+        vectors = embed([question.text, *(s.text for s in found)])
+        for sentence, sim in zip(found, vectors[1:] @ vectors[0], strict=True):
+            sentence.values["similarity"] = float(sim)
+    return found
+
+
+def _add_support(found: list[Sentence], passages: list[Passage]) -> None:
+    """How many of the passages name a sentence's best candidate: answers repeat."""
+    lowered = [p.text.lower() for p in passages]
+    for sentence in found:
+        counts = [sum(span.text.lower() in text for text in lowered) for span in sentence.spans]
+        sentence.values["support"] = max(counts, default=0) / max(1, len(passages))
+
+
+def matrix(found: list[Sentence]) -> np.ndarray:
+    return np.array([[s.values.get(name, 0.0) for name in FEATURES] for s in found],
+                    dtype=np.float64).reshape(len(found), len(FEATURES))

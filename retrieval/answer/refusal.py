@@ -1,0 +1,60 @@
+"""Whether the index holds the answer at all. Decided from signals that do not grow with
+the index (how likely the best sentence holds the answer, how much of the question it
+covers, whether it names the asked-for kind of thing, how far the best passage stands
+above the next), not from a raw relevance score, which rises as the index grows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from retrieval.answer.answer_types import YESNO
+from retrieval.answer.features import Sentence
+from retrieval.answer.weights import shipped_weights
+
+SIGNALS = ("best", "second", "coverage", "similarity", "typed", "support", "margin",
+           "yesno")
+
+
+def signals(ranked: list[Sentence], relevances: list[float], kind: str) -> dict[str, float]:
+    """`ranked`: the scored sentences, best first (may be empty); `relevances`: the
+    passages' search scores."""
+    best = ranked[0] if ranked else None
+    relevances = sorted(relevances, reverse=True)
+    margin = (relevances[0] - relevances[1]) / 10 if len(relevances) > 1 else 0.0
+    return {
+        "best": best.score if best else 0.0,
+        "second": ranked[1].score if len(ranked) > 1 else 0.0,
+        "coverage": best.values["coverage"] if best else 0.0,
+        "similarity": best.values.get("similarity", 0.0) if best else 0.0,
+        "typed": best.values["typed"] if best else 0.0,
+        "support": best.values["support"] if best else 0.0,
+        "margin": min(margin, 1.0),
+        "yesno": float(kind == YESNO),
+    }
+
+
+@dataclass(frozen=True)
+class RefusalModel:
+    """Logistic: the confidence that the passages answer the question."""
+    weights: np.ndarray
+    bias: float
+    mean: np.ndarray
+    scale: np.ndarray
+    threshold: float  # the fitted decline point (`NEWSBOT_DECLINE_BELOW` overrides it)
+
+    def confidence(self, values: dict[str, float]) -> float:
+        x = np.array([values[name] for name in SIGNALS])
+        logit = float(((x - self.mean) / self.scale) @ self.weights + self.bias)
+        return float(np.clip(1 / (1 + np.exp(-logit)), 0.001, 0.999))
+
+    @classmethod
+    def from_dict(cls, data: dict) -> RefusalModel:
+        return cls(np.array([data["weights"][n] for n in SIGNALS]), float(data["bias"]),
+                   np.array([data["mean"][n] for n in SIGNALS]),
+                   np.array([data["scale"][n] for n in SIGNALS]), float(data["threshold"]))
+
+
+def shipped_refusal() -> RefusalModel:
+    return RefusalModel.from_dict(shipped_weights()["refusal"])

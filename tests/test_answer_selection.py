@@ -1,0 +1,109 @@
+"""The extractive answerer picks the sentence that answers, not the one that restates the
+question, and leads with the answer itself when one candidate clearly wins. Passages are
+written for these tests; the embedder is the real bundled model (as `newsbot ask` uses)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from retrieval.answer.answer_types import question_kind
+from retrieval.answer.citations import check_citations
+from retrieval.answer.extractive import compose, extract
+from retrieval.index.embedding import SentenceTransformerEmbedder
+from retrieval.types import Passage
+
+EMBED = SentenceTransformerEmbedder().embed_documents  # loads on first use
+
+
+def passage(text: str, n: int = 0, relevance: float = 8.0) -> Passage:
+    return Passage(chunk_id=f"c{n}", article_id=f"a{n}", text=text, title="t", url="",
+                   source="Test Desk", published_at=None, score=relevance,
+                   relevance=relevance)
+
+
+TRAM = passage(
+    "The Harbor City tram runs from the ferry terminal to the stadium along Bay Road. "
+    "The project cost 610 million dollars and took four years to build. "
+    "Riders praised the new tram on its first morning.")
+FLOOD = passage(
+    "The Riverton flood forced 2,000 residents to leave their homes on Sunday. "
+    "No deaths were reported, the county sheriff said. "
+    "Volunteers filled sandbags along the river through the night.")
+FINALS = passage(
+    "The Coastal Hawks won the basketball finals in six games on Thursday. "
+    "Guard Tomas Reyes was named the most valuable player of the finals after scoring 31 "
+    "points in the last game. The team will hold a parade on Saturday.")
+ELECTION = passage(
+    "Voters in Mexico elected Claudia Sheinbaum as the country's first female president. "
+    "Claudia Sheinbaum will take office in October, her party said.")
+LAUNCH = passage(
+    "The Northstar probe will launch from the coast. "
+    "The Northstar probe is set to launch on March 14, 2026, the agency said. "
+    "Engineers finished testing the probe's heat shield last month.")
+
+CASES = [
+    ("How much did the Harbor City tram cost?", TRAM, "610 million dollars"),
+    ("Did anyone die in the Riverton flood?", FLOOD, "No deaths were reported"),
+    ("Who was named MVP of the basketball finals?", FINALS, "Tomas Reyes"),
+    ("Which country elected Claudia Sheinbaum as its first female president?", ELECTION,
+     "Mexico"),
+    ("When will the Northstar probe launch?", LAUNCH, "March 14, 2026"),
+]
+
+
+@pytest.mark.parametrize(("question", "source", "expected"), CASES)
+def test_the_best_sentence_holds_the_answer(question: str, source: Passage,
+                                            expected: str) -> None:
+    found = extract(question, [source], {}, EMBED)
+    assert expected in found.sentences[0].text
+
+
+def test_a_sentence_that_restates_the_question_loses_to_one_that_answers() -> None:
+    restating = passage("The Harbor City tram cost was debated by the city council for "
+                        "months before the Harbor City tram opened.", relevance=9.0)
+    found = extract("How much did the Harbor City tram cost?", [restating, TRAM], {}, EMBED)
+    assert "610 million dollars" in found.sentences[0].text
+
+
+@pytest.mark.parametrize(("question", "source", "expected"), [
+    c for c in CASES if question_kind(c[0]) != "yesno"])
+def test_the_lead_span_is_verbatim_from_the_cited_sentence(question: str, source: Passage,
+                                                           expected: str) -> None:
+    found = extract(question, [source], {}, EMBED)
+    assert found.lead is not None and expected in found.lead
+    assert found.lead in found.sentences[0].text
+    text = compose(found.sentences, found.lead)
+    assert text.startswith(f"**{found.lead}** — ")
+    checked = check_citations(text, [source], EMBED)
+    assert checked.verified == checked.total >= 1
+    assert not checked.unsupported
+
+
+def test_no_lead_for_a_yes_no_question() -> None:
+    assert extract("Did anyone die in the Riverton flood?", [FLOOD], {}, EMBED).lead is None
+
+
+def test_no_lead_when_two_candidates_are_close() -> None:
+    tied = passage("The final was played between the Coastal Hawks and the River Kings in "
+                   "Lakeside on Sunday.")
+    found = extract("Which team won the final?", [tied], {}, EMBED)
+    assert found.lead is None
+
+
+def test_the_answer_stays_short_and_says_nothing_twice() -> None:
+    echo = passage("No deaths were reported, the county sheriff said on Monday.", n=1)
+    found = extract("Did anyone die in the Riverton flood?", [FLOOD, echo], {}, EMBED)
+    texts = [s.text for s in found.sentences]
+    assert 1 <= len(texts) <= 3
+    assert sum("No deaths were reported" in t for t in texts) == 1
+    assert len(compose(found.sentences, found.lead)) <= 500
+
+
+def test_question_kinds() -> None:
+    assert [question_kind(q) for q, _, _ in CASES] == [
+        "money", "yesno", "person", "place", "date"]
+    assert question_kind("What percentage of voters backed the plan?") == "number"
+    assert question_kind("Which company bought the studio?") == "name"
+    assert re.fullmatch(r"\w+", question_kind("Tell me about the tram"))
