@@ -3,15 +3,17 @@
 time from each interaction to its finished answer (p50, p95, max), and the longest gap
 between gateway heartbeats (a blocked event loop would show there).
 
-    python bench/discord_load.py [--questions 50] [--index-dir DIR]
+    python bench/discord_load.py [--questions 50] [--index-dir DIR] [--from QUESTIONS.jsonl]
 
 Uses the configured embedding model (the real one by default) on an index of the bundled
-sample corpus, built in a temporary folder unless --index-dir names one.
+sample corpus, built in a temporary folder unless --index-dir names one. Also prints the
+process's resident memory (now and peak): the bot, the app and its index in one process.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import sys
 import tempfile
@@ -19,10 +21,11 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(REPO), str(REPO / "tests")]
+sys.path[:0] = [str(REPO), str(REPO / "tests"), str(REPO / "bench")]
 
 from discord_payloads import member, snowflake, user  # noqa: E402
 from discord_server import ClientThread, FakeDiscord  # noqa: E402
+from serve_memory import memory_mb  # noqa: E402
 
 from bot.discord.client import NewsbotClient  # noqa: E402
 from bot.feedback import FeedbackStore  # noqa: E402
@@ -60,7 +63,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--questions", type=int, default=50)
     parser.add_argument("--index-dir", type=Path)
+    parser.add_argument("--from", dest="source", type=Path,
+                        help="take the questions from this question file")
     args = parser.parse_args()
+    questions = QUESTIONS
+    if args.source:
+        questions = [json.loads(line)["question"] for line in
+                     args.source.read_text(encoding="utf-8").splitlines()[: args.questions]]
     work = Path(tempfile.mkdtemp(prefix="newsbot-discord-load-"))
     settings = get_settings(index_dir=args.index_dir or work / "index",
                             discord_user_cooldown=0.0, discord_guild_per_minute=100_000,
@@ -79,16 +88,18 @@ def main() -> None:
         app.search("warm up the model")
         one_by_one = []
         for i, uid in enumerate(ids):
-            ref = server.slash("ask", {"question": QUESTIONS[i % len(QUESTIONS)]}, user=uid)
+            ref = server.slash("ask", {"question": questions[i % len(questions)]}, user=uid)
             one_by_one += answered_in(server, [ref])
-        at_once = [server.slash("ask", {"question": QUESTIONS[i % len(QUESTIONS)]}, user=uid)
+        at_once = [server.slash("ask", {"question": questions[i % len(questions)]}, user=uid)
                    for i, uid in enumerate(ids)]
         together = answered_in(server, at_once)
         gaps = server.heartbeat_gaps(include_open=False)
+        now, peak = memory_mb()  # while serving
         bot.stop()
     feedback.close()
     app.close()
-    print(f"{args.questions} questions, model {settings.embedding_model}")
+    print(f"{args.questions} questions, model {settings.embedding_model}; process resident "
+          f"{now:.0f} MB, peak {peak:.0f} MB")
     print(summary("one at a time", one_by_one, len(ids)))
     print(summary(f"{len(ids)} at once", together, len(ids)))
     if gaps:

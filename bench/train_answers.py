@@ -50,9 +50,15 @@ def small_weeks() -> set[str]:
                                                     "articles.jsonl.gz")}
 
 
+DROPPED: set[str] = set()  # --drop: features left out (measured by ablation)
+
+
+def values_of(sentence: dict) -> list[float]:
+    return [0.0 if n in DROPPED else sentence["values"].get(n, 0.0) for n in FEATURES]
+
+
 def design(questions: list[dict]) -> tuple[np.ndarray, np.ndarray]:
-    rows = [[s["values"].get(n, 0.0) for n in FEATURES] for q in questions
-            for s in q["sentences"]]
+    rows = [values_of(s) for q in questions for s in q["sentences"]]
     labels = [s["label"] for q in questions for s in q["sentences"]]
     return np.array(rows).reshape(len(rows), len(FEATURES)), np.array(labels)
 
@@ -76,7 +82,7 @@ def answer(q: dict, model: AnswerModel) -> tuple[str, str | None, list[Sentence]
              for s in q["sentences"]]
     if not found:
         return "", None, []
-    x = np.array([[s.values.get(n, 0.0) for n in FEATURES] for s in found])
+    x = np.array([values_of({"values": s.values}) for s in found])
     for sentence, p in zip(found, model.probabilities(x), strict=True):
         sentence.score = float(p)
     ranked = sorted(found, key=lambda s: -s.score)
@@ -192,7 +198,8 @@ def refusal_weights(clf: LogisticRegression, mean: np.ndarray, scale: np.ndarray
 
 
 def sentence_weights(model: AnswerModel) -> dict:
-    return {"weights": dict(zip(FEATURES, model.weights.tolist(), strict=True)),
+    return {"weights": {n: 0.0 if n in DROPPED else w
+                        for n, w in zip(FEATURES, model.weights.tolist(), strict=True)},
             "bias": model.bias,
             "mean": dict(zip(FEATURES, model.mean.tolist(), strict=True)),
             "scale": dict(zip(FEATURES, model.scale.tolist(), strict=True)),
@@ -206,7 +213,10 @@ def main() -> None:
     parser.add_argument("--probes", type=Path)
     parser.add_argument("--answerable-on-probe-index", type=Path)
     parser.add_argument("--write", action="store_true", help=f"write {WEIGHTS.name}")
+    parser.add_argument("--drop", action="append", default=[], choices=FEATURES,
+                        help="leave a feature out (repeatable)")
     args = parser.parse_args()
+    DROPPED.update(args.drop)
     small = small_weeks()
     questions = [q for q in load(args.answerable) if q["answerable"]]
     fitting = [q for q in questions if q["week"] not in small]

@@ -36,6 +36,9 @@ class AnswerModel:
     max_chars: int      # ...and the answer stays within this length
     span_margin: float  # the lead span's support must beat the runner-up's by this
 
+    def uses(self, feature: str) -> bool:
+        return bool(self.weights[FEATURES.index(feature)])
+
     def probabilities(self, values: np.ndarray) -> np.ndarray:
         logits = ((values - self.mean) / self.scale) @ self.weights + self.bias
         return 1 / (1 + np.exp(-logits))
@@ -69,6 +72,8 @@ def extract(question_text: str, passages: list[Passage], idf: dict[str, float],
             ) -> Extract:
     model = model or shipped_model()
     question = read_question(question_text)
+    if not model.uses("similarity"):
+        embed = None  # embedding every sentence is most of an answer's time
     found = sentence_candidates(question, passages, idf, embed)
     if not found:
         return Extract(question, [], [], None)
