@@ -17,13 +17,14 @@ from retrieval.index.chunking import Chunk
 
 
 def open_client(index_dir: Path, host: str | None = None, port: int = 8000,
-                token: SecretStr | None = None) -> Any:
-    """A Chroma server's client if `host` is set, else the store in INDEX_DIR/chroma."""
-    return _connect(str(index_dir / "chroma"), host, port, token)
+                token: SecretStr | None = None, ssl: bool = False) -> Any:
+    """A Chroma server's client if `host` is set (HTTPS with `ssl`), else the store in
+    INDEX_DIR/chroma."""
+    return _connect(str(index_dir / "chroma"), host, port, token, ssl)
 
 
 def _connect(path: str, host: str | None = None, port: int = 8000,
-             token: SecretStr | None = None) -> Any:
+             token: SecretStr | None = None, ssl: bool = False) -> Any:
     import chromadb
     from chromadb.config import Settings as ChromaSettings
 
@@ -31,8 +32,8 @@ def _connect(path: str, host: str | None = None, port: int = 8000,
     try:
         if host:
             headers = {"Authorization": f"Bearer {token.get_secret_value()}"} if token else None
-            return chromadb.HttpClient(host=host, port=port, settings=chroma_settings,
-                                       headers=headers)
+            return chromadb.HttpClient(host=host, port=port, ssl=ssl, headers=headers,
+                                       settings=chroma_settings)
         return chromadb.PersistentClient(path=path, settings=chroma_settings)
     except Exception as exc:  # chromadb raises many types
         where = f"{host}:{port}" if host else path
