@@ -69,14 +69,14 @@ class NewsIndex:
         given. With `create` off, a missing index is an `IndexMissing` error and nothing
         is written to disk. Server mode: PostgreSQL (`postgres.py`) beside a Chroma server."""
         directory = Path(index_dir or settings.index_dir).expanduser()
-        client = (open_client(directory, settings.chroma_host, settings.chroma_port,
-                              settings.chroma_token, settings.chroma_ssl)
-                  if settings.chroma_host else None)
         database = None
         if settings.database_url:
             from retrieval.index.postgres import PostgresDatabase  # psycopg: optional
             database = PostgresDatabase(settings.database_url.get_secret_value(),
                                         settings.collection, create)
+        client = (open_client(directory, settings.chroma_host, settings.chroma_port,
+                              settings.chroma_token, settings.chroma_ssl)
+                  if settings.chroma_host else None)
         return cls(directory, embedder or embedder_from_settings(settings), client,
                    settings.collection, settings.chunk_max_chars, create, settings.max_file_mb,
                    database)
