@@ -291,6 +291,25 @@ def test_rebuild_touches_only_its_own_index(postgres_url: str, chroma_port: int,
         index.close()
 
 
+def test_searchers_elsewhere_survive_a_rebuild(postgres_url: str, chroma_port: int,
+                                               tmp_path: Path) -> None:
+    """Two machines on one index: one rebuilds (its collection is replaced on the Chroma
+    server) while the other's searcher stays open."""
+    here = server_index(postgres_url, chroma_port, "shared", tmp_path)
+    there = server_index(postgres_url, chroma_port, "shared", tmp_path)
+    here.update(load_articles([SAMPLE_DIR]), [SAMPLE_DIR])
+    searcher = Searcher(here)
+    before = [p.chunk_id for p in searcher.search(QUESTIONS[0]).passages]
+    there.rebuild()
+    assert not searcher.search(QUESTIONS[0]).passages
+    there.update(load_articles([SAMPLE_DIR]), [SAMPLE_DIR])
+    after = searcher.search(QUESTIONS[0])
+    assert before and [p.chunk_id for p in after.passages] == before
+    assert not after.keyword_only and after.timings["dense"] > 0
+    here.close()
+    there.close()
+
+
 def test_cli_in_server_mode(postgres_url: str, chroma_port: int,
                             tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("NEWSBOT_DATABASE_URL", postgres_url)
