@@ -312,7 +312,9 @@ def test_searchers_elsewhere_survive_a_rebuild(postgres_url: str, chroma_port: i
 
 def test_cli_in_server_mode(postgres_url: str, chroma_port: int,
                             tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("NEWSBOT_DATABASE_URL", postgres_url)
+    # The test server trusts any password: this one must never be shown.
+    monkeypatch.setenv("NEWSBOT_DATABASE_URL", postgres_url.replace("postgres@",
+                                                                    "postgres:hunter2@"))
     monkeypatch.setenv("NEWSBOT_CHROMA_HOST", "127.0.0.1")
     monkeypatch.setenv("NEWSBOT_CHROMA_PORT", str(chroma_port))
     monkeypatch.setenv("NEWSBOT_COLLECTION", "cli_server")
@@ -321,11 +323,14 @@ def test_cli_in_server_mode(postgres_url: str, chroma_port: int,
                   source="Capital Courier", published_at="2024-05-03")
     out = CliRunner().invoke(cli, ["index", str(tmp_path / "news")])
     assert out.exit_code == 0, out.output
+    assert out.output.startswith("added 1,") and "hunter2" not in out.output
     out = CliRunner().invoke(cli, ["search", "deficit budget", "-k", "1", "--json"])
     assert out.exit_code == 0, out.output
     assert '"title": "Parliament passes budget"' in out.output
     index_dir = tmp_path / "index"  # NEWSBOT_INDEX_DIR: nothing of the index is kept there
     assert not (index_dir / "manifest.sqlite").exists()
     assert not (index_dir / "chroma").exists()
-    stats = CliRunner().invoke(cli, ["stats", "--json"])
-    assert stats.exit_code == 0 and '"articles": 1' in stats.output, stats.output
+    stats = CliRunner().invoke(cli, ["stats"])
+    assert stats.exit_code == 0, stats.output
+    assert "articles   1 " in stats.output and "hunter2" not in stats.output
+    assert f"MB in schema cli_server of {postgres_url}" in stats.output

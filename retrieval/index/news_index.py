@@ -32,11 +32,11 @@ from retrieval.index.planner import (
     plan_removals,
     reread,
 )
-from retrieval.index.report import IndexReport, folder_bytes
+from retrieval.index.report import IndexReport
 from retrieval.index.sqlite import FILE_NAME, SqliteDatabase
 from retrieval.index.stores import Database
 from retrieval.index.stories import StoryFinder, backfill_stories, signature
-from retrieval.index.vectors import VectorStore, chunk_metadata, open_client
+from retrieval.index.vectors import VectorStore, chunk_metadata
 from retrieval.settings import Settings
 
 Progress = Callable[[int, int], None]  # (articles done, articles to embed)
@@ -69,14 +69,10 @@ class NewsIndex:
         given. With `create` off, a missing index is an `IndexMissing` error and nothing
         is written to disk. Server mode: PostgreSQL (`postgres.py`) beside a Chroma server."""
         directory = Path(index_dir or settings.index_dir).expanduser()
-        database = None
-        if settings.database_url:
-            from retrieval.index.postgres import PostgresDatabase  # psycopg: optional
-            database = PostgresDatabase(settings.database_url.get_secret_value(),
-                                        settings.collection, create)
-        client = (open_client(directory, settings.chroma_host, settings.chroma_port,
-                              settings.chroma_token, settings.chroma_ssl)
-                  if settings.chroma_host else None)
+        client = database = None
+        if settings.database_url:  # server mode (the settings allow both or neither)
+            from retrieval.index.postgres import open_server  # psycopg is optional
+            database, client = open_server(settings, directory, create)
         return cls(directory, embedder or embedder_from_settings(settings), client,
                    settings.collection, settings.chunk_max_chars, create, settings.max_file_mb,
                    database)
@@ -288,11 +284,10 @@ class NewsIndex:
 
     # --- reading -------------------------------------------------------------------------
     def stats(self, with_vectors: bool = True) -> dict[str, Any]:
-        """What the catalog holds, where the index lives and its size on disk; the vector
-        count too unless `with_vectors` is off (then Chroma is not opened)."""
+        """What the catalog holds, where the index lives and its size (the folder; in server
+        mode the database's tables); the vector count too unless `with_vectors` is off."""
         data = self.catalog.stats()
-        data["index_dir"] = str(self.index_dir)
-        data["size_bytes"] = folder_bytes(self.index_dir)
+        data["index_dir"], data["size_bytes"] = self.db.footprint()
         if with_vectors:
             data["vectors"] = self.vectors.count()
         return data

@@ -27,7 +27,10 @@ from urllib.parse import urlsplit
 from retrieval.errors import IndexBusy, IndexDatabaseError, IndexMissing, IndexSchemaError
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from retrieval.index.stores import CatalogStore, KeywordIndex
+    from retrieval.settings import Settings
 
 RUN_WAIT_S = 600.0     # a second index run waits this long for the first
 LOCK_POLL_S = 0.2
@@ -68,6 +71,23 @@ def lock_key(*names: str) -> int:
 
 def _first_line(exc: BaseException) -> str:
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
+def open_server(settings: Settings, index_dir: Path, create: bool
+                ) -> tuple[PostgresDatabase, Any]:
+    """Server mode's two stores: this database (first, so that a wrong URL is what is
+    said first) and a client of the Chroma server."""
+    from retrieval.index.vectors import open_client
+
+    assert settings.database_url is not None
+    database = PostgresDatabase(settings.database_url.get_secret_value(), settings.collection,
+                                create)
+    try:
+        return database, open_client(index_dir, settings.chroma_host, settings.chroma_port,
+                                     settings.chroma_token, settings.chroma_ssl)
+    except BaseException:
+        database.close()
+        raise
 
 
 class PostgresDatabase:
@@ -135,6 +155,13 @@ class PostgresDatabase:
         """One write transaction, rolled back on any error; the connection is the `tx`."""
         with self.errors(), self.pool.connection() as conn, conn.transaction():
             yield conn
+
+    def footprint(self) -> tuple[str, int]:
+        """Where the index is, and the size of its tables (the vectors are elsewhere)."""
+        row = self.one("SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) FROM pg_class c "
+                       "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                       "WHERE n.nspname = %s AND c.relkind = 'r'", (self.schema,))
+        return self.where, int(row[0]) if row else 0
 
     def check(self) -> None:
         """The database answers (its own checks keep its pages whole)."""

@@ -25,6 +25,7 @@ from retrieval.errors import (
 from retrieval.index.catalog import CATALOG_SCHEMA, STORY_SCHEMA, Catalog
 from retrieval.index.keywords import KEYWORD_SCHEMA, KeywordStore
 from retrieval.index.lock import index_lock
+from retrieval.index.report import folder_bytes
 
 FILE_NAME = "manifest.sqlite"
 BUSY_TIMEOUT_S = 60.0  # a reader or second writer waits this long for a lock
@@ -122,6 +123,10 @@ class SqliteDatabase:
 
     def errors(self) -> AbstractContextManager[None]:
         return storage_errors(self.path.parent)
+
+    def footprint(self) -> tuple[str, int]:
+        """Where the index is, and its size on disk (the Chroma folder included)."""
+        return str(self.path.parent), folder_bytes(self.path.parent)
 
     # --- connections -------------------------------------------------------------------
     def _connect(self) -> sqlite3.Connection:
