@@ -79,30 +79,38 @@ def postgres_url() -> Iterator[str]:
     pytest.importorskip("psycopg", reason="psycopg is not installed (the server extra)")
     bin_dir = Path(INITDB[-1]).parent
     as_user: list[str] = []
-    root = Path(tempfile.mkdtemp(prefix="newsbot-pg-"))
     if os.geteuid() == 0:
         try:
-            owner = pwd.getpwnam("postgres")
+            owner: pwd.struct_passwd | None = pwd.getpwnam("postgres")
         except KeyError:
             pytest.skip("running as root and there is no postgres user to run PostgreSQL")
         if not shutil.which("runuser"):
             pytest.skip("running as root without runuser to run PostgreSQL as postgres")
-        os.chown(root, owner.pw_uid, owner.pw_gid)
         as_user = ["runuser", "-u", "postgres", "--"]
+    else:
+        owner = None
+    root = Path(tempfile.mkdtemp(prefix="newsbot-pg-"))
     data, port = root / "data", free_port()
 
     def run(*args: str) -> None:
-        subprocess.run([*as_user, *args], check=True, capture_output=True, timeout=120)
+        done = subprocess.run([*as_user, *args], capture_output=True, text=True, timeout=120)
+        if done.returncode:
+            log = root / "log"
+            detail = log.read_text()[-2000:] if log.exists() else done.stderr[-2000:]
+            pytest.fail(f"{Path(args[0]).name} failed: {detail}")
 
-    run(str(bin_dir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres",
-        "-E", "UTF8", "--no-locale", "--no-sync")
     try:
+        if owner is not None:
+            os.chown(root, owner.pw_uid, owner.pw_gid)
+        run(str(bin_dir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres",
+            "-E", "UTF8", "--no-locale", "--no-sync")
         run(str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(root / "log"), "-w",
             "-o", f"-k {root} -h 127.0.0.1 -p {port} -F", "start")
         yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
     finally:
-        subprocess.run([*as_user, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate",
-                        "stop"], capture_output=True, timeout=60)
+        if (data / "postmaster.pid").exists():
+            subprocess.run([*as_user, str(bin_dir / "pg_ctl"), "-D", str(data), "-m",
+                            "immediate", "stop"], capture_output=True, timeout=60)
         shutil.rmtree(root, ignore_errors=True)
 
 
