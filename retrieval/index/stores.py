@@ -3,8 +3,8 @@ and of the database that holds them. `catalog.py` and `keywords.py` implement th
 SQLite file (`sqlite.py`); `pg_catalog.py` and `pg_keywords.py` on a PostgreSQL database
 shared by several machines (`postgres.py`), with their own SQL, transactions, meta table
 and index lock. `NewsIndex` is given the database and takes its stores from it.
-`Tx` is the backend's transaction handle (an SQLite connection in a `BEGIN IMMEDIATE`
-here), passed back to the writes that belong to one transaction."""
+`Tx` is the backend's transaction handle (an SQLite connection in a `BEGIN IMMEDIATE`, or
+a psycopg connection in a transaction), passed back to the writes of one transaction."""
 
 from __future__ import annotations
 
