@@ -11,6 +11,7 @@ __all__ = [
     "DiskFull",
     "IndexBusy",
     "IndexDamaged",
+    "IndexDatabaseError",
     "IndexEmpty",
     "IndexMissing",
     "IndexModelMismatch",
@@ -54,6 +55,10 @@ class IndexSchemaError(NewsbotError):
 
 class IndexDamaged(IndexSchemaError):
     """An index file cannot be read, or the two stores disagree in a way no run explains."""
+
+
+class IndexDatabaseError(NewsbotError):
+    """Server mode's PostgreSQL database could not be reached, or a statement on it failed."""
 
 
 class DiskFull(NewsbotError):

@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from pydantic_settings import SettingsError as SourceError
 
@@ -69,8 +69,37 @@ class Settings(BaseSettings):
     chroma_token: SecretStr | None = Field(
         default=None, description="Sent to the Chroma server as a bearer token (Chroma itself "
         "checks none: put a TLS proxy that does in front of it). Never printed.")
-    collection: str = Field(default="newsbot", min_length=3,
-                            description="Chroma collection name.")
+    chroma_ssl: bool = Field(
+        default=False, description="Reach the Chroma server over HTTPS (a TLS proxy in front "
+        "of `chroma run`).")
+    database_url: SecretStr | None = Field(
+        default=None, description="PostgreSQL URL (postgresql://user:password@host:5432/db) "
+        "of the catalog, keyword index and index lock shared by several machines; set with "
+        "NEWSBOT_CHROMA_HOST (server mode). Never printed.")
+    collection: str = Field(
+        default="newsbot", min_length=3, description="Chroma collection name (in server "
+        "mode also the PostgreSQL schema holding this index's tables).")
+
+    @field_validator("database_url", mode="before")
+    @classmethod
+    def _postgres_url(cls, value: object) -> object:
+        text = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if text in ("", None):
+            return None
+        if not str(text).startswith(("postgresql://", "postgres://")):
+            raise ValueError("a postgresql://user:password@host:port/database URL")
+        return value
+
+    @model_validator(mode="after")
+    def _server_mode_whole(self) -> Settings:
+        """Vectors on a server but the catalog in a local file (or the reverse) would let
+        machines disagree on what is indexed: both or neither."""
+        if bool(self.chroma_host) != bool(self.database_url):
+            have, lack = (("NEWSBOT_CHROMA_HOST", "NEWSBOT_DATABASE_URL") if self.chroma_host
+                          else ("NEWSBOT_DATABASE_URL", "NEWSBOT_CHROMA_HOST"))
+            raise ValueError(f"server mode needs both NEWSBOT_CHROMA_HOST and "
+                             f"NEWSBOT_DATABASE_URL: {have} is set but {lack} is not")
+        return self
 
     # --- embedding ---------------------------------------------------------------------
     embedding_model: str = Field(
@@ -223,9 +252,13 @@ def env_name(field: str) -> str:
 def _one_line(error: ValidationError) -> str:
     problems = []
     for item in error.errors():
-        field = str(item["loc"][0]) if item["loc"] else "?"
-        shown = "(secret)" if "token" in field or "key" in field else repr(item.get("input"))
         message = item["msg"].removeprefix("Input should be ").removeprefix("Value error, ")
+        if not item["loc"]:  # a rule across fields: its message names them
+            problems.append(message)
+            continue
+        field = str(item["loc"][0])
+        secret = "token" in field or "key" in field or field == "database_url"
+        shown = "(secret)" if secret else repr(item.get("input"))
         problems.append(f"{env_name(field)}={shown} is not accepted: it should be {message}")
     return "; ".join(problems)
 

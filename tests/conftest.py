@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from servers import chroma_port, postgres_url  # noqa: F401 (session fixtures: one of each)
 
 from retrieval.index.embedding import HashEmbedder
 from retrieval.index.news_index import NewsIndex

@@ -1,27 +1,17 @@
-"""The index on a real `chroma run` server on 127.0.0.1 (the multi-machine mode): the same
-search, and another process's index run seen at once, with nothing to reopen."""
+"""The index on a real `chroma run` server on 127.0.0.1 (tests/servers.py): the same
+search, and another process's index run seen at once, with nothing to reopen. (Server
+mode from the settings, with PostgreSQL beside it, is tests/test_server_mode.py.)"""
 
-import shutil
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-from click.testing import CliRunner
 from conftest import index_rows, write_article
 
-from bot.cli import cli
 from retrieval.index.embedding import HashEmbedder
 from retrieval.index.news_index import NewsIndex
 from retrieval.index.vectors import open_client
 from retrieval.search.searcher import Searcher
-
-CHROMA = shutil.which("chroma") or str(Path(sys.executable).with_name("chroma"))
-pytestmark = pytest.mark.skipif(not Path(CHROMA).exists(), reason="the chroma CLI is absent")
 
 CHILD = r"""
 import sys
@@ -43,41 +33,13 @@ ROWS = [("harbour.md", "Harbour reopens", "The harbour in Bergen reopened after 
          "would cut the deficit.", "Capital Courier", "2024-05-03")]
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def chroma_port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
-    port = free_port()
-    data = tmp_path_factory.mktemp("chroma-server")
-    server = subprocess.Popen(
-        [CHROMA, "run", "--path", str(data), "--host", "127.0.0.1", "--port", str(port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=1)
-                break
-            except OSError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    pytest.fail("chroma run did not start")
-                time.sleep(0.2)
-        yield port
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
-
-
 def server_index(index_dir: Path, port: int, collection: str) -> NewsIndex:
     return NewsIndex(index_dir, HashEmbedder(), open_client(index_dir, "127.0.0.1", port),
                      collection)
 
 
-def test_search_and_other_writers_on_a_server(chroma_port: int, tmp_path: Path) -> None:
+def test_search_and_other_writers_on_a_server(chroma_port: int,
+                                              tmp_path: Path) -> None:
     news_index = server_index(tmp_path / "index", chroma_port, "search_test")
     index_rows(news_index, tmp_path / "news", ROWS)
     assert not (tmp_path / "index" / "chroma").exists()  # the vectors live on the server
@@ -98,16 +60,3 @@ def test_search_and_other_writers_on_a_server(chroma_port: int, tmp_path: Path) 
     dense_ids = [i for i, _ in news_index.vectors.query(
         news_index.embedder.embed_query("zebra migration Serengeti"), 3)]
     assert result.passages[0].chunk_id in dense_ids
-
-
-def test_cli_uses_the_server_from_settings(chroma_port: int, tmp_path: Path,
-                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    index_rows(server_index(tmp_path / "index", chroma_port, "cli_test"), tmp_path / "news",
-               ROWS)
-    monkeypatch.setenv("NEWSBOT_INDEX_DIR", str(tmp_path / "index"))
-    monkeypatch.setenv("NEWSBOT_CHROMA_HOST", "127.0.0.1")
-    monkeypatch.setenv("NEWSBOT_CHROMA_PORT", str(chroma_port))
-    monkeypatch.setenv("NEWSBOT_COLLECTION", "cli_test")
-    out = CliRunner().invoke(cli, ["search", "deficit budget", "-k", "1", "--json"])
-    assert out.exit_code == 0, out.output
-    assert '"title": "Parliament passes budget"' in out.output

@@ -22,10 +22,11 @@ import os, signal, sys
 from pathlib import Path
 from corpus import load_articles
 from retrieval.index import news_index as index_module
+from retrieval.index.catalog import Catalog
 from retrieval.index.embedding import HashEmbedder
 
 target, method, when, index_dir, corpus = sys.argv[1:6]
-owner = {"VectorStore": index_module.VectorStore, "Catalog": index_module.Catalog,
+owner = {"VectorStore": index_module.VectorStore, "Catalog": Catalog,
          "NewsIndex": index_module.NewsIndex}[target]
 original = getattr(owner, method)
 calls = {"n": 0}

@@ -1,10 +1,11 @@
-"""The news index: Chroma vectors beside the SQLite catalog and keyword index, kept in step.
+"""The news index: Chroma vectors beside the catalog and keyword index (SQLite files here,
+or PostgreSQL with a Chroma server in server mode), kept in step.
 
 `NewsIndex.update` makes the index match a set of loaded articles: new ones are embedded,
 changed ones re-embedded, vanished ones deleted, unchanged ones skipped without embedding.
 Order of writes (so that `kill -9` at any point is repaired by the next run):
 1. the new chunk ids are recorded as pending;  2. vectors are upserted into Chroma;
-3. one SQLite transaction commits the articles, chunks and keyword rows and marks
+3. one database transaction commits the articles, chunks and keyword rows and marks
 replaced chunk ids pending;  4. those are deleted from Chroma and cleared. `recover()`
 deletes from Chroma every pending id that the catalog does not know.
 """
@@ -21,11 +22,9 @@ from corpus.article import Article
 from corpus.loader import LoadResult
 from retrieval.errors import IndexDamaged, IndexModelMismatch
 from retrieval.index.access import VectorAccess
-from retrieval.index.catalog import Catalog, IndexedArticle
+from retrieval.index.catalog import IndexedArticle
 from retrieval.index.chunking import Chunk, chunk_article, embedding_text
 from retrieval.index.embedding import Embedder, embed_for_index, embedder_from_settings
-from retrieval.index.keywords import KeywordStore
-from retrieval.index.lock import index_lock
 from retrieval.index.planner import (
     Plan,
     orphaned_duplicates,
@@ -33,11 +32,11 @@ from retrieval.index.planner import (
     plan_removals,
     reread,
 )
-from retrieval.index.report import IndexReport, folder_bytes
-from retrieval.index.sqlite import FILE_NAME, SqliteDatabase, storage_errors
-from retrieval.index.stores import CatalogStore, KeywordIndex
+from retrieval.index.report import IndexReport
+from retrieval.index.sqlite import FILE_NAME, SqliteDatabase
+from retrieval.index.stores import Database
 from retrieval.index.stories import StoryFinder, backfill_stories, signature
-from retrieval.index.vectors import VectorStore, chunk_metadata, open_client
+from retrieval.index.vectors import VectorStore, chunk_metadata
 from retrieval.settings import Settings
 
 Progress = Callable[[int, int], None]  # (articles done, articles to embed)
@@ -51,11 +50,12 @@ class NewsIndex:
 
     def __init__(self, index_dir: Path, embedder: Embedder, client: Any = None,
                  collection: str = "newsbot", chunk_max_chars: int = DEFAULT_CHUNK_MAX_CHARS,
-                 create: bool = True, max_file_mb: float = DEFAULT_MAX_FILE_MB) -> None:
+                 create: bool = True, max_file_mb: float = DEFAULT_MAX_FILE_MB,
+                 database: Database | None = None) -> None:
         self.index_dir = Path(index_dir)
-        self.db = SqliteDatabase(self.index_dir / FILE_NAME, create=create)
-        self.catalog: CatalogStore = Catalog(self.db)
-        self.keywords: KeywordIndex = KeywordStore(self.db)
+        # SQLite files in the index folder unless given a database (server mode).
+        self.db: Database = database or SqliteDatabase(self.index_dir / FILE_NAME, create)
+        self.catalog, self.keywords = self.db.stores()
         self.embedder = embedder
         self.chunk_max_chars = chunk_max_chars
         self.max_file_mb = max_file_mb  # for re-reading a duplicate's file
@@ -67,12 +67,15 @@ class NewsIndex:
              index_dir: Path | None = None, create: bool = True) -> NewsIndex:
         """The index the settings describe, with the embedder they name unless one is
         given. With `create` off, a missing index is an `IndexMissing` error and nothing
-        is written to disk."""
+        is written to disk. Server mode: PostgreSQL (`postgres.py`) beside a Chroma server."""
         directory = Path(index_dir or settings.index_dir).expanduser()
-        client = (open_client(directory, settings.chroma_host, settings.chroma_port,
-                              settings.chroma_token) if settings.chroma_host else None)
+        client = database = None
+        if settings.database_url:  # server mode (the settings allow both or neither)
+            from retrieval.index.postgres import open_server  # psycopg is optional
+            database, client = open_server(settings, directory, create)
         return cls(directory, embedder or embedder_from_settings(settings), client,
-                   settings.collection, settings.chunk_max_chars, create, settings.max_file_mb)
+                   settings.collection, settings.chunk_max_chars, create, settings.max_file_mb,
+                   database)
 
     @property
     def vectors(self) -> VectorStore:
@@ -130,7 +133,7 @@ class NewsIndex:
 
     def rebuild(self) -> None:
         """Forget everything: used to switch models."""
-        with index_lock(self.index_dir), self.access.pinned() as vectors:
+        with self.db.run_lock(), self.access.pinned() as vectors:
             vectors.reset()
             with self.db.transaction() as tx:
                 self.catalog.clear(tx)
@@ -148,7 +151,7 @@ class NewsIndex:
         `loaded` no longer holds are removed; an empty scope removes nothing."""
         started = time.perf_counter()
         report = IndexReport(errors=list(loaded.errors))
-        with index_lock(self.index_dir), storage_errors(self.index_dir), self.access.pinned():
+        with self.db.run_lock(), self.db.errors(), self.access.pinned():
             self.db.check()
             self.check_model()
             self.recover()
@@ -281,11 +284,10 @@ class NewsIndex:
 
     # --- reading -------------------------------------------------------------------------
     def stats(self, with_vectors: bool = True) -> dict[str, Any]:
-        """What the catalog holds, where the index lives and its size on disk; the vector
-        count too unless `with_vectors` is off (then Chroma is not opened)."""
+        """What the catalog holds, where the index lives and its size (the folder; in server
+        mode the database's tables); the vector count too unless `with_vectors` is off."""
         data = self.catalog.stats()
-        data["index_dir"] = str(self.index_dir)
-        data["size_bytes"] = folder_bytes(self.index_dir)
+        data["index_dir"], data["size_bytes"] = self.db.footprint()
         if with_vectors:
             data["vectors"] = self.vectors.count()
         return data

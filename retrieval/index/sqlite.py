@@ -12,7 +12,7 @@ import shutil
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 from retrieval.errors import (
@@ -22,8 +22,10 @@ from retrieval.errors import (
     IndexSchemaError,
     VectorStoreError,
 )
-from retrieval.index.catalog import CATALOG_SCHEMA, STORY_SCHEMA
+from retrieval.index.catalog import CATALOG_SCHEMA, STORY_SCHEMA, Catalog
 from retrieval.index.keywords import KEYWORD_SCHEMA, KeywordStore
+from retrieval.index.lock import index_lock
+from retrieval.index.report import folder_bytes
 
 FILE_NAME = "manifest.sqlite"
 BUSY_TIMEOUT_S = 60.0  # a reader or second writer waits this long for a lock
@@ -110,6 +112,21 @@ class SqliteDatabase:
         self._lock = threading.RLock()  # guards the writer connection and the reader list
         self._writer: sqlite3.Connection | None = None
         self._migrate()
+
+    # --- what NewsIndex asks of its database (`postgres.py` answers the same) ------------
+    def stores(self) -> tuple[Catalog, KeywordStore]:
+        return Catalog(self), KeywordStore(self)
+
+    def run_lock(self) -> AbstractContextManager[None]:
+        """One index run at a time: `index.lock` beside the file."""
+        return index_lock(self.path.parent)
+
+    def errors(self) -> AbstractContextManager[None]:
+        return storage_errors(self.path.parent)
+
+    def footprint(self) -> tuple[str, int]:
+        """Where the index is, and its size on disk (the Chroma folder included)."""
+        return str(self.path.parent), folder_bytes(self.path.parent)
 
     # --- connections -------------------------------------------------------------------
     def _connect(self) -> sqlite3.Connection:

@@ -1,13 +1,15 @@
-"""The interfaces the indexer and the searcher use of the catalog and the keyword index.
-`catalog.py` and `keywords.py` implement them on one SQLite file. A backend on a shared
-database server implements the same methods with its own SQL (and its own transactions
-and meta table, `sqlite.py` here); only where `NewsIndex` builds its stores would change.
-`Tx` is the backend's transaction handle (an SQLite connection in a `BEGIN IMMEDIATE`
-here), passed back to the writes that belong to one transaction."""
+"""The interfaces the indexer and the searcher use of the catalog and the keyword index,
+and of the database that holds them. `catalog.py` and `keywords.py` implement them on one
+SQLite file (`sqlite.py`); `pg_catalog.py` and `pg_keywords.py` on a PostgreSQL database
+shared by several machines (`postgres.py`), with their own SQL, transactions, meta table
+and index lock. `NewsIndex` is given the database and takes its stores from it.
+`Tx` is the backend's transaction handle (an SQLite connection in a `BEGIN IMMEDIATE`, or
+a psycopg connection in a transaction), passed back to the writes of one transaction."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
 import numpy as np
@@ -58,3 +60,13 @@ class KeywordIndex(Protocol):
     def document_frequencies(self, terms: list[str]) -> dict[str, int]: ...
     def search(self, terms: list[str], filters: SearchFilters, k: int,
                df: dict[str, int] | None = None) -> Hits: ...
+
+
+class Database(Protocol):
+    def stores(self) -> tuple[CatalogStore, KeywordIndex]: ...
+    def transaction(self) -> AbstractContextManager[Tx]: ...
+    def run_lock(self) -> AbstractContextManager[None]: ...
+    def errors(self) -> AbstractContextManager[None]: ...
+    def footprint(self) -> tuple[str, int]: ...
+    def check(self) -> None: ...
+    def close(self) -> None: ...

@@ -17,13 +17,14 @@ from retrieval.index.chunking import Chunk
 
 
 def open_client(index_dir: Path, host: str | None = None, port: int = 8000,
-                token: SecretStr | None = None) -> Any:
-    """A Chroma server's client if `host` is set, else the store in INDEX_DIR/chroma."""
-    return _connect(str(index_dir / "chroma"), host, port, token)
+                token: SecretStr | None = None, ssl: bool = False) -> Any:
+    """A Chroma server's client if `host` is set (HTTPS with `ssl`), else the store in
+    INDEX_DIR/chroma."""
+    return _connect(str(index_dir / "chroma"), host, port, token, ssl)
 
 
 def _connect(path: str, host: str | None = None, port: int = 8000,
-             token: SecretStr | None = None) -> Any:
+             token: SecretStr | None = None, ssl: bool = False) -> Any:
     import chromadb
     from chromadb.config import Settings as ChromaSettings
 
@@ -31,8 +32,8 @@ def _connect(path: str, host: str | None = None, port: int = 8000,
     try:
         if host:
             headers = {"Authorization": f"Bearer {token.get_secret_value()}"} if token else None
-            return chromadb.HttpClient(host=host, port=port, settings=chroma_settings,
-                                       headers=headers)
+            return chromadb.HttpClient(host=host, port=port, ssl=ssl, headers=headers,
+                                       settings=chroma_settings)
         return chromadb.PersistentClient(path=path, settings=chroma_settings)
     except Exception as exc:  # chromadb raises many types
         where = f"{host}:{port}" if host else path
@@ -71,8 +72,19 @@ class VectorStore:
         if self.client.get_settings().is_persistent:
             self.client.close()
 
+    def _call(self, method: str, **kwargs: Any) -> Any:
+        """A method of the collection. On a Chroma server another machine's rebuild may
+        have replaced the collection since it was opened: then open it again and retry."""
+        from chromadb.errors import NotFoundError
+
+        try:
+            return getattr(self.collection, method)(**kwargs)
+        except NotFoundError:
+            self.collection = self._open_collection()
+            return getattr(self.collection, method)(**kwargs)
+
     def count(self) -> int:
-        return self.collection.count()
+        return self._call("count")
 
     @contextmanager
     def _writing(self, what: str) -> Iterator[None]:
@@ -87,7 +99,8 @@ class VectorStore:
         with self._writing("adding vectors"):
             for start in range(0, len(ids), self.max_batch):
                 end = start + self.max_batch
-                self.collection.upsert(
+                self._call(
+                    "upsert",
                     ids=list(ids[start:end]),
                     embeddings=vectors[start:end],
                     metadatas=list(metadatas[start:end]),
@@ -97,13 +110,13 @@ class VectorStore:
     def delete(self, ids: Sequence[str]) -> None:
         with self._writing("deleting vectors"):
             for start in range(0, len(ids), self.max_batch):
-                self.collection.delete(ids=list(ids[start : start + self.max_batch]))
+                self._call("delete", ids=list(ids[start : start + self.max_batch]))
 
     def iter_ids(self, page: int = 5000) -> Iterator[str]:
         """All ids, paged: one large get() fails with "too many SQL variables"."""
         offset = 0
         while True:
-            got = self.collection.get(include=[], limit=page, offset=offset)
+            got = self._call("get", include=[], limit=page, offset=offset)
             if not got["ids"]:
                 return
             yield from got["ids"]
@@ -117,7 +130,7 @@ class VectorStore:
         if not ids:
             return {}
         try:
-            got = self.collection.get(ids=list(ids), include=["embeddings"])
+            got = self._call("get", ids=list(ids), include=["embeddings"])
         except ChromaError:
             found = {}
             for i in ids:
@@ -133,8 +146,8 @@ class VectorStore:
               ) -> list[tuple[str, float]]:
         """(chunk id, cosine similarity) pairs, best first."""
         try:
-            found = self.collection.query(
-                query_embeddings=[vector], n_results=k, where=where or None,
+            found = self._call(
+                "query", query_embeddings=[vector], n_results=k, where=where or None,
                 include=["distances"])
         except Exception as exc:  # chromadb raises many types
             raise VectorStoreError(f"the Chroma query failed: {exc}".splitlines()[0]) from exc

@@ -1,0 +1,253 @@
+"""Server mode's database: one index's catalog, keyword index and meta values on
+PostgreSQL (`pg_catalog.py` and `pg_keywords.py` hold their SQL), and the lock that lets
+one index run at a time across machines.
+
+An index owns one schema, named like its Chroma collection: two indexes share a
+database without touching each other's rows, and a rebuild clears only its own tables.
+Connections come from a pool (psycopg 3), each with `search_path` set to that schema, so
+the statements name bare tables. Writes take a `tx` connection inside one transaction, as
+on SQLite; readers use other pool connections and see only committed rows (MVCC).
+
+"One index run at a time" is a session-level advisory lock held on a connection of its
+own: a run that is killed (even `kill -9`) drops its connection, and PostgreSQL releases
+the lock at once. A second run waits for it, and says who holds it if that takes too long.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import socket
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from retrieval.errors import IndexBusy, IndexDatabaseError, IndexMissing, IndexSchemaError
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from retrieval.index.stores import CatalogStore, KeywordIndex
+    from retrieval.settings import Settings
+
+RUN_WAIT_S = 600.0     # a second index run waits this long for the first
+LOCK_POLL_S = 0.2
+POOL_TIMEOUT_S = 30.0  # a statement waits this long for a free connection
+CONNECT_TIMEOUT_S = 10
+RESERVED_SCHEMAS = ("public", "information_schema")
+
+
+def _step_base(tx: Any) -> None:
+    from retrieval.index.pg_catalog import CATALOG_SCHEMA
+    from retrieval.index.pg_keywords import KEYWORD_SCHEMA
+
+    tx.execute(CATALOG_SCHEMA)
+    tx.execute(KEYWORD_SCHEMA)
+
+
+# Each step brings the schema from version i to i + 1; only ever append.
+MIGRATIONS: list[tuple[str, Callable[[Any], None]]] = [
+    ("articles, chunks with stems, stories, pending writes, meta, keyword rows and their "
+     "BM25 totals", _step_base),
+]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def shown_url(url: str) -> str:
+    """The URL without its password or query string: fit for a message."""
+    parts = urlsplit(url)
+    user = f"{parts.username}@" if parts.username else ""
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{user}{parts.hostname or ''}{port}{parts.path}"
+
+
+def lock_key(*names: str) -> int:
+    """A signed 64-bit advisory lock key for these names."""
+    digest = hashlib.sha256(":".join(("newsbot", *names)).encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
+def open_server(settings: Settings, index_dir: Path, create: bool
+                ) -> tuple[PostgresDatabase, Any]:
+    """Server mode's two stores: this database (first, so that a wrong URL is what is
+    said first) and a client of the Chroma server."""
+    from retrieval.index.vectors import open_client
+
+    assert settings.database_url is not None
+    database = PostgresDatabase(settings.database_url.get_secret_value(), settings.collection,
+                                create)
+    try:
+        return database, open_client(index_dir, settings.chroma_host, settings.chroma_port,
+                                     settings.chroma_token, settings.chroma_ssl)
+    except BaseException:
+        database.close()
+        raise
+
+
+class PostgresDatabase:
+    def __init__(self, url: str, schema: str = "newsbot", create: bool = True,
+                 pool_size: int = 8) -> None:
+        try:
+            import psycopg
+            from psycopg import sql
+            from psycopg_pool import ConnectionPool
+        except ImportError:
+            raise IndexDatabaseError("NEWSBOT_DATABASE_URL needs psycopg: install newsbot "
+                                     "with its server extra (pip install 'newsbot[server]')"
+                                     ) from None
+        if schema.lower() in RESERVED_SCHEMAS or schema.lower().startswith("pg_"):
+            raise IndexDatabaseError(f"NEWSBOT_COLLECTION={schema!r} cannot name this index's "
+                                     "PostgreSQL schema; choose another collection name")
+        self._psycopg, self._sql = psycopg, sql
+        self.url, self.schema = url, schema
+        self.where = f"schema {schema} of {shown_url(url)}"
+        self._schema_sql = sql.Identifier(schema)
+        self._connect_args = {"autocommit": True, "connect_timeout": CONNECT_TIMEOUT_S,
+                              "application_name": f"newsbot on {socket.gethostname()}"[:63]}
+        with self.errors():
+            psycopg.connect(url, **self._connect_args).close()  # a clear error, not a timeout
+            self.pool = ConnectionPool(url, min_size=1, max_size=pool_size,
+                                       kwargs=self._connect_args, configure=self._configure,
+                                       timeout=POOL_TIMEOUT_S, open=True)
+        try:
+            self._migrate(create)
+        except BaseException:
+            self.pool.close()
+            raise
+
+    def _configure(self, conn: Any) -> None:
+        conn.execute(self._sql.SQL("SET search_path TO {}").format(self._schema_sql))
+
+    def stores(self) -> tuple[CatalogStore, KeywordIndex]:
+        from retrieval.index.pg_catalog import PgCatalog
+        from retrieval.index.pg_keywords import PgKeywords
+
+        return PgCatalog(self), PgKeywords(self)
+
+    # --- statements ------------------------------------------------------------------------
+    @contextmanager
+    def errors(self) -> Iterator[None]:
+        """A failure of the database as a one-line domain error (no password in it)."""
+        try:
+            yield
+        except self._psycopg.Error as exc:
+            raise IndexDatabaseError(f"the index database ({self.where}) failed: "
+                                     f"{_first_line(exc)}") from exc
+
+    def rows(self, query: str, params: Sequence[Any] | dict[str, Any] = ()
+             ) -> list[tuple[Any, ...]]:
+        """One read on a pool connection: committed rows only."""
+        with self.errors(), self.pool.connection() as conn:
+            return conn.execute(query, params).fetchall()
+
+    def one(self, query: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
+        found = self.rows(query, params)
+        return found[0] if found else None
+
+    @contextmanager
+    def transaction(self) -> Iterator[Any]:
+        """One write transaction, rolled back on any error; the connection is the `tx`."""
+        with self.errors(), self.pool.connection() as conn, conn.transaction():
+            yield conn
+
+    def footprint(self) -> tuple[str, int]:
+        """Where the index is, and the size of its tables (the vectors are elsewhere)."""
+        row = self.one("SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) FROM pg_class c "
+                       "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                       "WHERE n.nspname = %s AND c.relkind = 'r'", (self.schema,))
+        return self.where, int(row[0]) if row else 0
+
+    def check(self) -> None:
+        """The database answers (its own checks keep its pages whole)."""
+        self.rows("SELECT 1")
+
+    def close(self) -> None:
+        self.pool.close()
+
+    # --- meta ----------------------------------------------------------------------------
+    def get_meta(self, key: str) -> str | None:
+        row = self.one("SELECT value FROM meta WHERE key = %s", (key,))
+        return row[0] if row else None
+
+    def set_meta(self, key: str, value: str | None, tx: Any = None) -> None:
+        if tx is None:
+            with self.transaction() as tx:
+                self.set_meta(key, value, tx)
+            return
+        if value is None:
+            tx.execute("DELETE FROM meta WHERE key = %s", (key,))
+        else:
+            tx.execute("INSERT INTO meta VALUES (%s, %s) ON CONFLICT (key) DO UPDATE "
+                       "SET value = excluded.value", (key, value))
+
+    # --- one index run at a time -----------------------------------------------------------
+    @contextmanager
+    def run_lock(self, wait_s: float = RUN_WAIT_S) -> Iterator[None]:
+        """Held for a whole index run (or rebuild) on a connection of its own."""
+        key = lock_key("run", self.schema)
+        args = dict(self._connect_args, application_name=(
+            f"newsbot index on {socket.gethostname()} pid {os.getpid()}")[:63])
+        with self.errors():
+            conn = self._psycopg.connect(self.url, **args)
+        try:
+            deadline = time.monotonic() + wait_s
+            with self.errors():
+                while not conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()[0]:
+                    if time.monotonic() > deadline:
+                        raise IndexBusy(f"another `newsbot index` ({self._holder(conn, key)}) "
+                                        f"is updating the index in {self.where}; it was not "
+                                        f"done within {wait_s:g} s")
+                    time.sleep(LOCK_POLL_S)
+            yield
+        finally:
+            conn.close()  # ends the session, which releases the lock
+
+    @staticmethod
+    def _holder(conn: Any, key: int) -> str:
+        """Who holds the advisory lock `key` (a 64-bit key is classid:objid in pg_locks)."""
+        row = conn.execute(
+            "SELECT a.application_name, host(a.client_addr), a.pid FROM pg_locks l "
+            "JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' "
+            "AND l.granted AND l.classid = %s::bigint::oid AND l.objid = %s::bigint::oid "
+            "AND l.objsubid = 1 AND l.database = (SELECT oid FROM pg_database "
+            "WHERE datname = current_database())",
+            ((key >> 32) & 0xFFFFFFFF, key & 0xFFFFFFFF)).fetchone()
+        if row is None:
+            return "holder unknown"
+        return f"{row[0] or 'newsbot'}, from {row[1] or 'a local socket'}, server pid {row[2]}"
+
+    # --- schema --------------------------------------------------------------------------
+    def _version(self, conn: Any) -> int:
+        has_meta = conn.execute("SELECT 1 FROM information_schema.tables WHERE "
+                                "table_schema = %s AND table_name = 'meta'",
+                                (self.schema,)).fetchone()
+        if not has_meta:
+            return 0
+        row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        return int(row[0]) if row else 0
+
+    def _migrate(self, create: bool) -> None:
+        with self.errors(), self.pool.connection() as conn:
+            version = self._version(conn)
+        if version > SCHEMA_VERSION:
+            raise IndexSchemaError(
+                f"the index in {self.where} was written by a newer newsbot (schema {version}, "
+                f"this one knows {SCHEMA_VERSION}); upgrade newsbot")
+        if version == SCHEMA_VERSION:
+            return
+        if version == 0 and not create:
+            raise IndexMissing(f"no index in {self.where}; run `newsbot index` first")
+        with self.transaction() as tx:
+            # Two processes opening a new index at once: one creates, the other waits.
+            tx.execute("SELECT pg_advisory_xact_lock(%s)", (lock_key("migrate", self.schema),))
+            tx.execute(self._sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(self._schema_sql))
+            version = self._version(tx)
+            for _, step in MIGRATIONS[version:]:
+                step(tx)
+            self.set_meta("schema_version", str(SCHEMA_VERSION), tx)
