@@ -75,6 +75,7 @@ def main() -> None:
                 "question": q.question, "answer": gold, "answerable": q.answerable,
                 "kind": question.kind,
                 "relevances": [p.relevance for p in result.passages],
+                "passages": [p.text for p in result.passages],  # to recompute features
                 "passage_gold": [gold_in(gold, p.text) for p in result.passages],
                 "sentences": [{
                     "passage": s.passage, "position": s.position, "text": s.text,

@@ -71,11 +71,14 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     (NUMBER, re.compile(rf"\b{_NUM}\s?(?:%|percent\b|per cent\b)")),
     (DATE, re.compile(rf"\b(?:{_MONTHS})(?:\s\d{{1,2}}(?:st|nd|rd|th)?)?(?:,?\s\d{{4}})?|"
                       rf"\b(?:{_DAYS})\b|\b(?:19|20)\d\d\b")),
-    (NUMBER, re.compile(rf"\b{_NUM}{_SCALE}\b|\b(?:{_NUMBER_WORD})\b", re.IGNORECASE)),
 ]
+# After names, so that "Blink-182" stays a name.
+_PLAIN_NUMBER = re.compile(rf"\b{_NUM}{_SCALE}\b|\b(?:{_NUMBER_WORD})\b", re.IGNORECASE)
 # Runs of capitalised words, joined by a few lower-case linking words: "Bank of America".
-_NAME = re.compile(r"[A-Z][\w.&-]*(?:['’][\w]+)?(?:\s(?:(?:of|the|de|del|da|von|van|and|al|bin)"
+_NAME = re.compile(r"\b[A-Z][\w.&-]*(?:['’][\w]+)?(?:\s(?:(?:of|the|de|del|da|von|van|and|al|bin)"
                    r"\s)?[A-Z][\w.&-]*(?:['’][\w]+)?)*")
+# "WASHINGTON –", "BERLIN (AP) —", "WELLINGTON, New Zealand (AP) —": where a story was filed.
+_DATELINE = re.compile(r"^[A-Z][A-Z .]{2,}(?:,\s[A-Z][\w .]+)?\s*(?:\([\w ]+\))?\s*[–—-]\s")
 _QUOTED = re.compile(r"[“\"]([^”\"]{2,60})[”\"]")
 _NOT_NAMES = frozenset({"mr", "mrs", "ms", "dr", "i", "it", "he", "she", "they", "we", "but",
                         "and", "in", "on", "at", "as", "if", "so", "after", "before",
@@ -86,6 +89,9 @@ def candidates(sentence: str) -> list[Span]:
     """Spans that could answer a question, without overlaps (the first pattern wins)."""
     spans: list[Span] = []
     taken = [False] * len(sentence)
+    dateline = _DATELINE.match(sentence)
+    if dateline:
+        taken[: dateline.end()] = [True] * dateline.end()
 
     def add(kind: str, start: int, end: int) -> None:
         text = sentence[start:end].strip(" ,.;:'’\"“”")
@@ -99,17 +105,21 @@ def candidates(sentence: str) -> list[Span]:
         for match in pattern.finditer(sentence):
             add(kind, match.start(), match.end())
     for match in _QUOTED.finditer(sentence):
-        add(PERSON if _looks_like_name(match.group(1)) else NAME, match.start(), match.end())
+        if _looks_like_name(match.group(1)):  # a title, not quoted speech
+            add(NAME, match.start(), match.end())
     for match in _NAME.finditer(sentence):
         raw = match.group(0)
         if any(taken[match.start():match.end()]):  # "Claudia Sheinbaum on June 2": the name
             raw = raw[:taken.index(True, match.start()) - match.start()]
         text = _trim_name(raw)
-        if text and start_of(sentence, match.start()) and " " not in text and not is_place(text):
+        if not text or len(text) < 2 or text.lower().startswith(("i'", "i’")):
+            continue
+        start = match.start() + raw.index(text)
+        if start_of(sentence, start) and " " not in text and not is_place(text):
             continue  # "Time stood still...": any first word is capitalised
-        if text:
-            start = match.start() + raw.index(text)
-            add(PLACE if is_place(text) else PERSON, start, start + len(text))
+        add(PLACE if is_place(text) else PERSON, start, start + len(text))
+    for match in _PLAIN_NUMBER.finditer(sentence):
+        add(NUMBER, match.start(), match.end())
     spans.sort(key=lambda s: s.start)
     return spans
 
@@ -119,7 +129,8 @@ def start_of(sentence: str, offset: int) -> bool:
 
 
 def _looks_like_name(text: str) -> bool:
-    return all(w[:1].isupper() for w in text.split())
+    small = {"of", "the", "a", "an", "and", "in", "on", "for", "to", "at", "with"}
+    return all(w[:1].isupper() or w[:1].isdigit() or w in small for w in text.split())
 
 
 def _trim_name(text: str) -> str:
@@ -171,8 +182,10 @@ def is_place(text: str) -> bool:
 
 def fits(kind: str, span: Span) -> bool:
     """Whether a span is the kind of thing the question asks for."""
-    if kind in (PERSON, NAME):
-        return span.kind in (PERSON, PLACE) if kind == NAME else span.kind == PERSON
+    if kind == NAME:
+        return span.kind in (PERSON, PLACE, NAME)
+    if kind == PERSON:
+        return span.kind == PERSON
     if kind == NUMBER:
         return span.kind in (NUMBER, MONEY)
     return span.kind == kind

@@ -4,7 +4,9 @@ already say. `bench/train_answers.py` fits the weights over these features."""
 
 from __future__ import annotations
 
+import math
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -29,7 +31,8 @@ _NEGATION = re.compile(r"\b(no|not|never|none|nobody|neither|nor|denied|without)
 FEATURES = (
     "coverage", "similarity", "passage_rank", "relevance_gap", "position", "typed",
     "typed_count", "support", "new_names", "numbers", "length", "long", "restates",
-    "bigrams", "negation", "quote", *(f"typed_{k}" for k in KINDS), *(f"kind_{k}" for k in KINDS),
+    "bigrams", "negation", "quote", "mentions", "top_candidate",
+    *(f"typed_{k}" for k in KINDS), *(f"kind_{k}" for k in KINDS),
 )
 
 
@@ -133,12 +136,25 @@ def sentence_candidates(question: Question, passages: list[Passage], idf: dict[s
     return found
 
 
+def _head(span: Span) -> str:
+    """The word a story repeats: "Bernard Arnault" is "Arnault" on second mention."""
+    return span.text.split()[-1].lower().removesuffix("’s").removesuffix("'s")
+
+
 def _add_support(found: list[Sentence], passages: list[Passage]) -> None:
-    """How many of the passages name a sentence's best candidate: answers repeat."""
+    """How many of the passages name a sentence's best candidate, and how often they
+    mention it: answers repeat, in several stories and within one."""
     lowered = [p.text.lower() for p in passages]
+    word_counts = Counter(w.lower() for p in passages for w in words(p.text))
+    mentions = {_head(span): word_counts.get(_head(span), 0)
+                for sentence in found for span in sentence.spans}
+    most = max(mentions.values(), default=0)
     for sentence in found:
         counts = [sum(span.text.lower() in text for text in lowered) for span in sentence.spans]
         sentence.values["support"] = max(counts, default=0) / max(1, len(passages))
+        heads = [mentions.get(_head(span), 0) for span in sentence.spans]
+        sentence.values["mentions"] = min(1.0, math.log1p(max(heads, default=0)) / math.log1p(30))
+        sentence.values["top_candidate"] = float(most >= 2 and most in heads)
 
 
 def matrix(found: list[Sentence]) -> np.ndarray:
