@@ -91,14 +91,21 @@ class Settings(BaseSettings):
         return value
 
     @model_validator(mode="after")
-    def _server_mode_whole(self) -> Settings:
-        """Vectors on a server but the catalog in a local file (or the reverse) would let
-        machines disagree on what is indexed: both or neither."""
-        if bool(self.chroma_host) != bool(self.database_url):
-            have, lack = (("NEWSBOT_CHROMA_HOST", "NEWSBOT_DATABASE_URL") if self.chroma_host
-                          else ("NEWSBOT_DATABASE_URL", "NEWSBOT_CHROMA_HOST"))
-            raise ValueError(f"server mode needs both NEWSBOT_CHROMA_HOST and "
-                             f"NEWSBOT_DATABASE_URL: {have} is set but {lack} is not")
+    def _pairs_whole(self) -> Settings:
+        """Settings that only mean something together: both or neither. Vectors on a server
+        but the catalog in a local file (or the reverse) would let machines disagree on what
+        is indexed; a shard id without a count (or the reverse) is no sharding at all."""
+        for what, pair in (("server mode", ("chroma_host", "database_url")),
+                           ("sharding", ("discord_shard_id", "discord_shard_count"))):
+            have = [env_name(f) for f in pair if getattr(self, f) not in (None, "")]
+            if len(have) == 1:
+                a, b = (env_name(f) for f in pair)
+                raise ValueError(f"{what} needs both {a} and {b}: {have[0]} is set but "
+                                 f"{b if have[0] == a else a} is not")
+        shard, count = self.discord_shard_id, self.discord_shard_count
+        if count is not None and shard is not None and shard >= count:
+            raise ValueError(f"NEWSBOT_DISCORD_SHARD_ID='{shard}' is not accepted: it should be "
+                             f"less than NEWSBOT_DISCORD_SHARD_COUNT={count} (ids run from 0)")
         return self
 
     # --- embedding ---------------------------------------------------------------------
@@ -237,6 +244,12 @@ class Settings(BaseSettings):
         default=None, description="Base URL of the Discord REST API, e.g. "
         "http://127.0.0.1:8765/api/v10; unset: Discord's own. Only for a Discord-compatible "
         "server (the tests run one on 127.0.0.1).")
+    discord_shard_id: int | None = Field(
+        default=None, ge=0, description="This process's shard, 0 to count - 1 (set with "
+        "NEWSBOT_DISCORD_SHARD_COUNT); shard 0 alone syncs commands and runs the watch loop.")
+    discord_shard_count: int | None = Field(
+        default=None, ge=1, description="Processes the bot runs as (Discord sharding), all "
+        "against one index; unset: one process, unsharded.")
     discord_feedback_db: Path = Field(
         default_factory=lambda: _data_home() / "feedback.sqlite",
         description="Where the 👍/👎 votes on answers are kept (SQLite).")

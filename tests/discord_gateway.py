@@ -1,6 +1,11 @@
 """The gateway half of the fake Discord in discord_server.py: the websocket, its optional
 zlib/zstd stream compression, IDENTIFY/RESUME sessions, heartbeats and event dispatch.
 
+Sharding as Discord does it: an IDENTIFY may carry `shard: [id, count]`; a guild's
+events (and the guild itself, in READY and GUILD_CREATE) go only to the session of the
+shard that owns it, (guild_id >> 22) % count, and events of no guild (DMs) to shard 0.
+A new IDENTIFY replaces the live session of its own shard only.
+
 Everything here runs on the server's event loop; the Gateway reads its settings (token,
 world, intents allowed, heartbeat knobs) from the FakeDiscord it belongs to and records
 what the bot sent in that server's public lists."""
@@ -65,10 +70,18 @@ class _Conn:
 class _Session:
     id: str
     conn: _Conn | None
+    shard: tuple[int, int] | None = None  # [id, count] from IDENTIFY; None: unsharded
     seq: int = 0
     live: bool = True  # False once a new IDENTIFY replaces it
     buffer: list[Json] = field(default_factory=list)  # replayed on RESUME
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    def owns(self, guild_id: int | None) -> bool:
+        """Whether this session gets a guild's events (guild_id None: a DM's)."""
+        if self.shard is None:
+            return True
+        shard_id, count = self.shard
+        return shard_id == (0 if guild_id is None else (guild_id >> 22) % count)
 
 
 class Gateway:
@@ -146,13 +159,16 @@ class Gateway:
             return
         server.identifies.append(d)
         server.intents = intents
+        shard = tuple(d["shard"]) if d.get("shard") is not None else None
         for old in self.sessions.values():
-            old.live = False
-        session = conn.session = _Session(secrets.token_hex(16), conn)
+            if old.shard == shard:
+                old.live = False
+        session = conn.session = _Session(secrets.token_hex(16), conn, shard)
         self.sessions[session.id] = session
+        has_guild = session.owns(server.guild_id)
         me = {**server.world.bot, "verified": True, "mfa_enabled": False, "flags": 0}
         ready = {"v": 10, "user": me,
-                 "guilds": [{"id": str(server.guild_id), "unavailable": True}],
+                 "guilds": [{"id": str(server.guild_id), "unavailable": True}] * has_guild,
                  "session_id": session.id, "resume_gateway_url": server.gateway_url,
                  "application": {"id": str(server.app_id),
                                  "flags": app_flags(server.privileged_intents)},
@@ -163,7 +179,8 @@ class Gateway:
             ready["shard"] = d["shard"]
         await self._emit(session, "READY", ready)
         members = bool(intents & p.PRIVILEGED_INTENTS["members"])
-        await self._emit(session, "GUILD_CREATE", server.world.guild_create(members))
+        if has_guild:
+            await self._emit(session, "GUILD_CREATE", server.world.guild_create(members))
 
     async def _resume(self, conn: _Conn, d: Json) -> None:
         session = self.sessions.get(d.get("session_id", ""))
@@ -188,9 +205,11 @@ class Gateway:
     # --- used by the server and the REST side (on the server loop) -----------------------
 
     async def dispatch(self, event: str, d: Json) -> None:
-        """A DISPATCH (op 0) to every live session; sequence numbers are handled here."""
+        """A DISPATCH (op 0) to every live session of the shard that owns the event's guild;
+        sequence numbers are handled here."""
+        guild = d.get("guild_id") or (d.get("id") if event.startswith("GUILD_") else None)
         for session in list(self.sessions.values()):
-            if session.live:
+            if session.live and session.owns(int(guild) if guild else None):
                 await self._emit(session, event, d)
 
     async def send_all(self, payload: Json) -> None:

@@ -34,6 +34,9 @@ class NewsbotClient(discord.Client):
                  **options: Any) -> None:
         intents = discord.Intents.default()
         intents.message_content = settings.discord_message_content
+        if settings.discord_shard_count is not None:  # one of several processes
+            options.update(shard_id=settings.discord_shard_id,
+                           shard_count=settings.discord_shard_count)
         super().__init__(intents=intents, allowed_mentions=discord.AllowedMentions.none(),
                          **options)
         self.app = app
@@ -52,6 +55,10 @@ class NewsbotClient(discord.Client):
 
         register(self)
         self.add_dynamic_items(VoteButton)  # votes on answers given before a restart count
+        if not self.once_per_bot:
+            log.info("shard %s of %s: shard 0 syncs the commands and watches", self.shard_id,
+                     self.shard_count)
+            return
         guild = self.settings.discord_guild
         if guild:
             target = discord.Object(id=guild)
@@ -64,6 +71,15 @@ class NewsbotClient(discord.Client):
             from bot.feeds_commands import feed_poller
 
             self.start_watching(feed_poller(self.app, self.settings))
+
+    @property
+    def once_per_bot(self) -> bool:
+        """Whether this process does the work a bot does once, not once per shard: shard 0,
+        or the only process. That is syncing the slash commands (one bulk overwrite of the
+        bot's command list, which Discord rate-limits; every shard still registers them, as
+        each answers the interactions of its own servers) and the watch loop (one indexer of
+        the shared index, so a new article is indexed and its headline posted once)."""
+        return not self.shard_id
 
     def start_watching(self, poll_feeds: Any = None) -> None:
         """The watch loop in a thread of its own; what it indexes is announced here."""
@@ -92,8 +108,13 @@ class NewsbotClient(discord.Client):
     async def post_headlines(self, article_ids: list[str]) -> None:
         """One message for a batch of new articles, in the news channel, pinging no one."""
         channel_id = self.settings.discord_news_channel
-        channel = self.get_channel(channel_id) if channel_id else None
-        if channel is None:
+        if not channel_id:
+            return
+        try:  # shard 0 need not hold the channel's server: then the API is asked for it
+            channel = self.get_channel(channel_id) or await self.fetch_channel(channel_id)
+        except discord.HTTPException as exc:
+            log.warning("news channel %s: %s; %d headlines not posted", channel_id, exc,
+                        len(article_ids))
             return
         from bot.discord.format import articles_embed
 
@@ -114,7 +135,8 @@ class NewsbotClient(discord.Client):
 
     async def on_ready(self) -> None:
         names = ", ".join(f"{g.name} ({g.id})" for g in self.guilds) or "none yet"
-        log.info("logged in as %s; servers: %s", self.user, names)
+        shard = f" (shard {self.shard_id} of {self.shard_count})" if self.shard_count else ""
+        log.info("logged in as %s%s; servers: %s", self.user, shard, names)
 
     # --- who and where -----------------------------------------------------------------------
     def allowed_here(self, channel: Any) -> bool:
