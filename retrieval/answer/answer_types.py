@@ -182,8 +182,8 @@ def is_place(text: str) -> bool:
 
 def fits(kind: str, span: Span) -> bool:
     """Whether a span is the kind of thing the question asks for."""
-    if kind == NAME:
-        return span.kind in (PERSON, PLACE, NAME)
+    if kind == NAME:  # "which team", but also "what did Canada pledge"
+        return span.kind in (PERSON, PLACE, NAME, MONEY)
     if kind == PERSON:
         return span.kind == PERSON
     if kind == NUMBER:

@@ -18,8 +18,9 @@ from retrieval.answer.citations import CheckedAnswer, check_citations
 from retrieval.answer.extractive import Extract, compose, extract
 from retrieval.answer.followup import History, condense
 from retrieval.answer.llm import describe_failure
-from retrieval.answer.refusal import shipped_refusal, signals
+from retrieval.answer.refusal import asks_about_now, shipped_refusal, signals, staleness
 from retrieval.errors import LLMError
+from retrieval.index.embedding import sentence_embedder
 from retrieval.search.searcher import Searcher, SearchResult
 from retrieval.settings import Settings, get_settings
 from retrieval.text import content_terms
@@ -41,7 +42,7 @@ class Answerer:
         self.searcher = searcher
         self.chat_model = chat_model
         self.settings = settings or get_settings()
-        self.embed = searcher.index.embedder.embed_documents
+        self.embed = sentence_embedder(searcher.index.embedder)
         # A model run in this process (llama.cpp) is not safe to call from two threads.
         self._llm_lock = (threading.Lock() if self.settings.llm_provider == "llamacpp"
                           else contextlib.nullcontext())
@@ -94,7 +95,7 @@ class Answerer:
                       answerer="extractive" if self.chat_model is None else "llm",
                       timings={k: round(v, 4) for k, v in result.timings.items()})
         found = self._extract(state["standalone"], passages)
-        if self._decline(found, passages):
+        if self._decline(found, passages, state["today"] or date.today()):
             base.text = self.coverage()
             return base
         if self.chat_model is None:
@@ -113,13 +114,16 @@ class Answerer:
         idf, _ = self.searcher.idf(content_terms(question))
         return extract(question, passages, idf, self.embed, self.settings.answer_max_sentences)
 
-    def _decline(self, found: Extract, passages: list[Passage]) -> bool:
+    def _decline(self, found: Extract, passages: list[Passage], today: date) -> bool:
         if not passages or not found.sentences:
             return True
         model = shipped_refusal()
         threshold = self.settings.decline_below
-        confidence = model.confidence(signals(found.ranked, [p.relevance for p in passages],
-                                              found.question.kind))
+        ages = [(today - p.published_at.date()).days if p.published_at else None
+                for p in passages[:3]]
+        confidence = model.confidence(signals(
+            found.ranked, [p.relevance for p in passages], found.question.kind,
+            staleness(ages), asks_about_now(found.question.text)))
         return confidence < (model.threshold if threshold is None else threshold)
 
     def _generate(self, question: str, passages: list[Passage], on_token: OnToken | None,

@@ -15,6 +15,8 @@ from retrieval.answer.features import (
     FEATURES,
     Question,
     Sentence,
+    add_relative,
+    add_similarity,
     matrix,
     read_question,
     sentence_candidates,
@@ -22,6 +24,8 @@ from retrieval.answer.features import (
 from retrieval.answer.weights import shipped_weights
 from retrieval.text import stem_set
 from retrieval.types import Passage
+
+YESNO_BONUS = 0.5
 
 
 @dataclass(frozen=True)
@@ -72,16 +76,46 @@ def extract(question_text: str, passages: list[Passage], idf: dict[str, float],
             ) -> Extract:
     model = model or shipped_model()
     question = read_question(question_text)
-    if not model.uses("similarity"):
-        embed = None  # embedding every sentence is most of an answer's time
-    found = sentence_candidates(question, passages, idf, embed)
+    found = sentence_candidates(question, passages, idf, None)
     if not found:
         return Extract(question, [], [], None)
+    if embed is not None and model.uses("similarity"):
+        embed_likeliest(question, found, model, embed)
     for sentence, p in zip(found, model.probabilities(matrix(found)), strict=True):
-        sentence.score = float(p)
+        # news-dev has almost no yes/no questions to learn from: a sentence that says
+        # "no" about what the question asks is its answer.
+        sentence.score = float(p) + YESNO_BONUS * sentence.values["negation"]
     ranked = sorted(found, key=lambda s: -s.score)
-    chosen = choose(ranked, model, max_sentences)
-    return Extract(question, chosen, ranked, lead_span(question, chosen[0], found, model))
+    chosen, lead = answer_from(question, ranked, model, max_sentences)
+    return Extract(question, chosen, ranked, lead)
+
+
+EMBEDDED = 8  # sentences compared with the question by embedding: most of an answer's time
+
+
+def embed_likeliest(question: Question, found: list[Sentence], model: AnswerModel,
+                    embed: Embed) -> list[Sentence]:
+    """Similarity for the likeliest few sentences by every other feature; the rest get
+    the fitted mean, which moves none of them."""
+    for sentence in found:
+        sentence.values["similarity"] = float(model.mean[FEATURES.index("similarity")])
+    first = model.probabilities(matrix(found))
+    likeliest = [found[i] for i in np.argsort(-first, kind="stable")[:EMBEDDED]]
+    add_similarity(question, likeliest, embed)
+    add_relative(found)
+    return likeliest
+
+
+def answer_from(question: Question, ranked: list[Sentence], model: AnswerModel,
+                max_sentences: int) -> tuple[list[Sentence], str | None]:
+    """The chosen sentences and the lead. With a lead, the likeliest sentence that names
+    it comes first (the lead is quoted from it)."""
+    lead = lead_span(question, ranked, model)
+    if lead is None:
+        return choose(ranked, model, max_sentences), None
+    carrier = next(s for s in ranked if any(span.text == lead for span in s.spans))
+    return choose([carrier, *(s for s in ranked if s is not carrier)], model,
+                  max_sentences), lead
 
 
 def choose(ranked: list[Sentence], model: AnswerModel, max_sentences: int) -> list[Sentence]:
@@ -107,18 +141,22 @@ def _jaccard(a: set[str], b: set[str]) -> float:
     return len(a & b) / max(1, len(a | b))
 
 
-def lead_span(question: Question, best: Sentence, found: list[Sentence],
-              model: AnswerModel) -> str | None:
-    """The candidate of the asked-for kind in the best sentence that the other likely
-    sentences back most; none when two candidates are close or the question is yes/no."""
-    if question.kind == YESNO or not best.spans:
+LEAD_FROM = 3  # the lead is a candidate of the likeliest few sentences
+
+
+def lead_span(question: Question, ranked: list[Sentence], model: AnswerModel) -> str | None:
+    """The candidate of the asked-for kind, in one of the likeliest sentences, that all
+    the sentences back most (each naming it adds its probability); none when two are
+    close or the question is yes/no."""
+    if question.kind == YESNO:
         return None
+    names = {span.text for s in ranked[:LEAD_FROM] for span in s.spans}
     support: dict[str, float] = {}
-    for sentence in found:
+    for sentence in ranked:
         lowered = sentence.text.lower()
-        for span in best.spans:
-            if span.text.lower() in lowered:
-                support[span.text] = support.get(span.text, 0.0) + sentence.score
+        for name in names:
+            if name.lower() in lowered:
+                support[name] = support.get(name, 0.0) + sentence.score
     ordered = sorted(support.items(), key=lambda kv: -kv[1])
     if not ordered:
         return None

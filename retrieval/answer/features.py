@@ -24,6 +24,7 @@ from retrieval.text import content_terms, proper_nouns, split_sentences, stem, s
 from retrieval.types import Passage
 
 MIN_WORDS, MAX_WORDS = 5, 70
+RELEVANCE_SCALE = 2.0  # a passage this far below the best counts e^-1 as much
 _COMPLETE = re.compile(r"[.!?][\"”’')\]]*$")
 _NEGATION = re.compile(r"\b(no|not|never|none|nobody|neither|nor|denied|without)\b|n't\b",
                        re.IGNORECASE)
@@ -32,6 +33,7 @@ FEATURES = (
     "coverage", "similarity", "passage_rank", "relevance_gap", "position", "typed",
     "typed_count", "support", "new_names", "numbers", "length", "long", "restates",
     "bigrams", "negation", "quote", "mentions", "top_candidate",
+    *(f"best_{n}" for n in ("coverage", "similarity", "support", "mentions")),
     *(f"typed_{k}" for k in KINDS), *(f"kind_{k}" for k in KINDS),
 )
 
@@ -68,10 +70,23 @@ def _initials(sentence_words: list[str]) -> str:
     return " ".join(w[0].lower() for w in sentence_words)
 
 
+# Stems that answer for one another (Porter stems): "Did anyone die" is answered by
+# "No deaths were reported".
+_RELATED = [{"die", "death", "dead", "kill", "fatal"}, {"injur", "hurt", "wound"},
+            {"win", "won", "victori", "beat"}, {"buy", "bought", "purchas", "acquir"},
+            {"cost", "price", "spent", "spend"}, {"elect", "vote", "won"},
+            {"arrest", "detain", "custodi"}, {"resign", "quit", "step"}]
+_ALSO = {stem: group for group in _RELATED for stem in group}
+
+
+def _found(term: str, stems: set[str]) -> bool:
+    return term in stems or bool(_ALSO.get(term, set()) & stems)
+
+
 def _coverage(question: Question, sentence: str, stems: set[str], idf: dict[str, float]
               ) -> float:
     total = sum(idf.get(t, 1.0) for t in question.terms) or 1.0
-    found = {t for t in question.terms if t in stems}
+    found = {t for t in question.terms if _found(t, stems)}
     if question.acronyms:  # "MVP" answered by "most valuable player"
         spelled = _initials(words(sentence))
         found |= {t for t, letters in question.acronyms.items() if letters in spelled}
@@ -110,7 +125,8 @@ def sentence_candidates(question: Question, passages: list[Passage], idf: dict[s
             values = {
                 "coverage": coverage,
                 "passage_rank": 1 / (1 + p_index),
-                "relevance_gap": max(-1.0, (passage.relevance - best_relevance) / 10),
+                "relevance_gap": math.exp((passage.relevance - best_relevance)
+                                          / RELEVANCE_SCALE),
                 "position": 1 / (1 + position),
                 "typed": float(bool(spans)),
                 "typed_count": min(len(spans), 3) / 3,
@@ -122,18 +138,34 @@ def sentence_candidates(question: Question, passages: list[Passage], idf: dict[s
                                   and question.kind != YESNO),
                 "bigrams": len(question.bigrams & sentence_bigrams)
                 / max(1, len(question.bigrams)),
-                "negation": float(question.kind == YESNO and bool(_NEGATION.search(text))),
+                "negation": float(question.kind == YESNO and bool(_NEGATION.search(text))
+                                  and any(_found(t, stems) for t in question.terms)),
                 "quote": float(any(q in text for q in "“”\"")),
                 f"typed_{question.kind}": float(bool(spans)),
                 f"kind_{question.kind}": 1.0,
             }
             found.append(Sentence(p_index, position, text, spans, values))
     _add_support(found, passages[:depth])
-    if embed is not None and found:
-        vectors = embed([question.text, *(s.text for s in found)])
-        for sentence, sim in zip(found, vectors[1:] @ vectors[0], strict=True):
-            sentence.values["similarity"] = float(sim)
+    if embed is not None:
+        add_similarity(question, found, embed)
+    add_relative(found)
     return found
+
+
+def add_similarity(question: Question, sentences: list[Sentence], embed: Embed) -> None:
+    if sentences:
+        vectors = embed([question.text, *(s.text for s in sentences)])
+        for sentence, sim in zip(sentences, vectors[1:] @ vectors[0], strict=True):
+            sentence.values["similarity"] = float(sim)
+
+
+def add_relative(found: list[Sentence]) -> None:
+    """Whether a sentence is the best of this question's on a feature: what matters is
+    how a sentence compares with the others, not the feature's level for this question."""
+    for name in ("coverage", "similarity", "support", "mentions"):
+        top = max((s.values.get(name, 0.0) for s in found), default=0.0)
+        for s in found:
+            s.values[f"best_{name}"] = float(s.values.get(name, 0.0) >= top - 1e-9)
 
 
 def _head(span: Span) -> str:
@@ -142,19 +174,26 @@ def _head(span: Span) -> str:
 
 
 def _add_support(found: list[Sentence], passages: list[Passage]) -> None:
-    """How many of the passages name a sentence's best candidate, and how often they
-    mention it: answers repeat, in several stories and within one."""
+    """How much of the passages name a sentence's best candidate, and how often they
+    mention it: answers repeat, in several stories and within one. Each passage counts
+    by its relevance (a passage far below the best one barely counts)."""
+    best = max((p.relevance for p in passages), default=0.0)
+    weights = [math.exp((p.relevance - best) / RELEVANCE_SCALE) for p in passages]
+    total = sum(weights) or 1.0
     lowered = [p.text.lower() for p in passages]
-    word_counts = Counter(w.lower() for p in passages for w in words(p.text))
-    mentions = {_head(span): word_counts.get(_head(span), 0)
-                for sentence in found for span in sentence.spans}
-    most = max(mentions.values(), default=0)
+    counts = [Counter(w.lower() for w in words(p.text)) for p in passages]
+    heads = {_head(span) for sentence in found for span in sentence.spans}
+    mentions = {h: sum(w * c.get(h, 0) for w, c in zip(weights, counts, strict=True))
+                for h in heads}
+    most = max(mentions.values(), default=0.0)
     for sentence in found:
-        counts = [sum(span.text.lower() in text for text in lowered) for span in sentence.spans]
-        sentence.values["support"] = max(counts, default=0) / max(1, len(passages))
-        heads = [mentions.get(_head(span), 0) for span in sentence.spans]
-        sentence.values["mentions"] = min(1.0, math.log1p(max(heads, default=0)) / math.log1p(30))
-        sentence.values["top_candidate"] = float(most >= 2 and most in heads)
+        shares = [sum(w for w, text in zip(weights, lowered, strict=True)
+                      if span.text.lower() in text) / total for span in sentence.spans]
+        sentence.values["support"] = max(shares, default=0.0)
+        named = [mentions.get(_head(span), 0.0) for span in sentence.spans]
+        sentence.values["mentions"] = min(1.0, math.log1p(max(named, default=0.0))
+                                          / math.log1p(30))
+        sentence.values["top_candidate"] = float(most >= 2 and most in named)
 
 
 def matrix(found: list[Sentence]) -> np.ndarray:

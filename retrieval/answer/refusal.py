@@ -5,6 +5,8 @@ above the next), not from a raw relevance score, which rises as the index grows.
 
 from __future__ import annotations
 
+import math
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -14,12 +16,31 @@ from retrieval.answer.features import Sentence
 from retrieval.answer.weights import shipped_weights
 
 SIGNALS = ("best", "second", "coverage", "similarity", "typed", "support", "margin",
-           "yesno")
+           "yesno", "stale", "stale_recent")
+# A question about what just happened, which old passages cannot answer.
+_RECENT = re.compile(r"\b(this week|last week|this month|recently|today|yesterday|latest|"
+                     r"just|new|announced|on (monday|tuesday|wednesday|thursday|friday|"
+                     r"saturday|sunday))\b", re.IGNORECASE)
 
 
-def signals(ranked: list[Sentence], relevances: list[float], kind: str) -> dict[str, float]:
+def asks_about_now(question: str) -> bool:
+    return bool(_RECENT.search(question))
+
+
+def staleness(ages_days: list[int | None]) -> float:
+    """How old the freshest of the best passages is, on a log scale (0: today, 1: a
+    year or more); 0 when none is dated (an undated corpus is not held against it)."""
+    known = [abs(a) for a in ages_days if a is not None]
+    if not known:
+        return 0.0
+    return min(1.0, math.log1p(min(known)) / math.log1p(365))
+
+
+def signals(ranked: list[Sentence], relevances: list[float], kind: str,
+            stale: float = 0.0, recent: bool = False) -> dict[str, float]:
     """`ranked`: the scored sentences, best first (may be empty); `relevances`: the
-    passages' search scores."""
+    passages' search scores; `stale`: `staleness` of the best passages; `recent`:
+    whether the question asks about now."""
     best = ranked[0] if ranked else None
     relevances = sorted(relevances, reverse=True)
     margin = (relevances[0] - relevances[1]) / 10 if len(relevances) > 1 else 0.0
@@ -32,6 +53,8 @@ def signals(ranked: list[Sentence], relevances: list[float], kind: str) -> dict[
         "support": best.values["support"] if best else 0.0,
         "margin": min(margin, 1.0),
         "yesno": float(kind == YESNO),
+        "stale": stale,
+        "stale_recent": stale * recent,
     }
 
 

@@ -137,6 +137,13 @@ def native_bf16(device: str) -> bool:
     return device == "cpu" and torch.ops.mkldnn._is_mkldnn_bf16_supported()
 
 
+def sentence_embedder(embedder: Embedder):
+    """What embeds an answer's candidate sentences: the embedder's quick path for short
+    texts when it has one."""
+    small = getattr(embedder, "small", embedder)
+    return getattr(small, "embed_sentences", embedder.embed_documents)
+
+
 def embed_for_index(embedder: Embedder, texts: list[str]) -> np.ndarray:
     """An index batch: through the embedder's bulk path when it has one."""
     bulk = getattr(embedder, "embed_index_batch", None)

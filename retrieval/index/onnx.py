@@ -13,6 +13,8 @@ from retrieval.errors import EmbeddingModelError
 from retrieval.index.embedding import resolve_model_path
 from retrieval.settings import BUNDLED_MODEL
 
+SENTENCE_BATCH = 16
+
 
 class OnnxEmbedder:
     """The same sentence-transformers model run by ONNX Runtime: identical vectors (mean
@@ -102,6 +104,22 @@ class OnnxEmbedder:
             # One question is no faster on two threads (measured), and one thread leaves
             # the other core to the keyword query that search runs beside it.
             self._query_session = _session(path, threads=1)
+
+    def embed_sentences(self, texts: list[str]) -> np.ndarray:
+        """Short texts while a question waits (an answer's candidate sentences): the
+        question's session, in larger sorted batches, since short texts pad little."""
+        if not texts:
+            return np.zeros((0, 0), dtype=np.float32)
+        if self._query_session is None:
+            self._ensure_query_session()
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        out: list[np.ndarray] = [np.empty(0)] * len(texts)
+        for start in range(0, len(order), SENTENCE_BATCH):
+            idx = order[start : start + SENTENCE_BATCH]
+            vectors = self._query_session.run(None, self._feeds([texts[i] for i in idx]))[0]
+            for i, vec in zip(idx, vectors, strict=True):
+                out[i] = vec
+        return np.stack(out).astype(np.float32)
 
     def embed_query(self, text: str) -> np.ndarray:
         if self._query_session is None:
