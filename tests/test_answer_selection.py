@@ -120,3 +120,13 @@ def test_question_kinds() -> None:
     assert question_kind("What percentage of voters backed the plan?") == "number"
     assert question_kind("Which company bought the studio?") == "name"
     assert re.fullmatch(r"\w+", question_kind("Tell me about the tram"))
+
+
+def test_a_caption_is_never_run_into_the_sentence_before_it() -> None:
+    storm = passage("The storm cut power to a million homes on Thursday, officials said. "
+                    "📸 Flooded homes and streets: photos show the storm's aftermath. "
+                    "Crews worked through the night to restore power to the homes.")
+    found = extract("How many homes lost power in the storm?", [storm], IDF, EMBED)
+    assert all(not s.text.startswith("📸") for s in found.ranked)
+    checked = check_citations(compose(found.sentences, found.lead), [storm], EMBED)
+    assert checked.verified == checked.total >= 1

@@ -26,6 +26,9 @@ from retrieval.types import Passage
 MIN_WORDS, MAX_WORDS = 5, 70
 RELEVANCE_SCALE = 2.0  # a passage this far below the best counts e^-1 as much
 _COMPLETE = re.compile(r"[.!?][\"”’')\]]*$")
+# A sentence starts as the sentence splitter expects one to ("📸 Photos: ..." is a caption,
+# and would run into the sentence before it once composed).
+_STARTS = re.compile(r"[\"“‘'(\[]?[A-Z0-9]")
 _NEGATION = re.compile(r"\b(no|not|never|none|nobody|neither|nor|denied|without)\b|n't\b",
                        re.IGNORECASE)
 
@@ -115,7 +118,8 @@ def sentence_candidates(question: Question, passages: list[Passage], idf: dict[s
         for position, text in enumerate(split_sentences(passage.text)):
             n_words = len(text.split())
             # Only whole sentences: headline fragments and link lines have no full stop.
-            if not MIN_WORDS <= n_words <= MAX_WORDS or not _COMPLETE.search(text):
+            if (not MIN_WORDS <= n_words <= MAX_WORDS or not _COMPLETE.search(text)
+                    or not _STARTS.match(text)):
                 continue
             stems = stem_set(text)
             spans = _new_spans(question, text)
