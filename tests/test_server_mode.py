@@ -20,6 +20,7 @@ from servers import database
 from bot.cli import cli
 from corpus import load_articles
 from corpus.loader import SAMPLE_DIR
+from retrieval.answer.chain import Answerer
 from retrieval.errors import IndexBusy
 from retrieval.index.embedding import HashEmbedder
 from retrieval.index.news_index import NewsIndex
@@ -121,6 +122,12 @@ def test_same_passages_as_local_mode(postgres_url: str, chroma_port: int,
         expected = [p.chunk_id for p in local.search(question, k=5).passages]
         assert expected and [p.chunk_id for p in remote.search(question, k=5).passages
                              ] == expected, question
+        # The same answer, word for word, with the same sources.
+        settings = get_settings(decline_below=0.0)
+        here = Answerer(local, None, settings).answer(question)
+        there = Answerer(remote, None, settings).answer(question)
+        assert here.text and there.text == here.text, question
+        assert [s.chunk_id for s in there.sources] == [s.chunk_id for s in here.sources]
     server.close()
 
 
