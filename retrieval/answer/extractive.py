@@ -90,7 +90,7 @@ def extract(question_text: str, passages: list[Passage], idf: dict[str, float],
     return Extract(question, chosen, ranked, lead)
 
 
-EMBEDDED = 8  # sentences compared with the question by embedding: most of an answer's time
+EMBEDDED = 6  # sentences compared with the question by embedding: most of an answer's time
 
 
 def embed_likeliest(question: Question, found: list[Sentence], model: AnswerModel,

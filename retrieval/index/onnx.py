@@ -31,6 +31,8 @@ class OnnxEmbedder:
         self.cache_dir = Path(cache_dir or Path.home() / ".cache" / "newsbot" / "onnx")
         self._session = None
         self._query_session = None
+        self._sentence_session = None
+        self._query_path: Path | None = None
         self._onnx_file: Path | None = None
         self._tokenizer = None
         self._loading = threading.Lock()  # searches and an index run may start together
@@ -101,6 +103,7 @@ class OnnxEmbedder:
                 path = self._onnx_file.with_suffix(".int8.onnx")
                 if not path.exists():
                     quantize_onnx(self._onnx_file, path)
+            self._query_path = path
             # One question is no faster on two threads (measured), and one thread leaves
             # the other core to the keyword query that search runs beside it.
             self._query_session = _session(path, threads=1)
@@ -110,13 +113,18 @@ class OnnxEmbedder:
         question's session, in larger sorted batches, since short texts pad little."""
         if not texts:
             return np.zeros((0, 0), dtype=np.float32)
-        if self._query_session is None:
+        if self._sentence_session is None:
             self._ensure_query_session()
+            with self._loading:
+                if self._sentence_session is None:
+                    # Every core: the search that ran beside it is done by now.
+                    self._sentence_session = _session(self._query_path)
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         out: list[np.ndarray] = [np.empty(0)] * len(texts)
         for start in range(0, len(order), SENTENCE_BATCH):
             idx = order[start : start + SENTENCE_BATCH]
-            vectors = self._query_session.run(None, self._feeds([texts[i] for i in idx]))[0]
+            vectors = self._sentence_session.run(None,
+                                                 self._feeds([texts[i] for i in idx]))[0]
             for i, vec in zip(idx, vectors, strict=True):
                 out[i] = vec
         return np.stack(out).astype(np.float32)
