@@ -6,6 +6,7 @@ that is not in a passage; only the markers and the bold lead are added."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -49,16 +50,16 @@ class AnswerModel:
 
     @classmethod
     def from_dict(cls, data: dict) -> AnswerModel:
-        named = data["weights"]
-        pick = [FEATURES.index(n) for n in named if n in FEATURES]
-        weights, mean, scale = (np.zeros(len(FEATURES)), np.zeros(len(FEATURES)),
-                                np.ones(len(FEATURES)))
-        for i, name in zip(pick, [n for n in named if n in FEATURES], strict=True):
-            weights[i], mean[i], scale[i] = named[name], data["mean"][name], data["scale"][name]
-        return cls(weights, float(data["bias"]), mean, scale, float(data["more_above"]),
-                   int(data["max_chars"]), float(data["span_margin"]))
+        """A feature the weights do not name weighs nothing (mean 0, scale 1)."""
+        def column(key: str, missing: float) -> np.ndarray:
+            return np.array([data[key].get(n, missing) for n in FEATURES], dtype=np.float64)
+
+        return cls(column("weights", 0.0), float(data["bias"]), column("mean", 0.0),
+                   column("scale", 1.0), float(data["more_above"]), int(data["max_chars"]),
+                   float(data["span_margin"]))
 
 
+@lru_cache(maxsize=1)
 def shipped_model() -> AnswerModel:
     return AnswerModel.from_dict(shipped_weights()["sentences"])
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -79,5 +80,6 @@ class RefusalModel:
                    np.array([data["scale"][n] for n in SIGNALS]), float(data["threshold"]))
 
 
+@lru_cache(maxsize=1)
 def shipped_refusal() -> RefusalModel:
     return RefusalModel.from_dict(shipped_weights()["refusal"])

@@ -76,12 +76,16 @@ class OnnxEmbedder:
         if not texts:
             return np.zeros((0, 0), dtype=np.float32)
         self._ensure_loaded()
-        # Similar lengths batched together: less padding.
+        return self._run_sorted(self._session, texts, self.batch_size)
+
+    def _run_sorted(self, session, texts: list[str], batch_size: int) -> np.ndarray:
+        """Vectors in the order of `texts`, run in batches of similar length (less
+        padding)."""
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         out: list[np.ndarray] = [np.empty(0)] * len(texts)
-        for start in range(0, len(order), self.batch_size):
-            idx = order[start : start + self.batch_size]
-            vectors = self._session.run(None, self._feeds([texts[i] for i in idx]))[0]
+        for start in range(0, len(order), batch_size):
+            idx = order[start : start + batch_size]
+            vectors = session.run(None, self._feeds([texts[i] for i in idx]))[0]
             for i, vec in zip(idx, vectors, strict=True):
                 out[i] = vec
         return np.stack(out).astype(np.float32)
@@ -110,7 +114,7 @@ class OnnxEmbedder:
 
     def embed_sentences(self, texts: list[str]) -> np.ndarray:
         """Short texts while a question waits (an answer's candidate sentences): the
-        question's session, in larger sorted batches, since short texts pad little."""
+        question's model file, on every core, in larger batches (short texts pad little)."""
         if not texts:
             return np.zeros((0, 0), dtype=np.float32)
         if self._sentence_session is None:
@@ -119,15 +123,7 @@ class OnnxEmbedder:
                 if self._sentence_session is None:
                     # Every core: the search that ran beside it is done by now.
                     self._sentence_session = _session(self._query_path)
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        out: list[np.ndarray] = [np.empty(0)] * len(texts)
-        for start in range(0, len(order), SENTENCE_BATCH):
-            idx = order[start : start + SENTENCE_BATCH]
-            vectors = self._sentence_session.run(None,
-                                                 self._feeds([texts[i] for i in idx]))[0]
-            for i, vec in zip(idx, vectors, strict=True):
-                out[i] = vec
-        return np.stack(out).astype(np.float32)
+        return self._run_sorted(self._sentence_session, texts, SENTENCE_BATCH)
 
     def embed_query(self, text: str) -> np.ndarray:
         if self._query_session is None:
