@@ -1,7 +1,7 @@
 """Processes side by side on one local index: index runs while one-shot `newsbot search`
-processes start every half second and a long-lived app asks every second. Counts failed
-searches and crashes, tracks the index's size on disk, and compares the final index with
-a clean build of the same folder.
+processes start every half second (at most IN_FLIGHT at once) and a long-lived app asks
+every second. Counts failed searches and crashes, tracks the index's size on disk, and
+compares the final index with a clean build of the same folder.
 
     python bench/side_by_side.py [--runs 10] [--articles 300] [--work DIR]
 
@@ -29,6 +29,10 @@ from retrieval.index.report import folder_bytes
 
 REPO = Path(__file__).resolve().parent.parent
 FILE_LIMIT = 2 * 1024**3  # bytes a child may write to one file
+# One-shot searches running at once. Each is a new Python process that needs more than
+# half a second of CPU to start: unbounded, they pile up by the hundred on a small machine
+# and starve everything (an index run then waits in vain for a search to let go).
+IN_FLIGHT = 4
 WORDS = ("harbour", "storm", "council", "budget", "rocket", "launch", "vaccine", "trial",
          "drought", "river", "tram", "bridge", "election", "senator", "festival", "museum",
          "glacier", "wildfire", "airline", "strike", "market", "rally", "orchard", "vineyard",
@@ -151,13 +155,22 @@ def run_stress(work: Path, runs: int = 10, articles: int = 300, search_every: fl
             if problem:
                 report.failed_searches.append(problem)
 
+    slots = threading.BoundedSemaphore(IN_FLIGHT)
+
+    def search_in_slot(n: int) -> None:
+        try:
+            one_search(n)
+        finally:
+            slots.release()
+
     def spawn_searches() -> None:
         threads, n = [], 0
         while not done.is_set():
-            thread = threading.Thread(target=one_search, args=(n,))
-            thread.start()
-            threads.append(thread)
-            n += 1
+            if slots.acquire(blocking=False):  # else this tick is skipped: see IN_FLIGHT
+                thread = threading.Thread(target=search_in_slot, args=(n,))
+                thread.start()
+                threads.append(thread)
+                n += 1
             report.max_bytes = max(report.max_bytes, folder_bytes(index_dir))
             done.wait(search_every)
         for thread in threads:
