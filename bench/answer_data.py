@@ -1,10 +1,12 @@
 """Labelled sentences for the answerer: every question's passages searched on an index,
 each candidate sentence with its feature values and whether it holds the gold answer.
 
-    python bench/answer_data.py INDEX_DIR QUESTIONS.jsonl OUT.jsonl.gz [--all]
+    python bench/answer_data.py INDEX_DIR QUESTIONS.jsonl OUT.jsonl.gz [--all] [--as-of]
 
 Only answerable questions unless --all (probes for the refusal need every question).
 The week of a question is the news-dev week its date falls in (for cross-validation).
+--as-of searches only the articles published by the end of the question's week, as the
+index stood when someone asked it: no later story can stand in for a missing one.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from retrieval.app import NewsApp
 from retrieval.evaluation import _norm, read_questions
 from retrieval.settings import get_settings
 from retrieval.text import content_terms
+from retrieval.types import SearchFilters
 
 
 def week_of(day: date, weeks: list[date]) -> str:
@@ -54,6 +57,8 @@ def main() -> None:
     parser.add_argument("questions", type=Path)
     parser.add_argument("out", type=Path)
     parser.add_argument("--all", action="store_true", help="unanswerable questions too")
+    parser.add_argument("--as-of", action="store_true",
+                        help="only articles published by the end of each question's week")
     args = parser.parse_args()
     weeks = sorted({date.fromisoformat(r["retrieved_at"])
                     for r in read_records(DATA / "news-dev" / "articles.jsonl.gz")})
@@ -65,18 +70,25 @@ def main() -> None:
     started = time.perf_counter()
     with gzip.open(args.out, "wt", encoding="utf-8") as out:
         for n, q in enumerate(questions, 1):
-            result = searcher.search(q.question, k=settings.answer_passages, today=q.date)
+            week = week_of(q.date, weeks) if q.date else None
+            until = SearchFilters(until=date.fromisoformat(week)) if args.as_of and week \
+                else None
+            result = searcher.search(q.question, k=settings.answer_passages, filters=until,
+                                     today=q.date)
+            ages = [(q.date - p.published_at.date()).days if q.date and p.published_at
+                    else None for p in result.passages[:3]]  # as the answer chain takes them
             idf, _ = searcher.idf(content_terms(q.question))
             question = read_question(q.question)
             found = sentence_candidates(question, result.passages, idf, embed)
             gold = clean_gold(q.answer)
             out.write(json.dumps({
-                "id": q.id, "week": week_of(q.date, weeks) if q.date else None,
+                "id": q.id, "week": week,
                 "question": q.question, "answer": gold, "answerable": q.answerable,
                 "kind": question.kind,
                 "relevances": [p.relevance for p in result.passages],
                 "passages": [p.text for p in result.passages],  # to recompute features
                 "passage_gold": [gold_in(gold, p.text) for p in result.passages],
+                "ages": ages,
                 "sentences": [{
                     "passage": s.passage, "position": s.position, "text": s.text,
                     "values": s.values, "spans": [sp.text for sp in s.spans],

@@ -166,7 +166,7 @@ def refusal_rows(questions: list[dict], models: dict[str, AnswerModel]) -> np.nd
     rows = []
     for q in questions:
         _, _, ranked = answer(q, models[q["week"]])
-        ages = [q["fresh_age"]] if q.get("fresh_age") is not None else []
+        ages = q.get("ages") or ([q["fresh_age"]] if q.get("fresh_age") is not None else [])
         values = signals(ranked, q["relevances"], q["kind"], staleness(ages),
                          asks_about_now(q["question"]))
         rows.append([values[n] for n in SIGNALS])
