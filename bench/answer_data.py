@@ -29,7 +29,7 @@ from common import DATA, read_records
 
 from retrieval.answer.features import read_question, sentence_candidates
 from retrieval.app import NewsApp
-from retrieval.evaluation import _norm, read_questions
+from retrieval.evaluation import contains_answer, read_questions
 from retrieval.settings import get_settings
 from retrieval.text import content_terms
 from retrieval.types import SearchFilters
@@ -41,10 +41,6 @@ def week_of(day: date, weeks: list[date]) -> str:
         if week - timedelta(days=6) <= day <= week:
             return week.isoformat()
     return min(weeks, key=lambda w: abs((w - day).days)).isoformat()
-
-
-def gold_in(gold: str, text: str) -> bool:
-    return bool(gold) and _norm(gold) in _norm(text)
 
 
 def clean_gold(answer: str) -> str:
@@ -87,12 +83,12 @@ def main() -> None:
                 "kind": question.kind,
                 "relevances": [p.relevance for p in result.passages],
                 "passages": [p.text for p in result.passages],  # to recompute features
-                "passage_gold": [gold_in(gold, p.text) for p in result.passages],
+                "passage_gold": [contains_answer(gold, p.text) for p in result.passages],
                 "ages": ages,
                 "sentences": [{
                     "passage": s.passage, "position": s.position, "text": s.text,
                     "values": s.values, "spans": [sp.text for sp in s.spans],
-                    "label": gold_in(gold, s.text),
+                    "label": contains_answer(gold, s.text),
                 } for s in found],
             }, ensure_ascii=False) + "\n")
             if n % 100 == 0:

@@ -34,7 +34,7 @@ from retrieval.answer.extractive import AnswerModel, answer_from, compose, embed
 from retrieval.answer.features import FEATURES, Sentence, read_question
 from retrieval.answer.refusal import SIGNALS, asks_about_now, signals, staleness
 from retrieval.answer.weights import WEIGHTS
-from retrieval.evaluation import _norm
+from retrieval.evaluation import contains_answer, scoring_form
 
 GRID_MORE = (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 1.01)
 GRID_CHARS = (250, 300, 350, 400, 450, 500)
@@ -139,12 +139,13 @@ def score(questions: list[dict], models: dict[str, AnswerModel]) -> dict[str, fl
     hit, lengths, spans, span_right, span_near = 0, [], 0, 0, 0
     for q in questions:
         text, lead, _ = answer(q, models[q["week"]])
-        hit += bool(text) and _norm(q["answer"]) in _norm(text)
+        hit += bool(text) and contains_answer(q["answer"], text)
         lengths.append(len(text))
         if lead:
             spans += 1
-            span_right += _norm(lead) == _norm(q["answer"])
-            span_near += _norm(lead) in _norm(q["answer"]) or _norm(q["answer"]) in _norm(lead)
+            lead_form, gold_form = scoring_form(lead), scoring_form(q["answer"])
+            span_right += lead_form == gold_form
+            span_near += lead_form in gold_form or gold_form in lead_form
     return {"contains_gold": hit / max(1, len(questions)),
             "mean_chars": statistics.mean(lengths) if lengths else 0.0,
             "lead_given": spans / max(1, len(questions)),

@@ -36,12 +36,18 @@ class Question:
         return bool(self.gold_urls)
 
 
-def _norm(text: str) -> str:
+def scoring_form(text: str) -> str:
+    """Text as the scoring rule compares it: case-insensitive, whitespace collapsed."""
     return _SPACE.sub(" ", text).strip().casefold()
 
 
+def contains_answer(answer: str, text: str) -> bool:
+    """Whether `text` holds the gold `answer`, by the scoring rule."""
+    return bool(answer) and scoring_form(answer) in scoring_form(text)
+
+
 def is_hit(passage_url: str, passage_text: str, question: Question) -> bool:
-    return passage_url in question.gold_urls and _norm(question.answer) in _norm(passage_text)
+    return passage_url in question.gold_urls and contains_answer(question.answer, passage_text)
 
 
 def first_hit_rank(urls_texts: list[tuple[str, str]], question: Question) -> int | None:
@@ -127,7 +133,7 @@ class AnswerReport:
             self.answerable += 1
             self.declined_answerable += answer.declined
             self.contains_gold += (not answer.declined
-                                   and _norm(question.answer) in _norm(answer.text))
+                                   and contains_answer(question.answer, answer.text))
         else:
             self.probes += 1
             self.declined_probes += answer.declined
