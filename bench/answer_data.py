@@ -75,7 +75,7 @@ def main() -> None:
                     else None for p in result.passages[:3]]  # as the answer chain takes them
             idf, _ = searcher.idf(content_terms(q.question))
             question = read_question(q.question)
-            found = sentence_candidates(question, result.passages, idf, embed)
+            found = sentence_candidates(question, result.passages, idf, embed, today=q.date)
             gold = clean_gold(q.answer)
             out.write(json.dumps({
                 "id": q.id, "week": week,

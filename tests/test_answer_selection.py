@@ -130,3 +130,28 @@ def test_a_caption_is_never_run_into_the_sentence_before_it() -> None:
     assert all(not s.text.startswith("📸") for s in found.ranked)
     checked = check_citations(compose(found.sentences, found.lead), [storm], EMBED)
     assert checked.verified == checked.total >= 1
+
+
+def test_this_weeks_story_outranks_last_years_on_the_same_subject() -> None:
+    from datetime import date, datetime
+
+    from retrieval.answer.features import age_values
+
+    def dated(text: str, n: int, day: date) -> Passage:
+        return Passage(chunk_id=f"c{n}", article_id=f"a{n}", text=text, title="t", url="",
+                       source="Test Desk", published_at=datetime(day.year, day.month, day.day),
+                       score=8.0, relevance=8.0)
+
+    # The same sentence but for the winner: only the articles' dates tell them apart.
+    old = dated("The Coastal Hawks won the harbour regatta on Sunday, the club said.", 0,
+                date(2025, 6, 1))
+    new = dated("The River Kings won the harbour regatta on Sunday, the club said.", 1,
+                date(2026, 6, 7))
+    question = "Which team won the harbour regatta?"
+    today = date(2026, 6, 9)
+    for order in ([old, new], [new, old]):
+        found = extract(question, order, {}, EMBED, today=today)
+        assert "River Kings" in found.sentences[0].text
+    assert age_values(None) == {"fresh": 0.0, "this_week": 0.0}  # undated: no help, no harm
+    assert age_values(2)["this_week"] == 1.0 and age_values(30)["this_week"] == 0.0
+    assert 1.0 >= age_values(0)["fresh"] > age_values(30)["fresh"] > age_values(400)["fresh"]

@@ -94,8 +94,9 @@ class Answerer:
                       standalone_question=state["standalone"],
                       answerer="extractive" if self.chat_model is None else "llm",
                       timings={k: round(v, 4) for k, v in result.timings.items()})
-        found = self._extract(state["standalone"], passages)
-        if self._decline(found, passages, state["today"] or date.today()):
+        today = state["today"] or date.today()
+        found = self._extract(state["standalone"], passages, today)
+        if self._decline(found, passages, today):
             base.text = self.coverage()
             return base
         if self.chat_model is None:
@@ -109,10 +110,11 @@ class Answerer:
         return self._finish(base, checked)
 
     # --- answerers ---------------------------------------------------------------------
-    def _extract(self, question: str, passages: list[Passage]) -> Extract:
+    def _extract(self, question: str, passages: list[Passage], today: date) -> Extract:
         """The best sentences (the extractive answer), and the signals for declining."""
         idf, _ = self.searcher.idf(content_terms(question))
-        return extract(question, passages, idf, self.embed, self.settings.answer_max_sentences)
+        return extract(question, passages, idf, self.embed, self.settings.answer_max_sentences,
+                       today=today)
 
     def _decline(self, found: Extract, passages: list[Passage], today: date) -> bool:
         if not passages or not found.sentences:

@@ -6,6 +6,7 @@ that is not in a passage; only the markers and the bold lead are added."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from functools import lru_cache
 
 import numpy as np
@@ -73,11 +74,11 @@ class Extract:
 
 
 def extract(question_text: str, passages: list[Passage], idf: dict[str, float],
-            embed: Embed | None, max_sentences: int = 3, model: AnswerModel | None = None
-            ) -> Extract:
+            embed: Embed | None, max_sentences: int = 3, model: AnswerModel | None = None,
+            today: date | None = None) -> Extract:
     model = model or shipped_model()
     question = read_question(question_text)
-    found = sentence_candidates(question, passages, idf, None)
+    found = sentence_candidates(question, passages, idf, None, today=today)
     if not found:
         return Extract(question, [], [], None)
     if embed is not None and model.uses("similarity"):

@@ -8,6 +8,7 @@ import math
 import re
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import date
 
 import numpy as np
 
@@ -35,7 +36,7 @@ _NEGATION = re.compile(r"\b(no|not|never|none|nobody|neither|nor|denied|without)
 FEATURES = (
     "coverage", "similarity", "passage_rank", "relevance_gap", "position", "typed",
     "typed_count", "support", "new_names", "numbers", "length", "long", "restates",
-    "bigrams", "negation", "quote", "mentions", "top_candidate",
+    "bigrams", "negation", "quote", "mentions", "top_candidate", "fresh", "this_week",
     *(f"best_{n}" for n in ("coverage", "similarity", "support", "mentions")),
     *(f"typed_{k}" for k in KINDS), *(f"kind_{k}" for k in KINDS),
 )
@@ -108,13 +109,28 @@ def _new_spans(question: Question, sentence: str) -> list[Span]:
     return out
 
 
+def age_values(age_days: int | None) -> dict[str, float]:
+    """How recent a sentence's article is against the day asked: a quiz about this week's
+    news is answered by this week's story, not by last year's on the same subject. An
+    undated article is neither."""
+    if age_days is None:
+        return {"fresh": 0.0, "this_week": 0.0}
+    age = abs(age_days)
+    return {"fresh": 1 - min(1.0, math.log1p(age) / math.log1p(365)),
+            "this_week": float(age <= 7)}
+
+
 def sentence_candidates(question: Question, passages: list[Passage], idf: dict[str, float],
-                        embed: Embed | None, depth: int = 5) -> list[Sentence]:
-    """Every whole sentence of the first `depth` passages, with its feature values."""
+                        embed: Embed | None, depth: int = 5, today: date | None = None
+                        ) -> list[Sentence]:
+    """Every whole sentence of the first `depth` passages, with its feature values.
+    `today`: the day asked (the passages' ages count only with it)."""
     names = set(proper_nouns(question.text)) | set(question.terms)
     best_relevance = max((p.relevance for p in passages[:depth]), default=0.0)
     found: list[Sentence] = []
     for p_index, passage in enumerate(passages[:depth]):
+        ages = age_values((today - passage.published_at.date()).days
+                          if today and passage.published_at else None)
         for position, text in enumerate(split_sentences(passage.text)):
             n_words = len(text.split())
             # Only whole sentences: headline fragments and link lines have no full stop.
@@ -147,6 +163,7 @@ def sentence_candidates(question: Question, passages: list[Passage], idf: dict[s
                 "quote": float(any(q in text for q in "“”\"")),
                 f"typed_{question.kind}": float(bool(spans)),
                 f"kind_{question.kind}": 1.0,
+                **ages,
             }
             found.append(Sentence(p_index, position, text, spans, values))
     _add_support(found, passages[:depth])
