@@ -247,7 +247,9 @@ def refusal_weights(clf: LogisticRegression, mean: np.ndarray, scale: np.ndarray
 
 
 def sentence_weights(model: AnswerModel) -> dict:
-    return {"weights": {n: 0.0 if n in DROPPED else w
+    # A feature the same for every sentence of a question (its kind) cannot rank them:
+    # its weight comes out of the ranking fit as rounding noise, written as 0.
+    return {"weights": {n: 0.0 if n in DROPPED or abs(w) < 1e-9 else w
                         for n, w in zip(FEATURES, model.weights.tolist(), strict=True)},
             "bias": model.bias,
             "mean": dict(zip(FEATURES, model.mean.tolist(), strict=True)),
