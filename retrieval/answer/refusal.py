@@ -17,7 +17,7 @@ from retrieval.answer.features import Sentence
 from retrieval.answer.weights import shipped_weights
 
 SIGNALS = ("best", "second", "coverage", "similarity", "typed", "support", "margin",
-           "yesno", "stale", "stale_recent")
+           "yesno", "stale", "stale_recent", "answer_fresh")
 # A question about what just happened, which old passages cannot answer.
 _RECENT = re.compile(r"\b(this week|last week|this month|recently|today|yesterday|latest|"
                      r"just|new|announced|on (monday|tuesday|wednesday|thursday|friday|"
@@ -56,6 +56,8 @@ def signals(ranked: list[Sentence], relevances: list[float], kind: str,
         "yesno": float(kind == YESNO),
         "stale": stale,
         "stale_recent": stale * recent,
+        # How recent the article the answer is quoted from is (`features.age_values`).
+        "answer_fresh": best.values.get("fresh", 0.0) if best else 0.0,
     }
 
 
