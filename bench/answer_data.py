@@ -30,7 +30,6 @@ from common import DATA, read_records
 from retrieval.answer.features import read_question, sentence_candidates
 from retrieval.app import NewsApp
 from retrieval.evaluation import contains_answer, read_questions
-from retrieval.index.embedding import sentence_embedder
 from retrieval.settings import get_settings
 from retrieval.text import content_terms
 from retrieval.types import SearchFilters
@@ -62,7 +61,7 @@ def main() -> None:
     settings = get_settings()
     app = NewsApp.open(settings, index_dir=args.index_dir, create=False)
     searcher = app.searcher
-    embed = sentence_embedder(searcher.index.embedder)  # as the answerer embeds sentences
+    embed = searcher.index.embedder.embed_documents
     questions = [q for q in read_questions(args.questions) if args.all or q.answerable]
     started = time.perf_counter()
     with gzip.open(args.out, "wt", encoding="utf-8") as out:
