@@ -27,7 +27,7 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import DATA, read_records
 
-from retrieval.answer.features import read_question, sentence_candidates
+from retrieval.answer.features import passage_age, read_question, sentence_candidates
 from retrieval.app import NewsApp
 from retrieval.evaluation import contains_answer, read_questions
 from retrieval.settings import get_settings
@@ -71,8 +71,7 @@ def main() -> None:
                 else None
             result = searcher.search(q.question, k=settings.answer_passages, filters=until,
                                      today=q.date)
-            ages = [(q.date - p.published_at.date()).days if q.date and p.published_at
-                    else None for p in result.passages[:3]]  # as the answer chain takes them
+            ages = [passage_age(p, q.date) for p in result.passages[:3]]  # as the chain does
             idf, _ = searcher.idf(content_terms(q.question))
             question = read_question(q.question)
             found = sentence_candidates(question, result.passages, idf, embed, today=q.date)

@@ -16,6 +16,7 @@ from langchain_core.runnables import Runnable, RunnableLambda, RunnablePassthrou
 from retrieval.answer import prompts
 from retrieval.answer.citations import CheckedAnswer, check_citations
 from retrieval.answer.extractive import Extract, compose, extract
+from retrieval.answer.features import passage_age
 from retrieval.answer.followup import History, condense
 from retrieval.answer.llm import describe_failure
 from retrieval.answer.refusal import asks_about_now, shipped_refusal, signals, staleness
@@ -121,8 +122,7 @@ class Answerer:
             return True
         model = shipped_refusal()
         threshold = self.settings.decline_below
-        ages = [(today - p.published_at.date()).days if p.published_at else None
-                for p in passages[:3]]
+        ages = [passage_age(p, today) for p in passages[:3]]
         confidence = model.confidence(signals(
             found.ranked, [p.relevance for p in passages], found.question.kind,
             staleness(ages), asks_about_now(found.question.text)))

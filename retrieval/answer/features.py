@@ -109,6 +109,13 @@ def _new_spans(question: Question, sentence: str) -> list[Span]:
     return out
 
 
+def passage_age(passage: Passage, today: date | None) -> int | None:
+    """Days from the passage's article to the day asked (None: undated, or no day)."""
+    if today is None or passage.published_at is None:
+        return None
+    return (today - passage.published_at.date()).days
+
+
 def age_values(age_days: int | None) -> dict[str, float]:
     """How recent a sentence's article is against the day asked: a quiz about this week's
     news is answered by this week's story, not by last year's on the same subject. An
@@ -129,8 +136,7 @@ def sentence_candidates(question: Question, passages: list[Passage], idf: dict[s
     best_relevance = max((p.relevance for p in passages[:depth]), default=0.0)
     found: list[Sentence] = []
     for p_index, passage in enumerate(passages[:depth]):
-        ages = age_values((today - passage.published_at.date()).days
-                          if today and passage.published_at else None)
+        ages = age_values(passage_age(passage, today))
         for position, text in enumerate(split_sentences(passage.text)):
             n_words = len(text.split())
             # Only whole sentences: headline fragments and link lines have no full stop.

@@ -5,7 +5,6 @@ above the next), not from a raw relevance score, which rises as the index grows.
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -13,7 +12,7 @@ from functools import lru_cache
 import numpy as np
 
 from retrieval.answer.answer_types import YESNO
-from retrieval.answer.features import Sentence
+from retrieval.answer.features import Sentence, age_values
 from retrieval.answer.weights import shipped_weights
 
 SIGNALS = ("best", "second", "coverage", "similarity", "typed", "support", "margin",
@@ -32,9 +31,7 @@ def staleness(ages_days: list[int | None]) -> float:
     """How old the freshest of the best passages is, on a log scale (0: today, 1: a
     year or more); 0 when none is dated (an undated corpus is not held against it)."""
     known = [abs(a) for a in ages_days if a is not None]
-    if not known:
-        return 0.0
-    return min(1.0, math.log1p(min(known)) / math.log1p(365))
+    return 1 - age_values(min(known))["fresh"] if known else 0.0
 
 
 def signals(ranked: list[Sentence], relevances: list[float], kind: str,
