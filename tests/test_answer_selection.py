@@ -5,12 +5,14 @@ written for these tests; the embedder is the real bundled model (as `newsbot ask
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 import pytest
 
 from retrieval.answer.answer_types import question_kind
 from retrieval.answer.citations import check_citations
-from retrieval.answer.extractive import compose, extract
+from retrieval.answer.extractive import choose, compose, extract, shipped_model
+from retrieval.answer.features import Sentence
 from retrieval.index.embedding import SentenceTransformerEmbedder
 from retrieval.types import Passage
 
@@ -155,3 +157,29 @@ def test_this_weeks_story_outranks_last_years_on_the_same_subject() -> None:
     assert age_values(None) == {"fresh": 0.0, "this_week": 0.0}  # undated: no help, no harm
     assert age_values(2)["this_week"] == 1.0 and age_values(30)["this_week"] == 0.0
     assert 1.0 >= age_values(0)["fresh"] > age_values(30)["fresh"] > age_values(400)["fresh"]
+
+
+def test_a_further_sentence_must_be_worth_its_length() -> None:
+    """A short sentence fairly likely to hold the answer joins the best one; a slightly
+    likelier one ten times as long does not, nor one that says what the best one says."""
+    def sentence(text: str, score: float, position: int) -> Sentence:
+        return Sentence(0, position, text, [], {}, score)
+
+    best = sentence("The county board approved the new budget for the harbor district "
+                    "on Tuesday evening.", 0.4, 0)
+    echo = sentence("On Tuesday evening the county board approved the new budget for the "
+                    "harbor district.", 0.5, 1)
+    short = sentence("The vote was five to two.", 0.3, 2)
+    long = sentence("Several residents spoke during the meeting about parking fees, the "
+                    "ferry schedule, the state of the sea wall near the old pier, the cost "
+                    "of the planned library, the winter lights on Main Street and the "
+                    "district's plans for the summer fair, before the members voted.", 0.35, 3)
+    model = replace(shipped_model(), length_cost=0.001)
+    picked = choose([echo, best, short, long], model, max_sentences=3)
+    assert picked == [echo, short]
+    picked = choose([best, long, short], model, max_sentences=3)
+    assert picked == [best, short]
+    # Free length: every sentence that adds something is worth it, up to the limit.
+    free = replace(model, length_cost=0.0)
+    assert choose([best, long, short], free, max_sentences=3) == [best, short, long]
+    assert choose([best, long, short], free, max_sentences=2) == [best, long]

@@ -5,9 +5,11 @@ that is not in a passage; only the markers and the bold lead are added."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
+from itertools import combinations
 
 import numpy as np
 
@@ -33,13 +35,12 @@ YESNO_BONUS = 0.5
 @dataclass(frozen=True)
 class AnswerModel:
     """Fitted by `bench/train_answers.py`: a logistic model of "this sentence holds the
-    answer", and when to add a second or third sentence."""
+    answer", and what a further sentence must add to be worth its length."""
     weights: np.ndarray
     bias: float
     mean: np.ndarray
     scale: np.ndarray
-    more_above: float   # a further sentence needs at least this probability...
-    max_chars: int      # ...and the answer stays within this length
+    length_cost: float  # chance of holding the answer a character of answer must buy
     span_margin: float  # the lead span's support must beat the runner-up's by this
 
     def uses(self, feature: str) -> bool:
@@ -56,8 +57,7 @@ class AnswerModel:
             return np.array([data[key].get(n, missing) for n in FEATURES], dtype=np.float64)
 
         return cls(column("weights", 0.0), float(data["bias"]), column("mean", 0.0),
-                   column("scale", 1.0), float(data["more_above"]), int(data["max_chars"]),
-                   float(data["span_margin"]))
+                   column("scale", 1.0), float(data["length_cost"]), float(data["span_margin"]))
 
 
 @lru_cache(maxsize=1)
@@ -93,6 +93,8 @@ def extract(question_text: str, passages: list[Passage], idf: dict[str, float],
 
 
 EMBEDDED = 6  # sentences compared with the question by embedding: most of an answer's time
+CHOOSE_FROM = 6  # an answer's sentences come from the likeliest few
+SAME_ABOVE = 0.3  # two sentences sharing this share of their words say the same
 
 
 def embed_likeliest(question: Question, found: list[Sentence], model: AnswerModel,
@@ -121,22 +123,25 @@ def answer_from(question: Question, ranked: list[Sentence], model: AnswerModel,
 
 
 def choose(ranked: list[Sentence], model: AnswerModel, max_sentences: int) -> list[Sentence]:
-    """The best sentence; then others likely enough to hold the answer, that say
-    something the chosen ones do not, while the answer stays short."""
-    best = ranked[0]
-    chosen = [best]
-    length = len(best.text)
-    for cand in ranked[1:]:
-        if len(chosen) == max_sentences or cand.score < model.more_above:
-            break
-        if length + len(cand.text) > model.max_chars:
-            continue
-        stems = stem_set(cand.text)
-        if all(_jaccard(stems, stem_set(c.text)) < 0.5 for c in chosen):
-            chosen.append(cand)
-            length += len(cand.text)
+    """The best sentence, and the others of the likeliest few that make the answer most
+    likely to hold the answer for its length: each set is worth the chance that one of
+    its sentences holds it, less `length_cost` per character. No two sentences that
+    say much the same."""
+    best, others = ranked[0], ranked[1:CHOOSE_FROM]
+    stems = [stem_set(s.text) for s in ranked[:CHOOSE_FROM]]
+    chosen, top = (), -math.inf
+    for size in range(min(max_sentences, len(others) + 1)):
+        for extra in combinations(range(1, len(others) + 1), size):
+            if any(_jaccard(stems[a], stems[b]) >= SAME_ABOVE
+                   for a, b in combinations((0, *extra), 2)):
+                continue
+            picked = [best, *(ranked[i] for i in extra)]
+            missed = math.prod(1 - min(max(s.score, 0.0), 0.999) for s in picked)
+            value = 1 - missed - model.length_cost * sum(len(s.text) for s in picked)
+            if value > top:
+                chosen, top = extra, value
     # Best sentence first; the rest keep the order of their passages, like an article.
-    return [best, *sorted(chosen[1:], key=lambda c: (c.passage, c.position))]
+    return [best, *sorted((ranked[i] for i in chosen), key=lambda c: (c.passage, c.position))]
 
 
 def _jaccard(a: set[str], b: set[str]) -> float:
