@@ -9,10 +9,17 @@ from dataclasses import replace
 
 import pytest
 
-from retrieval.answer.answer_types import question_kind
+from retrieval.answer.answer_types import Span, question_kind
 from retrieval.answer.citations import check_citations
-from retrieval.answer.extractive import choose, compose, extract, shipped_model
-from retrieval.answer.features import Sentence
+from retrieval.answer.extractive import (
+    answer_from,
+    choose,
+    compose,
+    extract,
+    lead_span,
+    shipped_model,
+)
+from retrieval.answer.features import Sentence, read_question
 from retrieval.index.embedding import SentenceTransformerEmbedder
 from retrieval.types import Passage
 
@@ -183,3 +190,21 @@ def test_a_further_sentence_must_be_worth_its_length() -> None:
     free = replace(model, length_cost=0.0)
     assert choose([best, long, short], free, max_sentences=3) == [best, short, long]
     assert choose([best, long, short], free, max_sentences=2) == [best, long]
+
+
+def test_the_lead_names_someone_in_full() -> None:
+    """"McCarthy" in most sentences, "Kevin McCarthy" in one: the lead is the full name,
+    quoted from the sentence that holds it, which comes first."""
+    texts = ["Lawmakers voted on Tuesday to remove McCarthy from the post.",
+             "House Speaker Kevin McCarthy lost the vote by a narrow margin.",
+             "McCarthy said he would not run for the post again."]
+    found = []
+    for position, text in enumerate(texts):
+        spans = [Span(name, "person", text.index(name), text.index(name) + len(name))
+                 for name in ("Kevin McCarthy", "McCarthy") if name in text][:1]
+        found.append(Sentence(0, position, text, spans, {}, 0.5 - position / 10))
+    question = read_question("Which lawmaker was removed as speaker of the House?")
+    model = replace(shipped_model(), span_margin=0.2)
+    assert lead_span(question, found, model) == "Kevin McCarthy"
+    chosen, lead = answer_from(question, found, model, max_sentences=3)
+    assert lead == "Kevin McCarthy" and chosen[0] is found[1]

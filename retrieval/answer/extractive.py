@@ -154,7 +154,8 @@ LEAD_FROM = 3  # the lead is a candidate of the likeliest few sentences
 def lead_span(question: Question, ranked: list[Sentence], model: AnswerModel) -> str | None:
     """The candidate of the asked-for kind, in one of the likeliest sentences, that all
     the sentences back most (each naming it adds its probability); none when two are
-    close or the question is yes/no."""
+    close or the question is yes/no. A name is led with in its fullest form found there:
+    "Kevin McCarthy", not "McCarthy"."""
     if question.kind == YESNO:
         return None
     names = {span.text for s in ranked[:LEAD_FROM] for span in s.spans}
@@ -164,12 +165,22 @@ def lead_span(question: Question, ranked: list[Sentence], model: AnswerModel) ->
         for name in names:
             if name.lower() in lowered:
                 support[name] = support.get(name, 0.0) + sentence.score
-    ordered = sorted(support.items(), key=lambda kv: -kv[1])
+    fullest = {name: _fullest(name, names) for name in support}
+    backing: dict[str, float] = {}
+    for name, value in support.items():
+        backing[fullest[name]] = max(backing.get(fullest[name], 0.0), value)
+    ordered = sorted(backing.items(), key=lambda kv: -kv[1])
     if not ordered:
         return None
     if len(ordered) > 1 and ordered[0][1] - ordered[1][1] < model.span_margin:
         return None
     return ordered[0][0]
+
+
+def _fullest(name: str, names: set[str]) -> str:
+    """The longest of `names` that ends with `name` as whole words."""
+    tail = " " + name.lower()
+    return max((n for n in names if n.lower().endswith(tail)), key=len, default=name)
 
 
 def compose(chosen: list[Sentence], lead: str | None = None) -> str:
