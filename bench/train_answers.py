@@ -66,12 +66,13 @@ def design(questions: list[dict]) -> tuple[np.ndarray, np.ndarray]:
 
 
 def fit_sentences(questions: list[dict], strength: float = 1.0) -> AnswerModel:
-    """Weights that rank each question's gold sentences above its others (a softmax over
-    the question's sentences, fitted to share its mass among the gold ones), then scaled
-    into a probability by a one-feature logistic fit. Ranking within a question is what
-    picks the answer: fitted sentence by sentence, the weights spend themselves on what
-    separates easy questions from hard ones. `strength`: the L2 penalty. The length cost
-    and lead margin are left for `tune`."""
+    """Weights that put one of each question's gold sentences first (a softmax over the
+    question's sentences, fitted to the chance it gives all the gold ones together), then
+    scaled into a probability by a one-feature logistic fit. Ranking within a question is
+    what picks the answer: fitted sentence by sentence, the weights spend themselves on
+    what separates easy questions from hard ones. An answer needs one gold sentence, not
+    every one: spreading the target over them all made the ranking worse. `strength`:
+    the L2 penalty. The length cost and lead margin are left for `tune`."""
     x, y = design(questions)
     mean, scale = x.mean(0), x.std(0) + 1e-9
     xs = (x - mean) / scale
@@ -88,9 +89,9 @@ def fit_sentences(questions: list[dict], strength: float = 1.0) -> AnswerModel:
             z = xs[a:b] @ w
             p = np.exp(z - z.max())
             p /= p.sum()
-            target = y[a:b] / y[a:b].sum()
-            total -= float(target @ np.log(p + 1e-12))
-            grad = grad + xs[a:b].T @ (p - target)
+            gold = p * y[a:b]
+            total -= float(np.log(gold.sum() + 1e-12))
+            grad = grad + xs[a:b].T @ (p - gold / gold.sum())
         return total, grad
 
     w = minimize(loss, np.zeros(x.shape[1]), jac=True, method="L-BFGS-B").x

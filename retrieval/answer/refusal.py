@@ -16,7 +16,8 @@ from retrieval.answer.features import Sentence, age_values
 from retrieval.answer.weights import shipped_weights
 
 SIGNALS = ("best", "second", "coverage", "similarity", "typed", "support", "margin",
-           "yesno", "stale", "stale_recent", "answer_fresh")
+           "yesno", "stale", "stale_recent", "answer_fresh", "coverage_top3")
+TOP = 3  # the likeliest sentences, about as many as an answer quotes
 # A question about what just happened, which old passages cannot answer.
 _RECENT = re.compile(r"\b(this week|last week|this month|recently|today|yesterday|latest|"
                      r"just|new|announced|on (monday|tuesday|wednesday|thursday|friday|"
@@ -55,6 +56,8 @@ def signals(ranked: list[Sentence], relevances: list[float], kind: str,
         "stale_recent": stale * recent,
         # How recent the article the answer is quoted from is (`features.age_values`).
         "answer_fresh": best.values.get("fresh", 0.0) if best else 0.0,
+        # The question may be covered by a sentence next to the likeliest answer.
+        "coverage_top3": max((s.values["coverage"] for s in ranked[:TOP]), default=0.0),
     }
 
 
