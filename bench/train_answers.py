@@ -30,7 +30,7 @@ from common import DATA, read_records
 
 from retrieval.answer.answer_types import Span
 from retrieval.answer.extractive import AnswerModel, answer_from, compose, embed_likeliest
-from retrieval.answer.features import FEATURES, Sentence, read_question
+from retrieval.answer.features import FEATURES, Sentence, read_question, whole_statement
 from retrieval.answer.refusal import SIGNALS, asks_about_now, signals, staleness
 from retrieval.answer.weights import WEIGHTS
 from retrieval.evaluation import contains_answer, scoring_form
@@ -43,8 +43,13 @@ MAX_DECLINE = 0.04  # fitted below the 5 % limit: cross-validation adds a little
 
 
 def load(path: Path) -> list[dict]:
+    """A dump's questions, with only the sentences the answerer now weighs (a dump made
+    before a change to `whole_statement` may hold others)."""
     with gzip.open(path, "rt", encoding="utf-8") as handle:
-        return [json.loads(line) for line in handle]
+        questions = [json.loads(line) for line in handle]
+    for q in questions:
+        q["sentences"] = [s for s in q["sentences"] if whole_statement(s["text"])]
+    return questions
 
 
 def small_weeks() -> set[str]:
@@ -156,8 +161,7 @@ def score(questions: list[dict], models: dict[str, AnswerModel]) -> dict[str, fl
 
 def tune(train: list[dict], model: AnswerModel) -> AnswerModel:
     """Length and lead parameters chosen on the training weeks only, on answers each
-    scored by a model fitted without its week (fitted on its own week, a model is surer
-    of itself and answers shorter than it will on new questions). The length cost: the
+    scored by a model fitted without its week, as new questions will be. The length cost: the
     lowest whose answers stay within MEAN_CHARS on average (longer answers hold the gold
     answer more often), found by halving the range on a log scale."""
     inner = fitted_elsewhere(train, INNER_FOLDS)

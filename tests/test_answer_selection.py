@@ -208,3 +208,12 @@ def test_the_lead_names_someone_in_full() -> None:
     assert lead_span(question, found, model) == "Kevin McCarthy"
     chosen, lead = answer_from(question, found, model, max_sentences=3)
     assert lead == "Kevin McCarthy" and chosen[0] is found[1]
+
+
+def test_a_question_in_the_passage_is_never_quoted_as_the_answer() -> None:
+    asked = passage("How much did the Harbor City tram cost to build? "
+                    "The project cost 610 million dollars and took four years to build. "
+                    "Riders praised the new tram on its first morning.")
+    found = extract("How much did the Harbor City tram cost to build?", [asked], IDF, EMBED)
+    assert found.ranked and all(not s.text.endswith("?") for s in found.ranked)
+    assert "610 million dollars" in found.sentences[0].text

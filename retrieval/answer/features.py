@@ -26,7 +26,8 @@ from retrieval.types import Passage
 
 MIN_WORDS, MAX_WORDS = 5, 70
 RELEVANCE_SCALE = 2.0  # a passage this far below the best counts e^-1 as much
-_COMPLETE = re.compile(r"[.!?][\"”’')\]]*$")
+# A statement: a question ("Why was he ousted?") restates what was asked, it never says.
+_COMPLETE = re.compile(r"[.!][\"”’')\]]*$")
 # A sentence starts as the sentence splitter expects one to ("📸 Photos: ..." is a caption,
 # and would run into the sentence before it once composed).
 _STARTS = re.compile(r"[\"“‘'(\[]?[A-Z0-9]")
@@ -109,6 +110,13 @@ def _new_spans(question: Question, sentence: str) -> list[Span]:
     return out
 
 
+def whole_statement(text: str) -> bool:
+    """A sentence an answer may quote: a statement of a few to many words, with its full
+    stop (headline fragments and link lines have none), starting as a sentence does."""
+    return (MIN_WORDS <= len(text.split()) <= MAX_WORDS and bool(_COMPLETE.search(text))
+            and bool(_STARTS.match(text)))
+
+
 def passage_age(passage: Passage, today: date | None) -> int | None:
     """Days from the passage's article to the day asked (None: undated, or no day)."""
     if today is None or passage.published_at is None:
@@ -138,11 +146,9 @@ def sentence_candidates(question: Question, passages: list[Passage], idf: dict[s
     for p_index, passage in enumerate(passages[:depth]):
         ages = age_values(passage_age(passage, today))
         for position, text in enumerate(split_sentences(passage.text)):
-            n_words = len(text.split())
-            # Only whole sentences: headline fragments and link lines have no full stop.
-            if (not MIN_WORDS <= n_words <= MAX_WORDS or not _COMPLETE.search(text)
-                    or not _STARTS.match(text)):
+            if not whole_statement(text):
                 continue
+            n_words = len(text.split())
             stems = stem_set(text)
             spans = _new_spans(question, text)
             coverage = _coverage(question, text, stems, idf)
