@@ -217,3 +217,17 @@ def test_a_question_in_the_passage_is_never_quoted_as_the_answer() -> None:
     found = extract("How much did the Harbor City tram cost to build?", [asked], IDF, EMBED)
     assert found.ranked and all(not s.text.endswith("?") for s in found.ranked)
     assert "610 million dollars" in found.sentences[0].text
+
+
+def test_the_asking_sentence_counts_more_than_the_story_it_follows() -> None:
+    """A question that opens with its story: the sentence about the story restates it,
+    the one about what is asked answers it."""
+    strike = passage(
+        "Hollywood actors joined by Sean Penn went on strike on Friday, bringing film and "
+        "television production to a standstill. "
+        "The union's president, Fran Drescher, spoke to members outside the gates.")
+    question = ("Hollywood actors went on strike, bringing film and television production "
+                "to a standstill. Who is the president of the union?")
+    assert read_question(question).asked == ["presid", "union"]
+    found = extract(question, [strike], {"hollywood": 5.0, "strike": 4.0}, EMBED)
+    assert "Fran Drescher" in found.sentences[0].text

@@ -118,6 +118,20 @@ def test_strict_time_words_filter_relative_to_today(searcher: Searcher) -> None:
     assert titles(recent) == ["Rover finds organic molecules"]
 
 
+def test_time_words_that_hold_no_article_become_a_preference(searcher: Searcher) -> None:
+    """A story that recalls 1997, or a plan for next year: the window holds no article,
+    so the question is searched across the index (preferring the window) rather than
+    finding nothing."""
+    result = searcher.search("Which volcano erupted near Reykjavik, 25 years after it "
+                             "last did in 1997?", k=10, today=date(2024, 6, 12))
+    assert "Volcano erupts near Reykjavik" in titles(result)
+    assert result.window and not result.window.strict
+    assert result.window.since == date(1997, 1, 1)
+    planned = searcher.search("Which city plans to host the cup final in 2026?", k=10,
+                              today=date(2024, 6, 12))
+    assert planned.window is None and planned.passages
+
+
 def test_at_most_two_passages_per_article(news_index, tmp_path: Path) -> None:
     folder = tmp_path / "long"
     body = " ".join(f"Sentence {i} about the harbour crane strike." for i in range(200))

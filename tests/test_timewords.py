@@ -35,6 +35,8 @@ def test_time_words_become_windows(question: str, since: date, until: date, stri
     "Who may win the next election?",  # 'may' is a verb here
     "Which country hosted the 2022 World Cup?",  # a year as a name, not "in 2022"
     "Who is the CEO of Twitter?",
+    "Which two supermarkets plan to merge in 2025?",  # after today: what will happen
+    "Which athletes will compete in August 2024?",
 ])
 def test_no_time_words(question: str) -> None:
     assert parse_time_words(question, TODAY) is None

@@ -38,6 +38,7 @@ FEATURES = (
     "coverage", "similarity", "passage_rank", "relevance_gap", "position", "typed",
     "typed_count", "support", "new_names", "numbers", "length", "long", "restates",
     "bigrams", "negation", "quote", "mentions", "top_candidate", "fresh", "this_week",
+    "asked_coverage",
     *(f"best_{n}" for n in ("coverage", "similarity", "support", "mentions")),
     *(f"typed_{k}" for k in KINDS), *(f"kind_{k}" for k in KINDS),
 )
@@ -51,14 +52,17 @@ class Question:
     stems: set[str]
     bigrams: set[tuple[str, str]]
     acronyms: dict[str, str]  # "mvp" -> "m v p": initials a sentence may spell out
+    asked: list[str]  # terms of its last sentence: what it asks, not the story it opens with
 
 
 def read_question(text: str) -> Question:
     terms = content_terms(text)
     acronyms = {stem(w): " ".join(w.lower()) for w in words(text)
                 if 2 <= len(w) <= 6 and w.isupper() and w.isalpha()}
+    parts = split_sentences(text)
     return Question(text, question_kind(text), terms, stem_set(text),
-                    set(zip(terms, terms[1:], strict=False)), acronyms)
+                    set(zip(terms, terms[1:], strict=False)), acronyms,
+                    content_terms(parts[-1]) if parts else terms)
 
 
 @dataclass
@@ -96,6 +100,13 @@ def _coverage(question: Question, sentence: str, stems: set[str], idf: dict[str,
         spelled = _initials(words(sentence))
         found |= {t for t, letters in question.acronyms.items() if letters in spelled}
     return sum(idf.get(t, 1.0) for t in found) / total
+
+
+def asked_coverage(question: Question, stems: set[str]) -> float:
+    """The share of the asking sentence's terms a sentence holds: "Hollywood actors went
+    on strike ... Who leads SAG-AFTRA?" is answered by a sentence about who leads it,
+    not by one about the strike."""
+    return sum(_found(t, stems) for t in question.asked) / max(1, len(question.asked))
 
 
 def _new_spans(question: Question, sentence: str) -> list[Span]:
@@ -156,6 +167,7 @@ def sentence_candidates(question: Question, passages: list[Passage], idf: dict[s
             sentence_bigrams = set(zip(terms, terms[1:], strict=False))
             values = {
                 "coverage": coverage,
+                "asked_coverage": asked_coverage(question, stems),
                 "passage_rank": 1 / (1 + p_index),
                 "relevance_gap": math.exp((passage.relevance - best_relevance)
                                           / RELEVANCE_SCALE),

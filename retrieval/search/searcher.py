@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 
 from retrieval.index.news_index import NewsIndex
@@ -95,9 +95,20 @@ class Searcher:
     def gather(self, question: str, filters: SearchFilters | None = None,
                today: date | None = None) -> tuple[QueryInfo, list[Candidate], TimeWindow | None,
                                                    dict[str, float]]:
-        """Candidates from both sides, with what the reranker needs to score them."""
+        """Candidates from both sides, with what the reranker needs to score them. When
+        the question's time words hold no article ("25 years after her death in 1997" on
+        an index that starts later), they become a preference instead of a filter."""
         today = today or datetime.now(UTC).date()
         window = parse_time_words(question, today)
+        query, cands, timings = self._gather(question, filters, today, window)
+        if not cands and window is not None and window.strict:
+            window = replace(window, strict=False)
+            query, cands, timings = self._gather(question, filters, today, window)
+        return query, cands, window, timings
+
+    def _gather(self, question: str, filters: SearchFilters | None, today: date,
+                window: TimeWindow | None) -> tuple[QueryInfo, list[Candidate],
+                                                    dict[str, float]]:
         filters = narrow(filters or SearchFilters(), window)
         terms = content_terms(question)
         timings: dict[str, float] = {}
@@ -130,7 +141,7 @@ class Searcher:
         timings["candidates"] = time.perf_counter() - t
         if store is None:
             timings["keyword_only"] = 1.0
-        return query, cands, window, timings
+        return query, cands, timings
 
     def search(self, question: str, k: int = 10, filters: SearchFilters | None = None,
                today: date | None = None, all_copies: bool = False) -> SearchResult:

@@ -39,8 +39,16 @@ def _last_occurrence(today: date, month: int) -> int:
 
 
 def parse_time_words(question: str, today: date) -> TimeWindow | None:
-    """The date window a question's time words describe, or None."""
-    q = question.lower()
+    """The date window a question's time words describe, or None. A window wholly after
+    today is none: "plan to merge in 2024", asked in 2023, says when something will
+    happen, not when it was reported (no article is published in it yet)."""
+    window = _window(question.lower(), today)
+    if window is not None and window.since is not None and window.since > today:
+        return None
+    return window
+
+
+def _window(q: str, today: date) -> TimeWindow | None:
     match = re.search(r"\b(?:in|during|of)\s+" + _MONTH + r"\.?,?\s+((?:19|20)\d{2})\b", q)
     if match:
         since, until = _month_bounds(int(match.group(2)), _MONTHS[match.group(1)[:3]])
