@@ -18,6 +18,7 @@ import gzip
 import json
 import statistics
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -202,28 +203,30 @@ def _lead_quality(train: list[dict], models: dict[str, AnswerModel]) -> float:
     return right - 2 * (given - right)
 
 
-def fitted_elsewhere(questions: list[dict], folds: int) -> dict[str, AnswerModel]:
-    """For each week, the sentence model fitted on the folds without it."""
+def fitted_elsewhere(questions: list[dict], folds: int,
+                     fit: Callable[[list[dict]], AnswerModel] | None = None
+                     ) -> dict[str, AnswerModel]:
+    """For each week, the model `fit` (default: `fit_sentences`) makes from the folds
+    without it."""
+    fit = fit or fit_sentences
     weeks = sorted({q["week"] for q in questions})
     models: dict[str, AnswerModel] = {}
     for k in range(folds):
         held = set(weeks[k::folds])
-        model = fit_sentences([q for q in questions if q["week"] not in held])
+        model = fit([q for q in questions if q["week"] not in held])
         models.update(dict.fromkeys(held, model))
     return models
 
 
 def cross_validate(questions: list[dict], folds: int = 8) -> dict[str, AnswerModel]:
-    weeks = sorted({q["week"] for q in questions})
-    models: dict[str, AnswerModel] = {}
-    for k in range(folds):
-        held = set(weeks[k::folds])
-        train = [q for q in questions if q["week"] not in held]
+    """Each week's tuned model, fitted and tuned without it."""
+    def fit_and_tune(train: list[dict]) -> AnswerModel:
         model = tune(train, fit_sentences(train))
-        models.update(dict.fromkeys(held, model))
-        print(f"  fold {k + 1}/{folds}: length cost {model.length_cost:.5f} "
-              f"margin {model.span_margin}", file=sys.stderr, flush=True)
-    return models
+        print(f"  fold: length cost {model.length_cost:.5f} margin {model.span_margin}",
+              file=sys.stderr, flush=True)
+        return model
+
+    return fitted_elsewhere(questions, folds, fit_and_tune)
 
 
 def refusal_rows(questions: list[dict], models: dict[str, AnswerModel]) -> np.ndarray:

@@ -165,10 +165,10 @@ def lead_span(question: Question, ranked: list[Sentence], model: AnswerModel) ->
         for name in names:
             if name.lower() in lowered:
                 support[name] = support.get(name, 0.0) + sentence.score
-    fullest = {name: _fullest(name, names) for name in support}
-    backing: dict[str, float] = {}
+    backing: dict[str, float] = {}  # by the fullest form of each name
     for name, value in support.items():
-        backing[fullest[name]] = max(backing.get(fullest[name], 0.0), value)
+        full = _fullest(name, names)
+        backing[full] = max(backing.get(full, 0.0), value)
     ordered = sorted(backing.items(), key=lambda kv: -kv[1])
     if not ordered:
         return None
