@@ -9,7 +9,7 @@ from dataclasses import replace
 
 import pytest
 
-from retrieval.answer.answer_types import Span, question_kind
+from retrieval.answer.answer_types import Span, candidates, question_kind
 from retrieval.answer.citations import check_citations
 from retrieval.answer.extractive import (
     answer_from,
@@ -19,7 +19,7 @@ from retrieval.answer.extractive import (
     lead_span,
     shipped_model,
 )
-from retrieval.answer.features import Sentence, read_question
+from retrieval.answer.features import Sentence, read_question, sentence_candidates
 from retrieval.index.embedding import SentenceTransformerEmbedder
 from retrieval.types import Passage
 
@@ -231,3 +231,32 @@ def test_the_asking_sentence_counts_more_than_the_story_it_follows() -> None:
     assert read_question(question).asked == ["presid", "union"]
     found = extract(question, [strike], {"hollywood": 5.0, "strike": 4.0}, EMBED)
     assert "Fran Drescher" in found.sentences[0].text
+
+
+def test_words_that_answer_for_one_another_meet_the_stemmers_forms() -> None:
+    """"died" stems to "di" and "buy" to "bui": the related words are matched in those
+    forms, so "How many people died" is covered by "The death toll ..."."""
+    question = read_question("How many people died in the Harbin quake?")
+    toll = passage("The death toll passed 3,000 by Friday, officials said.")
+    found = sentence_candidates(question, [toll], {}, None)
+    assert found[0].values["coverage"] > 0
+    bought = sentence_candidates(read_question("Who did the bank buy?"),
+                                 [passage("It purchased a rival lender, Coast Savings, "
+                                          "for cash.")], {}, None)
+    assert bought[0].values["coverage"] > 0
+
+
+def test_an_amount_in_singular_dollars_is_money() -> None:
+    spans = candidates("He closed his 44 billion dollar purchase of the network.")
+    assert [(s.text, s.kind) for s in spans if s.kind == "money"] == [
+        ("44 billion dollar", "money")]
+
+
+def test_a_name_from_the_question_is_not_its_answer() -> None:
+    """"Elon Musk" is not who Musk fired, though "Elon" is not in the question."""
+    question = read_question("Who did Musk fire after buying the company?")
+    sentences = passage("Elon Musk took control of the company on Thursday night. "
+                        "He dismissed the chief executive, Parag Agrawal, on his first day.")
+    spans = {s.text[:10]: [sp.text for sp in s.spans]
+             for s in sentence_candidates(question, [sentences], {}, None)}
+    assert spans == {"Elon Musk ": [], "He dismiss": ["Parag Agrawal"]}

@@ -53,6 +53,7 @@ class Question:
     bigrams: set[tuple[str, str]]
     acronyms: dict[str, str]  # "mvp" -> "m v p": initials a sentence may spell out
     asked: list[str]  # terms of its last sentence: what it asks, not the story it opens with
+    names: set[str]   # stems of its capitalised words: the people and places it is about
 
 
 def read_question(text: str) -> Question:
@@ -62,7 +63,7 @@ def read_question(text: str) -> Question:
     parts = split_sentences(text)
     return Question(text, question_kind(text), terms, stem_set(text),
                     set(zip(terms, terms[1:], strict=False)), acronyms,
-                    content_terms(parts[-1]) if parts else terms)
+                    content_terms(parts[-1]) if parts else terms, set(proper_nouns(text)))
 
 
 @dataclass
@@ -79,13 +80,31 @@ def _initials(sentence_words: list[str]) -> str:
     return " ".join(w[0].lower() for w in sentence_words)
 
 
-# Stems that answer for one another (Porter stems): "Did anyone die" is answered by
-# "No deaths were reported".
-_RELATED = [{"die", "death", "dead", "kill", "fatal"}, {"injur", "hurt", "wound"},
-            {"win", "won", "victori", "beat"}, {"buy", "bought", "purchas", "acquir"},
-            {"cost", "price", "spent", "spend"}, {"elect", "vote", "won"},
-            {"arrest", "detain", "custodi"}, {"resign", "quit", "step"}]
-_ALSO = {stem: group for group in _RELATED for stem in group}
+# Words that answer for one another: "Did anyone die" is answered by "No deaths were
+# reported". Written as words and stemmed here, so that they meet the stemmer's forms
+# ("died" is "di", "buy" is "bui").
+_RELATED = ["die died dies dying death deaths dead deadly deadliest kill killed killing "
+            "fatal fatalities",
+            "injure injured injuries injury hurt wounded",
+            "win won wins victory beat",
+            "buy bought buys purchase purchased acquire acquired acquisition takeover",
+            "cost costs price spent spend paid pay",
+            "elect elected election vote voted won",
+            "arrest arrested detained custody",
+            "resign resigned quit",
+            "fire fired dismiss dismissed dismissing sacked ousted"]
+
+
+def _related_stems() -> dict[str, set[str]]:
+    also: dict[str, set[str]] = {}
+    for group in _RELATED:
+        stems = {stem(w) for w in group.split()}
+        for s in stems:
+            also.setdefault(s, set()).update(stems)
+    return also
+
+
+_ALSO = _related_stems()
 
 
 def _found(term: str, stems: set[str]) -> bool:
@@ -110,13 +129,14 @@ def asked_coverage(question: Question, stems: set[str]) -> float:
 
 
 def _new_spans(question: Question, sentence: str) -> list[Span]:
-    """Spans of the asked-for kind whose words the question does not already hold."""
+    """Spans of the asked-for kind whose words the question does not already hold, and
+    that share no name with it: "Who did Musk fire?" is not answered by "Elon Musk"."""
     out = []
     for span in candidates(sentence):
         if not fits(question.kind, span):
             continue
         span_stems = stem_set(span.text)
-        if span_stems and not span_stems <= question.stems:
+        if span_stems and not span_stems <= question.stems and not span_stems & question.names:
             out.append(span)
     return out
 
@@ -151,7 +171,7 @@ def sentence_candidates(question: Question, passages: list[Passage], idf: dict[s
                         ) -> list[Sentence]:
     """Every whole sentence of the first `depth` passages, with its feature values.
     `today`: the day asked (the passages' ages count only with it)."""
-    names = set(proper_nouns(question.text)) | set(question.terms)
+    names = question.names | set(question.terms)
     best_relevance = max((p.relevance for p in passages[:depth]), default=0.0)
     found: list[Sentence] = []
     for p_index, passage in enumerate(passages[:depth]):
