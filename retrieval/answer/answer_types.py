@@ -63,11 +63,14 @@ _NUMBER_WORD = (r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve
                 r"thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|"
                 r"thirty|forty|fifty|sixty|seventy|eighty|ninety|hundred|dozens?|"
                 r"hundreds|thousands|millions")
+# Whose dollars: "10 billion US dollars".
+_CURRENCY_PLACE = r"(?:US|U\.S\.|American|Canadian|Australian|Hong Kong|Singapore|New Zealand)"
 _SCALE = r"(?:\s?(?:million|billion|trillion|thousand|hundred|[mMbB]n?\b|k\b))?"
 _NUM = r"\d+(?:[.,]\d+)*"
 _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     (MONEY, re.compile(rf"(?:US)?[$€£¥]\s?{_NUM}{_SCALE}|"
-                       rf"\b{_NUM}{_SCALE}\s(?:dollars?|euros?|pounds|yen|yuan|rupees?)\b")),
+                       rf"\b{_NUM}{_SCALE}\s(?:{_CURRENCY_PLACE}\s)?"
+                       r"(?:dollars?|euros?|pounds|yen|yuan|rupees?)\b")),
     (NUMBER, re.compile(rf"\b{_NUM}\s?(?:%|percent\b|per cent\b)")),
     (DATE, re.compile(rf"\b(?:{_MONTHS})(?:\s\d{{1,2}}(?:st|nd|rd|th)?)?(?:,?\s\d{{4}})?|"
                       rf"\b(?:{_DAYS})\b|\b(?:19|20)\d\d\b")),

@@ -26,6 +26,10 @@ from retrieval.types import Passage
 
 MIN_WORDS, MAX_WORDS = 5, 70
 RELEVANCE_SCALE = 2.0  # a passage this far below the best counts e^-1 as much
+# A passage whose relevance_gap is below this (six points under the best) is about
+# something else: on a small index it fills the last places, and its sums and names would
+# answer another question. No news-dev question's only gold sentence stood in one.
+FAR_BELOW = 0.05
 # A statement: a question ("Why was he ousted?") restates what was asked, it never says.
 _COMPLETE = re.compile(r"[.!][\"”’')\]]*$")
 # A sentence starts as the sentence splitter expects one to ("📸 Photos: ..." is a caption,
@@ -175,6 +179,9 @@ def sentence_candidates(question: Question, passages: list[Passage], idf: dict[s
     best_relevance = max((p.relevance for p in passages[:depth]), default=0.0)
     found: list[Sentence] = []
     for p_index, passage in enumerate(passages[:depth]):
+        gap = math.exp((passage.relevance - best_relevance) / RELEVANCE_SCALE)
+        if gap < FAR_BELOW:
+            continue
         ages = age_values(passage_age(passage, today))
         for position, text in enumerate(split_sentences(passage.text)):
             if not whole_statement(text):
@@ -189,8 +196,7 @@ def sentence_candidates(question: Question, passages: list[Passage], idf: dict[s
                 "coverage": coverage,
                 "asked_coverage": asked_coverage(question, stems),
                 "passage_rank": 1 / (1 + p_index),
-                "relevance_gap": math.exp((passage.relevance - best_relevance)
-                                          / RELEVANCE_SCALE),
+                "relevance_gap": gap,
                 "position": 1 / (1 + position),
                 "typed": float(bool(spans)),
                 "typed_count": min(len(spans), 3) / 3,
