@@ -44,7 +44,7 @@ from retrieval.evaluation import contains_answer, scoring_form
 from retrieval.text import stem_set
 
 COST_RANGE = (0.0001, 0.004)  # length costs searched (per character)
-MEAN_CHARS = 348  # the longest mean answer tuned for: under the 350 the issue allows
+MEAN_CHARS = 345  # the longest mean answer tuned for: under the 350 the issue allows
 INNER_FOLDS = 4  # folds for scoring the training weeks while tuning
 GRID_MARGIN = (0.2, 0.4, 0.6, 0.8, 1.0, 1.5, 2.0, 99.0)  # 99: never a lead
 MAX_DECLINE = 0.04  # fitted below the 5 % limit: cross-validation adds a little

@@ -274,3 +274,23 @@ def test_a_name_from_the_question_is_not_its_answer() -> None:
     spans = {s.text[:10]: [sp.text for sp in s.spans]
              for s in sentence_candidates(question, [sentences], {}, None)}
     assert spans == {"Elon Musk ": [], "He dismiss": ["Parag Agrawal"]}
+
+
+@pytest.mark.parametrize(("sentence", "span", "kind"), [
+    ("Leaders met at the climate summit in Dubai on Wednesday.", "Dubai", "place"),
+    ("She is serving a prison sentence in Tehran.", "Tehran", "place"),
+    ("Talks in New York ended without a deal.", "New York", "place"),
+    ("The New Zealand side won the final.", "New Zealand", "place"),
+    ("Goalkeeper Emiliano Martínez saved a penalty.", "Emiliano Martínez", "person"),
+    ("General Motors recalled the trucks.", "General Motors", "person"),
+])
+def test_places_and_names_as_a_reader_takes_them(sentence: str, span: str,
+                                                 kind: str) -> None:
+    """A name after "in" is a place though no list holds it; "New" stays with "York"; a
+    title goes from a full name but not from a one-word one."""
+    assert (span, kind) in [(s.text, s.kind) for s in candidates(sentence)]
+
+
+def test_a_name_after_in_with_a_possessive_stays_a_name() -> None:
+    spans = candidates("The plan was set out in Biden's speech on Tuesday.")
+    assert ("Biden", "person") in [(s.text, s.kind) for s in spans]

@@ -86,6 +86,16 @@ _QUOTED = re.compile(r"[“\"]([^”\"]{2,60})[”\"]")
 _NOT_NAMES = frozenset({"mr", "mrs", "ms", "dr", "i", "it", "he", "she", "they", "we", "but",
                         "and", "in", "on", "at", "as", "if", "so", "after", "before",
                         "when", "while", "this", "that", "there", "here", "a", "an", "the"})
+# What a sentence may put before a full name: "Goalkeeper Emiliano Martínez" is answered
+# as "Emiliano Martínez" (kept when one word would be left: "General Motors").
+_TITLES = frozenset({"president", "vice", "prime", "minister", "senator", "sen", "rep",
+                     "gov", "governor", "judge", "justice", "coach", "quarterback",
+                     "goalkeeper", "captain", "chancellor", "secretary", "ceo", "chief",
+                     "gen", "general", "speaker", "mayor", "professor", "prof", "pope",
+                     "striker", "forward", "midfielder", "defender", "pitcher", "guard",
+                     "safety", "singer", "rapper", "actor", "actress", "director"})
+# "in Dubai": a name right after "in" is a place, whatever list it is missing from.
+_AFTER_IN = re.compile(r"\b[Ii]n\s+$")
 
 
 def candidates(sentence: str) -> list[Span]:
@@ -120,7 +130,9 @@ def candidates(sentence: str) -> list[Span]:
         start = match.start() + raw.index(text)
         if start_of(sentence, start) and " " not in text and not is_place(text):
             continue  # "Time stood still...": any first word is capitalised
-        add(PLACE if is_place(text) else PERSON, start, start + len(text))
+        after_in = bool(_AFTER_IN.search(sentence[:start])) and not re.match(
+            r"['’]s\b", sentence[start + len(text):])  # "in Biden's speech"
+        add(PLACE if is_place(text) or after_in else PERSON, start, start + len(text))
     for match in _PLAIN_NUMBER.finditer(sentence):
         add(NUMBER, match.start(), match.end())
     spans.sort(key=lambda s: s.start)
@@ -137,13 +149,17 @@ def _looks_like_name(text: str) -> bool:
 
 
 def _trim_name(text: str) -> str:
-    """Drop capitalised stopwords at either end ("The", "But", "Mr")."""
+    """Drop capitalised stopwords at either end ("The", "But", "Mr"), but not the "New"
+    of "New York", and a title before a full name."""
     text = re.sub(r"['’]s?$", "", text.strip().rstrip("."))  # "Mexico's" -> "Mexico"
     parts = text.split()
-    while parts and parts[0].lower().strip(".") in (_NOT_NAMES | STOPWORDS):
+    while (parts and parts[0].lower().strip(".") in (_NOT_NAMES | STOPWORDS)
+           and not (parts[0] == "New" and len(parts) > 1)):
         parts = parts[1:]
     while parts and parts[-1].lower() in ("of", "the", "and", "for", "on", "de"):
         parts = parts[:-1]
+    while len(parts) > 2 and parts[0].lower().strip(".") in _TITLES:
+        parts = parts[1:]
     return " ".join(parts)
 
 

@@ -94,7 +94,7 @@ _RELATED = ["die died dies dying death deaths dead deadly deadliest kill killed 
             "buy bought buys purchase purchased acquire acquired acquisition takeover",
             "cost costs price spent spend paid pay",
             "elect elected election vote voted won",
-            "arrest arrested detained custody",
+            "arrest arrested detained custody jail jailed imprisoned prison",
             "resign resigned quit",
             "fire fired dismiss dismissed dismissing sacked ousted"]
 
