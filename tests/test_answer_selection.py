@@ -294,3 +294,17 @@ def test_places_and_names_as_a_reader_takes_them(sentence: str, span: str,
 def test_a_name_after_in_with_a_possessive_stays_a_name() -> None:
     spans = candidates("The plan was set out in Biden's speech on Tuesday.")
     assert ("Biden", "person") in [(s.text, s.kind) for s in spans]
+
+
+def test_what_happened_counts_apart_from_whom_it_happened_to() -> None:
+    """Every sentence of the story names the final; the answer is the one that says who
+    was named MVP. "LVII" is a number, not initials to spell out."""
+    question = read_question("Who was named MVP of Super Bowl LVII?")
+    assert question.acronyms == {"mvp": "m v p"}
+    story = passage("The Chiefs beat the Eagles 38-35 in Super Bowl LVII on Sunday. "
+                    "Quarterback Patrick Mahomes threw three touchdown passes and was "
+                    "named the game's most valuable player.")
+    restating, answering = sentence_candidates(question, [story], {}, None)
+    assert restating.values["coverage"] > answering.values["coverage"]
+    assert (restating.values["predicate_coverage"], answering.values["predicate_coverage"]
+            ) == (0.0, 1.0)

@@ -38,11 +38,13 @@ _STARTS = re.compile(r"[\"“‘'(\[]?[A-Z0-9]")
 _NEGATION = re.compile(r"\b(no|not|never|none|nobody|neither|nor|denied|without)\b|n't\b",
                        re.IGNORECASE)
 
+_ROMAN = re.compile(r"[IVXLCDM]+")
+
 FEATURES = (
     "coverage", "similarity", "passage_rank", "relevance_gap", "position", "typed",
     "typed_count", "support", "new_names", "numbers", "length", "long", "restates",
     "bigrams", "negation", "quote", "mentions", "top_candidate", "fresh", "this_week",
-    "asked_coverage",
+    "asked_coverage", "predicate_coverage",
     *(f"best_{n}" for n in ("coverage", "similarity", "support", "mentions")),
     *(f"typed_{k}" for k in KINDS), *(f"kind_{k}" for k in KINDS),
 )
@@ -63,7 +65,8 @@ class Question:
 def read_question(text: str) -> Question:
     terms = content_terms(text)
     acronyms = {stem(w): " ".join(w.lower()) for w in words(text)
-                if 2 <= len(w) <= 6 and w.isupper() and w.isalpha()}
+                if 2 <= len(w) <= 6 and w.isupper() and w.isalpha()
+                and not _ROMAN.fullmatch(w)}  # "LVII" is a number
     parts = split_sentences(text)
     return Question(text, question_kind(text), terms, stem_set(text),
                     set(zip(terms, terms[1:], strict=False)), acronyms,
@@ -115,14 +118,24 @@ def _found(term: str, stems: set[str]) -> bool:
     return term in stems or bool(_ALSO.get(term, set()) & stems)
 
 
-def _coverage(question: Question, sentence: str, stems: set[str], idf: dict[str, float]
-              ) -> float:
-    total = sum(idf.get(t, 1.0) for t in question.terms) or 1.0
-    found = {t for t in question.terms if _found(t, stems)}
+def _coverage(question: Question, sentence: str, stems: set[str], idf: dict[str, float],
+              terms: list[str] | None = None) -> float:
+    """The share of the question's terms (or of `terms`) a sentence holds, by IDF."""
+    terms = question.terms if terms is None else terms
+    total = sum(idf.get(t, 1.0) for t in terms) or 1.0
+    found = {t for t in terms if _found(t, stems)}
     if question.acronyms:  # "MVP" answered by "most valuable player"
         spelled = _initials(words(sentence))
-        found |= {t for t, letters in question.acronyms.items() if letters in spelled}
+        found |= {t for t, letters in question.acronyms.items()
+                  if t in terms and letters in spelled}
     return sum(idf.get(t, 1.0) for t in found) / total
+
+
+def predicate_terms(question: Question) -> list[str]:
+    """What the question says happened, without the names it is about: "named", "MVP"
+    of "Who was named MVP of Super Bowl LVII?". Every sentence of the right story holds
+    the names; the one that answers holds these."""
+    return [t for t in question.terms if t not in question.names or t in question.acronyms]
 
 
 def asked_coverage(question: Question, stems: set[str]) -> float:
@@ -176,6 +189,7 @@ def sentence_candidates(question: Question, passages: list[Passage], idf: dict[s
     """Every whole sentence of the first `depth` passages, with its feature values.
     `today`: the day asked (the passages' ages count only with it)."""
     names = question.names | set(question.terms)
+    predicates = predicate_terms(question)
     best_relevance = max((p.relevance for p in passages[:depth]), default=0.0)
     found: list[Sentence] = []
     for p_index, passage in enumerate(passages[:depth]):
@@ -190,11 +204,13 @@ def sentence_candidates(question: Question, passages: list[Passage], idf: dict[s
             stems = stem_set(text)
             spans = _new_spans(question, text)
             coverage = _coverage(question, text, stems, idf)
+            predicate = _coverage(question, text, stems, idf, predicates) if predicates else 0.0
             terms = content_terms(text)
             sentence_bigrams = set(zip(terms, terms[1:], strict=False))
             values = {
                 "coverage": coverage,
                 "asked_coverage": asked_coverage(question, stems),
+                "predicate_coverage": predicate,
                 "passage_rank": 1 / (1 + p_index),
                 "relevance_gap": gap,
                 "position": 1 / (1 + position),
