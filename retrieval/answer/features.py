@@ -37,8 +37,7 @@ _COMPLETE = re.compile(r"[.!][\"”’')\]]*$")
 _STARTS = re.compile(r"[\"“‘'(\[]?[A-Z0-9]")
 _NEGATION = re.compile(r"\b(no|not|never|none|nobody|neither|nor|denied|without)\b|n't\b",
                        re.IGNORECASE)
-
-_ROMAN = re.compile(r"[IVXLCDM]+")
+_ROMAN = re.compile(r"[IVXLCDM]+")  # "LVII" in a question is a number, not initials
 
 FEATURES = (
     "coverage", "similarity", "passage_rank", "relevance_gap", "position", "typed",
@@ -66,7 +65,7 @@ def read_question(text: str) -> Question:
     terms = content_terms(text)
     acronyms = {stem(w): " ".join(w.lower()) for w in words(text)
                 if 2 <= len(w) <= 6 and w.isupper() and w.isalpha()
-                and not _ROMAN.fullmatch(w)}  # "LVII" is a number
+                and not _ROMAN.fullmatch(w)}
     parts = split_sentences(text)
     return Question(text, question_kind(text), terms, stem_set(text),
                     set(zip(terms, terms[1:], strict=False)), acronyms,
@@ -204,7 +203,7 @@ def sentence_candidates(question: Question, passages: list[Passage], idf: dict[s
             stems = stem_set(text)
             spans = _new_spans(question, text)
             coverage = _coverage(question, text, stems, idf)
-            predicate = _coverage(question, text, stems, idf, predicates) if predicates else 0.0
+            predicate = _coverage(question, text, stems, idf, predicates)
             terms = content_terms(text)
             sentence_bigrams = set(zip(terms, terms[1:], strict=False))
             values = {
