@@ -171,4 +171,6 @@ class Connector:
                 failure = exc
         if failure is not None:
             raise failure
-        raise AddressRefused(refusals[0] if refusals else f"no address for {host}")
+        if not refusals:
+            raise OSError(f"no address for {host}")
+        raise AddressRefused(refusals[0])
