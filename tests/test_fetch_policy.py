@@ -277,7 +277,7 @@ def test_a_gzip_bomb_stops_at_the_size_cap(feed_host: FeedServer) -> None:
     with pytest.raises(FetchError, match="larger than 1 MB"):
         downloader.get(feed_host.url("/bomb"), **own)
     assert b"The small was the talk" in downloader.get(feed_host.url("/small"), **own).body
-    assert feed_host.hits("/small")[0].headers["accept-encoding"] == "gzip, deflate"
+    assert feed_host.hits("/small")[0].headers["accept-encoding"] == "gzip"
 
 
 def test_damaged_and_unknown_encodings_fail_the_page_only(feed_host: FeedServer) -> None:

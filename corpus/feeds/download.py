@@ -201,7 +201,7 @@ class Downloader:
               max_bytes: int, connector: Connector) -> tuple[Response | None, str]:
         """One request: (the response, "") or (None, where it redirects to)."""
         request = _Request(ascii_url(url), {**headers, "User-Agent": self.user_agent,
-                                            "Accept-Encoding": "gzip, deflate"}, connector)
+                                            "Accept-Encoding": "gzip"}, connector)
         with self._slot(url):
             deadline = time.monotonic() + self.timeout
             try:
