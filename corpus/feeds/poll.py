@@ -17,6 +17,7 @@ from corpus.feeds.download import Downloader, Response, shown
 from corpus.feeds.errors import FeedFormatError, FetchError
 from corpus.feeds.page import Draft, PageReader
 from corpus.feeds.parse import FeedItem, ParsedFeed, parse_feed
+from corpus.feeds.policy import REFUSED, FetchPolicy
 from corpus.feeds.store import Feed, FeedStore, FetchedItem
 from corpus.feeds.text import one_line
 from corpus.feeds.write import write_article
@@ -38,10 +39,12 @@ class FetchOptions:
     per_host: int = 2
     retry_delays: tuple[float, ...] | None = None  # None: download.RETRY_DELAYS
     workers: int = 8
+    allow_hosts: tuple[str, ...] = ()  # reachable whatever their address (policy.py)
 
     def downloader(self) -> Downloader:
         return Downloader(self.user_agent, self.timeout, int(self.max_page_mb * 1_000_000),
-                          self.per_host, self.retry_delays)
+                          self.per_host, self.retry_delays,
+                          policy=FetchPolicy.allowing(self.allow_hosts))
 
 
 @dataclass
@@ -51,6 +54,7 @@ class FeedResult:
     written: list[Path] = field(default_factory=list)
     error: str = ""  # why the feed failed; "" when it did not
     notes: list[str] = field(default_factory=list)  # items written from the feed's own text
+    refused: list[str] = field(default_factory=list)  # those of them the policy refused
 
 
 @dataclass
@@ -101,7 +105,7 @@ def _conditional(feed: Feed) -> dict[str, str]:
 def _download(downloader: Downloader, plan: _Plan) -> None:
     feed = plan.result.feed
     try:
-        plan.response = downloader.get(feed.url, _conditional(feed))
+        plan.response = downloader.get(feed.url, _conditional(feed), for_feed=feed.url)
     except FetchError as exc:
         plan.result.error = exc.reason
     except Exception as exc:  # one feed's surprise must not end the poll of the others
@@ -153,6 +157,14 @@ def _note(item: FeedItem, what: str) -> str:
     return f"{which}: {what}"
 
 
+def _refusals(result: FeedResult) -> str:
+    """What `feeds list` shows of the links the policy refused (the feed itself worked)."""
+    if not result.refused:
+        return ""
+    more = len(result.refused) - 1
+    return result.refused[0] + (f" (and {more} more link{'s' * (more > 1)})" if more else "")
+
+
 def _save(store: FeedStore, feeds_dir: Path, plan: _Plan) -> None:
     """Write the feed's new articles, then record them with the validators (or the
     error) in one transaction."""
@@ -173,9 +185,11 @@ def _save(store: FeedStore, feeds_dir: Path, plan: _Plan) -> None:
         result.written.append(path)
         if draft.fallback:
             result.notes.append(_note(item, f"{draft.fallback}; used the feed's own text"))
+            if draft.fallback.startswith(REFUSED):
+                result.refused.append(_note(item, draft.fallback))
     # Validators only with every item they cover; absent ones keep the stored values.
     keep = response is not None and not result.error
-    store.record_poll(result.feed, fetched, error=result.error,
+    store.record_poll(result.feed, fetched, error=result.error or _refusals(result),
                       etag=_validator(response, "ETag") if keep else None,
                       last_modified=_validator(response, "Last-Modified") if keep else None)
 
@@ -193,8 +207,8 @@ def poll_feeds(store: FeedStore, feeds_dir: Path, options: FetchOptions,
         urls_this_run: set[str] = set()
         for plan in plans:
             _parse(store, plan, urls_this_run)
-        pages = [[pool.submit(reader.draft, item, plan.parsed.title if plan.parsed else "")
-                  for item in plan.new] for plan in plans]
+        pages = [[pool.submit(reader.draft, item, plan.parsed.title if plan.parsed else "",
+                              plan.result.feed.url) for item in plan.new] for plan in plans]
         report = PollReport()
         for plan, drafts in zip(plans, pages, strict=True):
             # Each feed is saved once its own pages are in, while later ones download:

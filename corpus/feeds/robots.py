@@ -13,6 +13,7 @@ from urllib.robotparser import RobotFileParser
 
 from corpus.feeds.download import Downloader
 from corpus.feeds.errors import FetchError
+from corpus.feeds.policy import AddressRefused
 
 _MAX_ROBOTS_BYTES = 512 * 1024  # RFC 9309 asks crawlers to read at least 500 KiB
 
@@ -25,15 +26,19 @@ class RobotsRules:
         self._host_locks: dict[str, threading.Lock] = {}
         self._lock = threading.Lock()
 
-    def refusal(self, url: str) -> str:
-        """Why robots.txt forbids `url`; "" when it may be fetched."""
+    def refusal(self, url: str, for_feed: str = "") -> str:
+        """Why robots.txt forbids `url` (or the fetch policy its host, for the feed at
+        `for_feed`); "" when it may be fetched."""
         parts = urlsplit(url)
         origin = f"{parts.scheme}://{parts.netloc}"
         with self._lock:
             host_lock = self._host_locks.setdefault(origin, threading.Lock())
         with host_lock:  # one fetch of robots.txt per host, however many pages wait
             if origin not in self._rules:
-                self._rules[origin] = self._load(origin)
+                try:
+                    self._rules[origin] = self._load(origin, for_feed)
+                except AddressRefused as exc:  # for this feed: another may be allowed
+                    return exc.reason
         rules = self._rules[origin]
         if isinstance(rules, str):
             return rules
@@ -41,11 +46,13 @@ class RobotsRules:
             return ""
         return "robots.txt disallows it"
 
-    def _load(self, origin: str) -> RobotFileParser | str:
+    def _load(self, origin: str, for_feed: str) -> RobotFileParser | str:
         rules = RobotFileParser(origin + "/robots.txt")
         try:
             response = self.downloader.get(origin + "/robots.txt",
-                                           max_bytes=_MAX_ROBOTS_BYTES)
+                                           max_bytes=_MAX_ROBOTS_BYTES, for_feed=for_feed)
+        except AddressRefused:
+            raise
         except FetchError as exc:
             if exc.status is not None and 400 <= exc.status < 500:
                 rules.allow_all = True
