@@ -151,8 +151,10 @@ class FakeDiscord:
         with self._cond:
             self.joined.append(world.guild_id)
         if self._loop is not None:
-            members = bool(self.intents & p.PRIVILEGED_INTENTS["members"])
-            self.dispatch("GUILD_CREATE", world.guild_create(members))
+            joined = world.guild_create(bool(self.intents & p.PRIVILEGED_INTENTS["members"]))
+            # Without "unavailable": a server joined, not one back after an outage.
+            self.dispatch("GUILD_CREATE", {k: v for k, v in joined.items()
+                                           if k != "unavailable"})
 
     def world_of(self, channel_id: int) -> World:
         """The server a channel belongs to (the first one for DMs)."""
