@@ -102,7 +102,7 @@ async def serve(client: NewsbotClient, token: str) -> None:
             await client.login(token)  # also prints the invite link and syncs the commands
         except discord.LoginFailure:
             raise NewsbotError(REJECTED) from None
-        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+        except (aiohttp.ClientConnectionError, TimeoutError) as exc:  # refused, DNS, reset
             raise unreachable(discord.http.Route.BASE.split("/api")[0], exc) from None
         try:
             await client.connect(reconnect=True)
