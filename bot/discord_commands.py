@@ -25,11 +25,13 @@ def discord_(ctx: click.Context, guild: int | None) -> None:
     Example: DISCORD_TOKEN=... newsbot discord --guild 123456789012345678
     """
     from bot.discord.run import require_token, run_discord
+    from bot.discord.servers import check_server_list
 
     settings = settings_of(ctx)
     require_token(settings)
     if guild:
         settings = settings.model_copy(update={"discord_guild": guild})
+    check_server_list(settings)  # before the index is opened
     run_discord(open_app(ctx), settings)
 
 

@@ -33,8 +33,8 @@ class Settings(BaseSettings):
         env_prefix="NEWSBOT_", env_file=".env", extra="ignore", populate_by_name=True
     )
 
-    @field_validator("discord_channels", "discord_admin_roles", "discord_admin_users",
-                     mode="before")
+    @field_validator("discord_guilds", "discord_channels", "discord_admin_roles",
+                     "discord_admin_users", mode="before")
     @classmethod
     def _id_list(cls, value: object) -> object:
         """"1, 2" as well as "[1, 2]": ids are easier to paste without brackets."""
@@ -205,15 +205,16 @@ class Settings(BaseSettings):
         default_factory=lambda: _data_home() / "chat_history.txt",
         description="Where `newsbot chat` keeps the questions typed (for the up arrow).")
     discord_token: SecretStr | None = Field(
-        default=None,
-        validation_alias="DISCORD_TOKEN",
-        description="Discord bot token (for the Discord bot). Never printed.",
-    )
+        default=None, validation_alias="DISCORD_TOKEN",
+        description="Discord bot token (for the Discord bot). Never printed.")
 
     # --- Discord ---------------------------------------------------------------------------
     discord_guild: int | None = Field(
         default=None, description="Sync the slash commands to this one server at start (they "
         "show up at once there; global commands can take up to an hour).")
+    discord_guilds: IdList = Field(
+        default_factory=list, description="Server ids the bot answers in (comma-separated); "
+        "it leaves every other server, at start and when invited. Empty: every server.")
     discord_channels: IdList = Field(
         default_factory=list, description="Channel ids the bot answers in (JSON list or "
         "comma-separated); empty: every channel it can see. Threads follow their channel.")

@@ -138,11 +138,12 @@ class Gateway:
             await conn.ws.close(code=4003, message=b"Not authenticated.")
         elif op == 8:  # REQUEST_GUILD_MEMBERS (bots with the members intent chunk guilds)
             wanted = {int(u) for u in d.get("user_ids") or []}
-            members = [m for m in self.server.world.members
+            world = self.server.worlds.get(int(d["guild_id"]), self.server.world)
+            members = [m for m in world.members
                        if (not wanted or int(m["user"]["id"]) in wanted)
                        and m["user"]["username"].startswith(d.get("query") or "")]
             await self.dispatch("GUILD_MEMBERS_CHUNK", {
-                "guild_id": str(self.server.guild_id), "members": members, "chunk_index": 0,
+                "guild_id": str(world.guild_id), "members": members, "chunk_index": 0,
                 "chunk_count": 1, "not_found": [], "nonce": d.get("nonce")})
         elif op not in (3, 4):  # presence and voice updates are only recorded
             await conn.ws.close(code=4001, message=b"Unknown opcode.")
@@ -165,10 +166,10 @@ class Gateway:
                 old.live = False
         session = conn.session = _Session(secrets.token_hex(16), conn, shard)
         self.sessions[session.id] = session
-        has_guild = session.owns(server.guild_id)
+        guilds = [server.worlds[g] for g in list(server.joined) if session.owns(g)]
         me = {**server.world.bot, "verified": True, "mfa_enabled": False, "flags": 0}
         ready = {"v": 10, "user": me,
-                 "guilds": [{"id": str(server.guild_id), "unavailable": True}] * has_guild,
+                 "guilds": [{"id": str(w.guild_id), "unavailable": True} for w in guilds],
                  "session_id": session.id, "resume_gateway_url": server.gateway_url,
                  "application": {"id": str(server.app_id),
                                  "flags": app_flags(server.privileged_intents)},
@@ -179,8 +180,8 @@ class Gateway:
             ready["shard"] = d["shard"]
         await self._emit(session, "READY", ready)
         members = bool(intents & p.PRIVILEGED_INTENTS["members"])
-        if has_guild:
-            await self._emit(session, "GUILD_CREATE", server.world.guild_create(members))
+        for world in guilds:
+            await self._emit(session, "GUILD_CREATE", world.guild_create(members))
 
     async def _resume(self, conn: _Conn, d: Json) -> None:
         session = self.sessions.get(d.get("session_id", ""))
@@ -206,8 +207,10 @@ class Gateway:
 
     async def dispatch(self, event: str, d: Json) -> None:
         """A DISPATCH (op 0) to every live session of the shard that owns the event's guild;
-        sequence numbers are handled here."""
+        sequence numbers are handled here. Nothing of a server the bot is not in."""
         guild = d.get("guild_id") or (d.get("id") if event.startswith("GUILD_") else None)
+        if guild and int(guild) not in self.server.joined:
+            return
         for session in list(self.sessions.values()):
             if session.live and session.owns(int(guild) if guild else None):
                 await self._emit(session, event, d)

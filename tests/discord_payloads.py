@@ -29,6 +29,7 @@ ATTACH_FILES = 1 << 15
 READ_MESSAGE_HISTORY = 1 << 16
 USE_APPLICATION_COMMANDS = 1 << 31
 CREATE_PUBLIC_THREADS = 1 << 35
+CREATE_PRIVATE_THREADS = 1 << 36
 SEND_MESSAGES_IN_THREADS = 1 << 38
 ALL_PERMISSIONS = (1 << 51) - 1
 EVERYONE_PERMISSIONS = (VIEW_CHANNEL | SEND_MESSAGES | READ_MESSAGE_HISTORY | ADD_REACTIONS
@@ -91,11 +92,13 @@ def thread(tid: int, guild_id: int, parent_id: int, owner_id: int, name: str,
 
 @dataclass
 class World:
-    """The one guild the fake reports, with ids a test can use. Mutate before start()."""
+    """A guild the fake reports, with ids a test can use. Mutate before start(). A second
+    server of the same bot is `World(guild_name=..., same_bot_as=first)`."""
 
     bot_name: str = "newsbot"
     guild_name: str = "Newsroom"
     channel_names: tuple[str, ...] = ("general", "news", "bot-log")
+    same_bot_as: World | None = field(default=None, repr=False)
     bot: Json = field(init=False)
     app_id: int = field(init=False)
     guild_id: int = field(init=False)
@@ -106,8 +109,11 @@ class World:
     channels: list[Json] = field(init=False)
 
     def __post_init__(self) -> None:
-        self.app_id = snowflake()
-        self.bot = user(self.app_id, self.bot_name, bot=True)  # bot user id == app id
+        if self.same_bot_as is not None:
+            self.app_id, self.bot = self.same_bot_as.app_id, self.same_bot_as.bot
+        else:
+            self.app_id = snowflake()
+            self.bot = user(self.app_id, self.bot_name, bot=True)  # bot user id == app id
         self.guild_id = snowflake()
         self.admin = user(snowflake(), "editor")
         self.user = user(snowflake(), "reader")
@@ -128,6 +134,15 @@ class World:
 
     def member_of(self, uid: int) -> Json:
         return next(m for m in self.members if int(m["user"]["id"]) == uid)
+
+    def set_bot_permission(self, bit: int, allowed: bool) -> None:
+        """Grant or take away a server-wide permission of the bot (on @everyone and on its
+        own role), as a server's admin does in its settings."""
+        bot_roles = {self.guild_id, *(int(r) for r in self.member_of(self.app_id)["roles"])}
+        for r in self.roles:
+            if int(r["id"]) in bot_roles:
+                held = int(r["permissions"])
+                r["permissions"] = str(held | bit if allowed else held & ~bit)
 
     def permissions(self, uid: int) -> int:
         """Guild-level permissions: @everyone plus the member's roles; admin means all."""

@@ -67,6 +67,7 @@ _ROUTES: list[tuple[tuple[str, ...], re.Pattern[str], str]] = [
          "_reaction"),
         ("POST", "/channels/{id}/typing", "_typing"),
         ("GET", "/guilds/{id}/members/{id}", "_get_member"),
+        ("DELETE", "/users/@me/guilds/{id}", "_leave_guild"),
     ]
 ]
 
@@ -172,6 +173,8 @@ class Rest:
         if int(app) != self.server.app_id:
             raise ApiError(403, 50001, "Missing Access")
         key = int(guild) if guild else None
+        if key is not None and key not in self.server.joined:  # not invited there (yet)
+            raise ApiError(403, 50001, "Missing Access")
         if rec.method == "GET":
             return 200, commands.get(key, [])
         if errors := p.check_commands(rec.json or []):
@@ -290,9 +293,10 @@ class Rest:
             with self._cond:
                 message.deleted = True
             if not message.ephemeral:
+                guild = self.store.channel(message.channel_id).get("guild_id")
                 await self.gateway.dispatch("MESSAGE_DELETE", {
-                    "id": str(message.id), "channel_id": str(message.channel_id),
-                    "guild_id": str(self.server.guild_id)})
+                    "id": str(message.id), "channel_id": str(message.channel_id)}
+                    | ({"guild_id": guild} if guild else {}))
             return 204, None
         self.store.edit(message, rec.json or {}, rec.files)
         if not message.ephemeral:
@@ -321,7 +325,12 @@ class Rest:
             raise ApiError(400, 50024, "Cannot execute action on this channel type")
         if not 1 <= len(body.get("name") or "") <= 100:
             raise ApiError(400, 50035, "Invalid Form Body", {"name": "1 to 100 characters."})
-        thread = p.thread(tid, self.server.guild_id, parent, self.server.bot_id, body["name"],
+        world = self.server.world_of(parent)
+        needed = p.CREATE_PRIVATE_THREADS if kind == 12 else p.CREATE_PUBLIC_THREADS
+        if not world.permissions(self.server.bot_id) & needed:
+            raise ApiError(403, 50013, "Missing Permissions")
+        guild = world.guild_id
+        thread = p.thread(tid, guild, parent, self.server.bot_id, body["name"],
                           kind, body.get("auto_archive_duration") or 1440)
         self.server.channels[tid] = thread
         await self.gateway.dispatch("THREAD_CREATE", {**thread, "newly_created": True})
@@ -343,6 +352,16 @@ class Rest:
 
     async def _get_member(self, rec: Recorded, gid: str, uid: str) -> tuple[int, Any]:
         try:
-            return 200, self.server.world.member_of(int(uid))
-        except StopIteration:
+            return 200, self.server.worlds[int(gid)].member_of(int(uid))
+        except (KeyError, StopIteration):
             raise ApiError(404, 10007, "Unknown Member") from None
+
+    async def _leave_guild(self, rec: Recorded, gid: str) -> tuple[int, Any]:
+        """The bot leaves a server: GUILD_DELETE (without "unavailable": removed) reaches
+        the shard that held it, and nothing of that server comes any more."""
+        if int(gid) not in self.server.joined:
+            raise ApiError(404, 10004, "Unknown Guild")
+        await self.gateway.dispatch("GUILD_DELETE", {"id": gid})
+        with self._cond:
+            self.server.joined.remove(int(gid))
+        return 204, None

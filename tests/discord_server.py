@@ -43,11 +43,13 @@ from discord_store import Store
 
 
 class FakeDiscord:
-    """Discord for one bot in one guild (see World). Every public method is thread-safe.
+    """Discord for one bot in one guild (see World), or in several (`add_guild`). Every
+    public method is thread-safe.
 
     State a test can read: recorded (REST requests), messages (id -> StoredMessage, users'
     and the bot's), interactions (id -> InteractionRef), commands (synced, by guild id or
-    None), channels (incl. threads and DMs), identifies, gateway_queries, gateway_received.
+    None), channels (incl. threads and DMs), identifies, gateway_queries, gateway_received,
+    worlds (guild id -> World, every server known here), joined (ids of those the bot is in).
     Knobs: interaction_deadline (None: no 3 s rule), privileged_intents (what the portal
     allows; others close with 4014), echo_own_messages, ack_heartbeats."""
 
@@ -68,6 +70,8 @@ class FakeDiscord:
         self.gateway_queries: list[dict[str, str]] = []  # v, encoding, compress per connect
         self.intents = 0
         self.messages: dict[int, StoredMessage] = {}
+        self.worlds: dict[int, World] = {self.world.guild_id: self.world}
+        self.joined: list[int] = [self.world.guild_id]  # the servers the bot is a member of
         self.channels: dict[int, Json] = {int(c["id"]): c for c in self.world.channels}
         self.commands: dict[int | None, list[Json]] = {}  # guild id (None: global) -> list
         self.interactions: dict[int, InteractionRef] = {}
@@ -127,6 +131,36 @@ class FakeDiscord:
     def channel_id(self, name: str = "general") -> int:
         return self.world.channel_id(name)
 
+    def add_guild(self, world: World | str, *, join: bool = True) -> World:
+        """Another server (a World made with same_bot_as=server.world, or a name). Before
+        start() the bot is in it from the first READY; once running, `join` is the bot
+        being invited: a GUILD_CREATE for a server it was not in (discord.py calls
+        on_guild_join). join=False: a server the bot is not in (yet), where a guild
+        command sync gets 403 Missing Access; `invite` it later."""
+        if isinstance(world, str):
+            world = World(guild_name=world, same_bot_as=self.world)
+        with self._cond:
+            self.worlds[world.guild_id] = world
+            self.channels |= {int(c["id"]): c for c in world.channels}
+        if join:
+            self.invite(world)
+        return world
+
+    def invite(self, world: World) -> None:
+        """The bot joins a server known here (from the next READY, or at once if running)."""
+        with self._cond:
+            self.joined.append(world.guild_id)
+        if self._loop is not None:
+            joined = world.guild_create(bool(self.intents & p.PRIVILEGED_INTENTS["members"]))
+            # Without "unavailable": a server joined, not one back after an outage.
+            self.dispatch("GUILD_CREATE", {k: v for k, v in joined.items()
+                                           if k != "unavailable"})
+
+    def world_of(self, channel_id: int) -> World:
+        """The server a channel belongs to (the first one for DMs)."""
+        guild = self.channels.get(channel_id, {}).get("guild_id")
+        return self.worlds.get(int(guild), self.world) if guild else self.world
+
     async def _serve(self) -> None:
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_get("/gateway", self._gateway.handle)
@@ -167,8 +201,9 @@ class FakeDiscord:
                  for n, d in attachments or []]
 
         async def post() -> Json:  # on the server loop, which owns the state
-            stored = self._store.new_message(channel_id or self.channel_id(), body, files,
-                                             author=self._store.user(author or self.user_id))
+            cid = channel_id or self.channel_id()
+            who = author or int(self.world_of(cid).user["id"])
+            stored = self._store.new_message(cid, body, files, author=self._store.user(who))
             await self._gateway.dispatch("MESSAGE_CREATE", self._store.for_gateway(stored))
             return stored.payload
         return self._call(post())
@@ -184,7 +219,8 @@ class FakeDiscord:
         3 message context menu on target_id); 3: component on message_id (custom_id,
         component_type, values); 4: autocomplete (focused names the option); 5: modal
         submit (custom_id, fields). Returns the id/token and what the bot did with it."""
-        uid, cid = user or self.user_id, channel_id or self.channel_id()
+        cid = channel_id or self.channel_id()
+        uid = user or int(self.world_of(cid).user["id"])
 
         async def send() -> InteractionRef:
             store = self._store

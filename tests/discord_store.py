@@ -47,10 +47,10 @@ class Store:
         return self.server.world
 
     def user(self, uid: int) -> Json:
-        for u in (self.world.bot, self.world.admin, self.world.user,
-                  *(m["user"] for m in self.world.members)):
-            if int(u["id"]) == uid:
-                return u
+        for world in list(self.server.worlds.values()):
+            for u in (world.bot, world.admin, world.user, *(m["user"] for m in world.members)):
+                if int(u["id"]) == uid:
+                    return u
         raise ApiError(404, 10013, "Unknown User")
 
     def channel(self, cid: int) -> Json:
@@ -77,18 +77,18 @@ class Store:
         """What every INTERACTION_CREATE carries: ids, the channel, the app's permissions,
         and who (their member with permissions in a guild, the user in a DM)."""
         server = self.server
-        channel = self.channel(cid)
+        channel, world = self.channel(cid), server.world_of(cid)
         payload: Json = {
             "id": str(iid), "application_id": str(server.app_id), "type": kind,
             "token": token, "version": 1, "channel_id": str(cid), "channel": channel,
-            "app_permissions": str(self.world.permissions(server.bot_id)),
+            "app_permissions": str(world.permissions(server.bot_id)),
             "locale": "en-US", "entitlements": [], "attachment_size_limit": 10 << 20}
         if "guild_id" in channel:
-            member = {**self.world.member_of(uid),
-                      "permissions": str(self.world.permissions(uid))}  # for perm checks
-            payload |= {"guild_id": str(server.guild_id), "guild_locale": "en-US",
+            member = {**world.member_of(uid),
+                      "permissions": str(world.permissions(uid))}  # for perm checks
+            payload |= {"guild_id": str(world.guild_id), "guild_locale": "en-US",
                         "context": 0, "member": member,
-                        "authorizing_integration_owners": {"0": str(server.guild_id)}}
+                        "authorizing_integration_owners": {"0": str(world.guild_id)}}
         else:
             payload |= {"user": self.user(uid), "context": 1,
                         "authorizing_integration_owners": {"1": str(uid)}}
@@ -98,7 +98,7 @@ class Store:
                     author: Json | None = None, interaction: InteractionRef | None = None,
                     flags: int = 0, check: bool = True) -> StoredMessage:
         server = self.server
-        channel = self.channel(channel_id)
+        channel, world = self.channel(channel_id), server.world_of(channel_id)
         if check and (errors := p.check_message(body, creating=True, files=len(files))):
             raise invalid(errors)
         mid, kind, extra = snowflake(), 0, {}
@@ -108,7 +108,7 @@ class Store:
             if target is not None and not target.deleted:
                 kind, extra = 19, {"message_reference": {
                     "type": 0, "message_id": str(target.id), "channel_id": str(target.channel_id),
-                    "guild_id": str(server.guild_id)}, "referenced_message": {
+                    "guild_id": str(world.guild_id)}, "referenced_message": {
                     k: v for k, v in target.payload.items() if k != "referenced_message"}}
             elif reference.get("fail_if_not_exists", True):
                 raise ApiError(400, 50035, "Invalid Form Body",
@@ -121,10 +121,10 @@ class Store:
             extra |= {"webhook_id": str(server.app_id), "application_id": str(server.app_id),
                       "interaction_metadata": {"id": str(interaction.id),
                                                "type": interaction.type, "user": invoker}}
-        payload = p.message(mid, channel, author or self.world.bot, body, kind=kind, flags=flags,
+        payload = p.message(mid, channel, author or world.bot, body, kind=kind, flags=flags,
                             attachments=self.keep_files(channel_id, files),
                             known_users={int(m["user"]["id"]): m["user"]
-                                         for m in self.world.members}) | extra
+                                         for m in world.members}) | extra
         stored = StoredMessage(payload, body, from_bot=author is None,
                                interaction_id=interaction.id if interaction else None)
         with self._cond:
@@ -184,6 +184,7 @@ class Store:
         payload = self.visible(message.payload)
         if "guild_id" in payload:  # gateway messages carry the author's member, minus user
             with contextlib.suppress(StopIteration):
-                member = self.world.member_of(int(payload["author"]["id"]))
+                world = self.server.worlds.get(int(payload["guild_id"]), self.world)
+                member = world.member_of(int(payload["author"]["id"]))
                 payload = {**payload, "member": {k: v for k, v in member.items() if k != "user"}}
         return payload

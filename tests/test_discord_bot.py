@@ -7,6 +7,7 @@ import re
 import time
 from collections.abc import Iterator
 
+import discord_payloads as p
 import pytest
 from discord_payloads import member, snowflake, user
 from discord_server import ClientThread, FakeDiscord
@@ -241,3 +242,42 @@ def test_a_bad_date_is_a_plain_message_not_an_error(discord_world) -> None:
                                          server.interaction_responses(ref.id)), timeout=10)
     said = " ".join(str(r.json) for r in server.requests(path_contains=ref.token))
     assert "Something went wrong" not in said
+
+
+def test_a_refused_typing_indicator_does_not_spoil_the_answer(discord_world) -> None:
+    server, _, _ = discord_world
+    channel = server.channel_id("bot-log")
+    server.fail_next("POST", f"/channels/{channel}/typing", 403, code=50013,
+                     message="Missing Permissions")
+    asked = server.message_create(f"<@{server.bot_id}> Who won the World Cup final in Qatar?",
+                                  mentions_bot=True, channel_id=channel)
+    answer = server.wait_for_message(channel, lambda m: bool(m.embeds) and (
+        m.message_reference or {}).get("message_id") == asked["id"], timeout=20)
+    assert [r.status for r in server.requests("POST", f"/channels/{channel}/typing")] == [403]
+    embed = answer.embeds[0]
+    assert "[1]" in embed["description"] and embed["fields"][0]["name"].startswith("[1] ")
+    said = [m.content for m in server.messages_in(channel) if m.content]
+    assert not any("Something went wrong" in text for text in said), said
+
+
+def test_a_refused_thread_leaves_the_answer_standing(discord_world) -> None:
+    server, _, _ = discord_world
+    channel = server.channel_id("news")
+    server.world.set_bot_permission(p.CREATE_PUBLIC_THREADS, False)
+    try:
+        asked = server.message_create(f"<@{server.bot_id}> Which country joined NATO in "
+                                      "2023?", mentions_bot=True, channel_id=channel)
+        answer = server.wait_for_message(channel, lambda m: bool(m.embeds) and (
+            m.message_reference or {}).get("message_id") == asked["id"], timeout=20)
+        slash = server.slash("ask", {"question": "When did Queen Elizabeth die?"},
+                             channel_id=channel)
+        embeds = original_embeds(server, slash)["embeds"]
+        refused = server.wait_for(lambda r: r.method == "POST" and r.path.endswith(
+            f"/messages/{slash.original}/threads"), timeout=10)
+    finally:
+        server.world.set_bot_permission(p.CREATE_PUBLIC_THREADS, True)
+    thread_posts = server.requests("POST", f"/messages/{answer.id}/threads")
+    assert [r.status for r in thread_posts] == [403] and refused.status == 403
+    assert "[1]" in answer.embeds[0]["description"] and "[1]" in embeds[0]["description"]
+    said = [m.content for m in server.messages_in(channel) if m.content]
+    assert not any("Something went wrong" in text for text in said), said

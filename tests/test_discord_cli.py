@@ -17,13 +17,14 @@ from bot.cli import cli
 
 
 def start_bot(tmp_path: Path, server: FakeDiscord, token: str,
-              extra: dict[str, str] | None = None) -> subprocess.Popen:
+              extra: dict[str, str] | None = None, args: tuple[str, ...] = ()
+              ) -> subprocess.Popen:
     env = {**os.environ, "DISCORD_TOKEN": token, "NEWSBOT_DISCORD_API_URL": server.api_base,
            "NEWSBOT_INDEX_DIR": str(tmp_path / "index"), "NEWSBOT_EMBEDDING_MODEL": "hash",
            "NEWSBOT_DECLINE_BELOW": "0", "NEWSBOT_DISCORD_USER_COOLDOWN": "0",
            "NEWSBOT_DISCORD_FEEDBACK_DB": str(tmp_path / "feedback.sqlite"),
            "PYTHONUNBUFFERED": "1", **(extra or {})}
-    return subprocess.Popen([sys.executable, "-m", "bot", "discord"], cwd=REPO, env=env,
+    return subprocess.Popen([sys.executable, "-m", "bot", "discord", *args], cwd=REPO, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 

@@ -99,7 +99,7 @@ def test_two_shard_processes_against_one_index(tmp_path: Path) -> None:
         try:
             for i, (bot, lines) in enumerate(zip(bots, outputs, strict=True)):
                 deadline = time.monotonic() + 60
-                while not any(f"(shard {i} of 2); servers:" in line for line in lines):
+                while not any(f"(shard {i} of 2); in servers:" in line for line in lines):
                     assert bot.poll() is None and time.monotonic() < deadline, "".join(lines)
                     time.sleep(0.1)
             assert sorted(tuple(i["shard"]) for i in server.identifies) == [(0, 2), (1, 2)]

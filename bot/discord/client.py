@@ -9,6 +9,7 @@ import asyncio
 import logging
 import re
 import secrets
+from collections.abc import Callable
 from typing import Any
 
 import discord
@@ -18,6 +19,7 @@ from bot.discord.conversation import Conversations
 from bot.discord.cooldowns import Cooldowns, wait_message
 from bot.discord.format import THREAD_NAME_CHARS, answer_embeds, clip
 from bot.discord.replies import Reply, Streamer
+from bot.discord.servers import Servers, sync_commands
 from bot.feedback import FeedbackStore
 from corpus.errors import NewsbotError
 from retrieval.answer.followup import History
@@ -30,8 +32,8 @@ _MENTION = re.compile(r"<@!?\d+>")
 
 
 class NewsbotClient(discord.Client):
-    def __init__(self, app: NewsApp, settings: Settings, feedback: FeedbackStore,
-                 **options: Any) -> None:
+    def __init__(self, app: NewsApp, settings: Settings, feedback: FeedbackStore, *,
+                 on_login: Callable[[int], None] | None = None, **options: Any) -> None:
         intents = discord.Intents.default()
         intents.message_content = settings.discord_message_content
         if settings.discord_shard_count is not None:  # one of several processes
@@ -44,6 +46,10 @@ class NewsbotClient(discord.Client):
         self.feedback = feedback
         self.tree = app_commands.CommandTree(self)
         self.tree.on_error = self.on_command_error
+        self.servers = Servers(self)
+        # No command, menu or autocomplete is answered in a server off the list.
+        self.tree.interaction_check = self._in_served_server  # type: ignore[method-assign]
+        self.on_login = on_login  # given the application id before the command sync
         self.cooldowns = Cooldowns(settings.discord_user_cooldown,
                                    settings.discord_guild_per_minute)
         self.conversations = Conversations()
@@ -55,18 +61,13 @@ class NewsbotClient(discord.Client):
 
         register(self)
         self.add_dynamic_items(VoteButton)  # votes on answers given before a restart count
+        if self.on_login is not None and self.application_id:
+            self.on_login(self.application_id)
         if not self.once_per_bot:
             log.info("shard %s of %s: shard 0 syncs the commands and watches", self.shard_id,
                      self.shard_count)
             return
-        guild = self.settings.discord_guild
-        if guild:
-            target = discord.Object(id=guild)
-            self.tree.copy_global_to(guild=target)
-            synced = await self.tree.sync(guild=target)
-        else:
-            synced = await self.tree.sync()
-        log.info("synced %d commands%s", len(synced), f" to server {guild}" if guild else "")
+        await sync_commands(self)
         if self.settings.discord_watch:
             from bot.feeds_commands import feed_poller
 
@@ -134,12 +135,22 @@ class NewsbotClient(discord.Client):
         await super().close()
 
     async def on_ready(self) -> None:
-        names = ", ".join(f"{g.name} ({g.id})" for g in self.guilds) or "none yet"
         shard = f" (shard {self.shard_id} of {self.shard_count})" if self.shard_count else ""
-        log.info("logged in as %s%s; servers: %s", self.user, shard, names)
+        log.info("logged in as %s%s; %s", self.user, shard, self.servers.describe())
+        await self.servers.keep_to_listed(self.guilds)
+
+    async def on_guild_join(self, guild: discord.Guild) -> None:
+        await self.servers.keep_to_listed([guild])
+        if guild.id == self.settings.discord_guild:  # invited after a refused --guild sync
+            await sync_commands(self)
+
+    async def _in_served_server(self, interaction: discord.Interaction) -> bool:
+        return self.servers.serves(interaction.guild_id)
 
     # --- who and where -----------------------------------------------------------------------
     def allowed_here(self, channel: Any) -> bool:
+        if not self.servers.serves(getattr(getattr(channel, "guild", None), "id", None)):
+            return False
         allowed = self.settings.discord_channels
         if not allowed:
             return True

@@ -42,6 +42,10 @@ class VoteButton(discord.ui.DynamicItem[discord.ui.Button[Any]],
                              match: Any) -> VoteButton:
         return cls(match["vote"], match["answer"])
 
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        client: NewsbotClient = interaction.client  # type: ignore[assignment]
+        return client.servers.serves(interaction.guild_id)  # no vote off the server list
+
     async def callback(self, interaction: discord.Interaction) -> None:
         client: NewsbotClient = interaction.client  # type: ignore[assignment]
         known = await asyncio.to_thread(client.feedback.vote, self.answer_id,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from typing import Protocol
 
@@ -13,6 +14,7 @@ import discord
 
 from bot.discord.format import MESSAGE_CHARS, clip, group_for_messages
 
+log = logging.getLogger("newsbot.discord")
 NONE = discord.AllowedMentions.none()
 EDIT_EVERY_S = 1.0  # Discord allows about five edits in five seconds per message
 
@@ -61,9 +63,18 @@ class MessageReply:
     def __init__(self, message: discord.Message) -> None:
         self.message = message
         self.sent: discord.Message | None = None
+        self.typing: asyncio.Task[None] | None = None
 
     async def begin(self) -> None:
-        await self.message.channel.typing()
+        # Only a hint that an answer is coming, so sent aside: a refused (403) or failing
+        # indicator neither stops nor delays the answer.
+        self.typing = asyncio.create_task(self._show_typing())
+
+    async def _show_typing(self) -> None:
+        try:
+            await self.message.channel.typing()
+        except discord.HTTPException as exc:
+            log.info("no typing indicator in channel %s: %s", self.message.channel.id, exc)
 
     async def stream(self, text: str) -> None:
         text = clip(text, MESSAGE_CHARS)

@@ -1,15 +1,20 @@
 """`newsbot discord`: the bot, running until Ctrl-C or SIGTERM, reconnecting by itself
-(discord.py resumes the gateway session after a network failure)."""
+(discord.py resumes the gateway session after a network failure). Discord unreachable at
+start (no network, a name that does not resolve) is one line and exit 1; under systemd
+the unit in the README starts it again with a growing delay."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import signal
+import socket
 
+import aiohttp
 import discord
 
 from bot.discord.client import NewsbotClient
+from bot.discord.servers import check_server_list
 from bot.feedback import FeedbackStore
 from retrieval.app import NewsApp
 from retrieval.errors import NewsbotError
@@ -29,6 +34,31 @@ REJECTED = ("Discord rejected the token in DISCORD_TOKEN; copy it again from the
 
 def invite_link(application_id: int) -> str:
     return discord.utils.oauth_url(application_id, permissions=PERMISSIONS, scopes=SCOPES)
+
+
+def show_invite(application_id: int) -> None:
+    """The invite link, first thing after logging in (before the command sync, which
+    Discord refuses in a server the bot is not invited to yet)."""
+    log.info("invite link: %s", invite_link(application_id))
+    print(f"Invite newsbot to a server: {invite_link(application_id)}", flush=True)
+
+
+def why_unreachable(exc: BaseException) -> str:
+    """A connection failure in a few words: from urllib (URLError.reason) or aiohttp
+    (ClientConnectorError.os_error) alike."""
+    cause = getattr(exc, "reason", None) or getattr(exc, "os_error", None) or exc
+    if isinstance(cause, socket.gaierror) or isinstance(exc, aiohttp.ClientConnectorDNSError):
+        return "the name does not resolve (DNS)"
+    if isinstance(cause, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(cause, TimeoutError):
+        return "no answer in time"
+    return str(cause) or type(cause).__name__
+
+
+def unreachable(where: str, exc: BaseException) -> NewsbotError:
+    return NewsbotError(f"cannot reach Discord at {where}: {why_unreachable(exc)}; check the "
+                        "network connection (and NEWSBOT_DISCORD_API_URL if set)")
 
 
 def point_at(api_url: str | None, token: str) -> None:
@@ -54,7 +84,9 @@ def point_at(api_url: str | None, token: str) -> None:
             raise NewsbotError(REJECTED) from None
         raise NewsbotError(f"NEWSBOT_DISCORD_API_URL={api_url} does not answer GET /gateway "
                            f"({exc}); check the address") from None
-    except (OSError, ValueError, KeyError) as exc:
+    except OSError as exc:  # urllib's URLError too
+        raise unreachable(f"NEWSBOT_DISCORD_API_URL={api_url}", exc) from None
+    except (ValueError, KeyError) as exc:
         raise NewsbotError(f"NEWSBOT_DISCORD_API_URL={api_url} does not answer GET /gateway "
                            f"({exc}); check the address") from None
     discord.http.Route.BASE = base
@@ -67,13 +99,11 @@ async def serve(client: NewsbotClient, token: str) -> None:
         loop.add_signal_handler(sig, lambda: asyncio.ensure_future(client.close()))
     async with client:
         try:
-            await client.login(token)
+            await client.login(token)  # also prints the invite link and syncs the commands
         except discord.LoginFailure:
             raise NewsbotError(REJECTED) from None
-        if client.application_id:
-            log.info("invite link: %s", invite_link(client.application_id))
-            print(f"Invite newsbot to a server: {invite_link(client.application_id)}",
-                  flush=True)
+        except (aiohttp.ClientConnectionError, TimeoutError) as exc:  # refused, DNS, reset
+            raise unreachable(discord.http.Route.BASE.split("/api")[0], exc) from None
         try:
             await client.connect(reconnect=True)
         except discord.PrivilegedIntentsRequired:
@@ -92,12 +122,13 @@ def require_token(settings: Settings) -> str:
 
 def run_discord(app: NewsApp, settings: Settings) -> None:
     token = require_token(settings)
+    check_server_list(settings)
     discord.utils.setup_logging(level=logging.INFO)  # discord's and newsbot's lines
     point_at(settings.discord_api_url, token)
     app.ready()  # an unusable index fails here, before logging in
     app.answerer  # noqa: B018 - loads the LLM provider now, not on the event loop later
     feedback = FeedbackStore(settings.discord_feedback_db.expanduser())
-    client = NewsbotClient(app, settings, feedback)
+    client = NewsbotClient(app, settings, feedback, on_login=show_invite)
     try:
         asyncio.run(serve(client, token))
     finally:
