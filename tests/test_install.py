@@ -1,0 +1,42 @@
+"""Installs that work with any pip: the distribution has a name of its own (an unrelated
+`newsbot` is on the package index), HTML cleaning is a direct dependency (older pips do
+not resolve the extra that would bring it), and every install line in the docs installs
+this checkout or a wheel built from it."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _project() -> dict[str, object]:
+    return tomllib.loads((REPO / "pyproject.toml").read_text("utf-8"))["project"]
+
+
+def test_the_distribution_has_a_name_of_its_own() -> None:
+    project = _project()
+    assert project["name"] == "newsbot-qa"
+    assert project["scripts"] == {"newsbot": "bot.cli:main"}  # the command stays
+    dev = project["optional-dependencies"]["dev"]
+    assert any(line.startswith("newsbot-qa[") for line in dev)
+
+
+def test_html_cleaning_is_a_direct_dependency() -> None:
+    names = {re.split(r"[<>=\[ ;]", line)[0].lower().replace("-", "_")
+             for line in _project()["dependencies"]}
+    assert "lxml_html_clean" in names
+
+
+def test_every_install_line_installs_this_checkout_or_its_wheel() -> None:
+    texts = [REPO / "README.md", REPO / "bench" / "README.md", REPO / "scripts" / "setup",
+             REPO / ".ci" / "run", *sorted((REPO / "retrieval").rglob("*.py"))]
+    for path in texts:
+        for line in path.read_text("utf-8").splitlines():
+            for target in re.findall(r"pip install ([^`\n]*)", line):
+                # Another project's package (llama-cpp-python, torch) may be named; this
+                # one never by its name, which would fetch the other `newsbot`.
+                assert not re.search(r"(^|[\s'\"])newsbot(-qa)?([\[\s'\"]|$)", target), \
+                    f"{path.relative_to(REPO)}: {line.strip()}"
