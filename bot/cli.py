@@ -100,7 +100,8 @@ def index(ctx: click.Context, paths: tuple[Path, ...], rebuild: bool, as_json: b
 
     missing = [path for path in paths if not path.expanduser().exists()]
     if paths and len(missing) == len(paths):  # a typo: no index folder made for nothing
-        raise InvalidRequest(f"{missing[0]}: no such file or folder; nothing was indexed")
+        raise InvalidRequest(f"{missing[0]}: no such file or folder; nothing was "
+                             + ("rebuilt" if rebuild else "indexed"))
     app = open_app(ctx, create=True, rebuild=rebuild)
     with progress_bar(as_json) as progress:
         report = app.index(list(paths), rebuild=rebuild, progress=progress)
