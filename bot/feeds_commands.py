@@ -38,13 +38,14 @@ def fetch_options(settings: Settings) -> FetchOptions:
 
 def feeds_db_of(settings: Settings) -> Path:
     """The feeds database: NEWSBOT_FEEDS_DB, else `feeds.sqlite` in the index folder.
-    An index without one gets a copy of the file that every index shared before, so
-    nobody loses a feed list (the old file stays, for the other indexes)."""
+    An index made before each had its own gets a copy of the file they all shared, so
+    nobody loses a feed list (the old file stays, for the other indexes); a new index
+    starts with none."""
     if settings.feeds_db is not None:
         return Path(settings.feeds_db).expanduser()
     path = Path(settings.index_dir).expanduser() / "feeds.sqlite"
     shared = legacy_feeds_db()
-    if not path.exists() and shared.is_file():
+    if not path.exists() and path.parent.is_dir() and shared.is_file():
         from corpus.feeds.store import copy_database
 
         copy_database(shared, path)

@@ -98,8 +98,9 @@ PRAGMA user_version = 1;
 def test_the_feed_list_every_index_shared_is_copied_and_migrated(
         server: FeedServer, tmp_path: Path) -> None:
     """A feeds.sqlite of schema 1 in ~/.local/share/newsbot, its item fetched for the
-    default index's folder and its validators stored: an index without feeds of its own
-    starts from a copy, and fetches that item for itself."""
+    default index's folder and its validators stored: an index made before, without
+    feeds of its own, starts from a copy, and fetches that item for itself; a new index
+    starts with no feeds."""
     old = tmp_path / "home" / "newsbot" / "feeds.sqlite"
     old.parent.mkdir(parents=True)
     elsewhere = tmp_path / "home" / "newsbot" / "feeds"
@@ -111,7 +112,11 @@ def test_the_feed_list_every_index_shared_is_copied_and_migrated(
                    (server.url("/rss.xml"), server.url("/a/1"),
                     str(elsewhere / "Gazette" / "harbour.md")))
     db.close()
+    assert "No feeds yet" in run(tmp_path / "brand-new", "feeds", "list").output
+    assert not (tmp_path / "brand-new").exists()
     index = tmp_path / "new" / "index"
+    (tmp_path / "nothing").mkdir()
+    assert run(index, "index", str(tmp_path / "nothing")).exit_code == 0  # an index, made
     listed = run(index, "feeds", "list")
     assert f"note: copied the feed list from {old}" in listed.output
     assert "Gazette" in listed.output and "·  0 articles  ·" in listed.output
