@@ -32,7 +32,8 @@ def test_html_cleaning_is_a_direct_dependency() -> None:
 
 def test_every_install_line_installs_this_checkout_or_its_wheel() -> None:
     texts = [REPO / "README.md", REPO / "bench" / "README.md", REPO / "scripts" / "setup",
-             REPO / ".ci" / "run", *sorted((REPO / "retrieval").rglob("*.py"))]
+             REPO / ".ci" / "run",
+             *[p for d in ("bot", "corpus", "retrieval") for p in sorted((REPO / d).rglob("*.py"))]]
     for path in texts:
         for line in path.read_text("utf-8").splitlines():
             for target in re.findall(r"pip install ([^`\n]*)", line):
