@@ -36,8 +36,10 @@ def test_every_install_line_installs_this_checkout_or_its_wheel() -> None:
              *[p for d in ("bot", "corpus", "retrieval") for p in sorted((REPO / d).rglob("*.py"))]]
     for path in texts:
         for line in path.read_text("utf-8").splitlines():
-            for target in re.findall(r"pip install ([^`\n]*)", line):
-                # Another project's package (llama-cpp-python, torch) may be named; this
-                # one never by its name, which would fetch the other `newsbot`.
-                assert not re.search(r"(^|[\s'\"])newsbot(-qa)?([\[\s'\"]|$)", target), \
+            # The first package named after the options: another project's (torch,
+            # llama-cpp-python) may be; this one never by name, which fetches the other.
+            for target in re.findall(r"pip install (?:-\S+\s+)*('[^']*'|\"[^\"]*\"|[^\s`)]+)",
+                                     line):
+                name = target.strip("'\"")
+                assert not re.match(r"newsbot(-qa)?($|\[)", name), \
                     f"{path.relative_to(REPO)}: {line.strip()}"
