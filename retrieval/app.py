@@ -36,9 +36,11 @@ from retrieval.types import Answer, ArticleSummary, Passage, SearchFilters
 
 MAX_QUESTION_CHARS = 2000
 MAX_OUTLETS_SHOWN = 12  # in "no outlet named ..."
-# Relevance points under the best hit past which `latest TOPIC` counts an article as about
-# something else (fitted on the sample corpus and news-dev-small: bench/README.md).
+# `latest TOPIC`: relevance points under the best hit past which an article is about
+# something else, and the least relevance of one about the topic at all (fitted on the
+# sample corpus and news-dev-small: bench/README.md, "latest TOPIC").
 TOPIC_GAP = 4.0
+TOPIC_FLOOR = 4.0
 REBUILD_MARK = "rebuild_started"  # meta key: when a rebuild emptied the index
 _UNSET: Any = object()
 
@@ -58,11 +60,13 @@ def clean_question(question: str) -> str:
 
 def about_topic(passages: list[Passage]) -> set[str]:
     """The articles these search hits show to be about the topic searched: those whose
-    passage stands within `TOPIC_GAP` relevance points of the best one. Relevance, not
+    passage stands within `TOPIC_GAP` relevance points of the best one, and above
+    `TOPIC_FLOOR` (a topic the index does not hold has only weak hits). Relevance, not
     rank: on a small index the last places go to whatever matched a word. A story that
     several outlets carried is one hit already (the search folds its copies)."""
     best = max((p.relevance for p in passages), default=0.0)
-    return {p.article_id for p in passages if p.relevance >= best - TOPIC_GAP}
+    cut = max(best - TOPIC_GAP, TOPIC_FLOOR)
+    return {p.article_id for p in passages if p.relevance >= cut}
 
 
 class NewsApp:

@@ -28,6 +28,7 @@ def test_latest_on_a_topic_leaves_out_what_is_about_something_else() -> None:
     assert latest("World Cup") == WORLD_CUPS  # not the Olympics, the eclipse, COP28, ...
     assert latest("World Cup", "-n", "1") == WORLD_CUPS[:1]
     assert latest("solar eclipse") == ["Total solar eclipse sweeps across North America"]
+    assert latest("cricket") == []  # not in the index: nothing, rather than ten guesses
     assert len(latest()) == 10  # no topic: the newest, as many as asked
 
 
@@ -47,4 +48,5 @@ def test_the_cut_is_relative_to_the_best_hit() -> None:
 
     assert about_topic([hit("a", 9.0), hit("b", 7.5), hit("c", 2.0)]) == {"a", "b"}
     assert about_topic([hit("a", 30.0), hit("b", 28.0), hit("c", 20.0)]) == {"a", "b"}
+    assert about_topic([hit("a", 3.0), hit("b", 2.5)]) == set()  # all weak: no topic
     assert about_topic([]) == set()
