@@ -4,6 +4,7 @@ for rendering answers and sources."""
 from __future__ import annotations
 
 import logging
+import sys
 from contextlib import nullcontext
 from pathlib import Path
 
@@ -83,10 +84,16 @@ def run_chat(app: NewsApp) -> None:
     console = Console(highlight=False)
     stats = app.stats()
     console.print(f"[bold]newsbot[/] · {stats['articles']} articles · /help for commands")
+    chat = ChatSession(app, console)
+    if not sys.stdin.isatty():  # piped questions: plain lines, no line editor to echo them
+        for line in sys.stdin:
+            if not chat.handle(line.rstrip("\r\n")):
+                break
+        console.print("[dim]Bye.[/]")
+        return
     path = Path(app.settings.chat_history_file).expanduser()
     path.parent.mkdir(parents=True, exist_ok=True)
     session: PromptSession[str] = PromptSession(history=FileHistory(str(path)))
-    chat = ChatSession(app, console)
     while True:
         try:
             line = session.prompt("you> ")

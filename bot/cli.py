@@ -55,7 +55,7 @@ def index_dir_option(command: Callable[..., Any]) -> Callable[..., Any]:
 
 
 @click.group(cls=NewsbotGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="newsbot")
+@click.version_option(package_name="newsbot-qa")
 @index_dir_option
 def cli() -> None:
     """newsbot: ask questions about news articles and get answers with cited passages."""
@@ -80,24 +80,38 @@ def open_app(ctx: click.Context, create: bool = False, rebuild: bool = False) ->
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--rebuild", is_flag=True, help="Delete the index first (e.g. to switch models).")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
+@click.option("-v", "--verbose", is_flag=True, help="Also name the files of other types "
+              "(photos, style sheets) passed over in the folders.")
 @index_dir_option
 @click.pass_context
-def index(ctx: click.Context, paths: tuple[Path, ...], rebuild: bool, as_json: bool) -> None:
+def index(ctx: click.Context, paths: tuple[Path, ...], rebuild: bool, as_json: bool,
+          verbose: bool) -> None:
     """Index articles from PATHS (files or folders; default: the configured corpus).
 
     New articles are embedded, changed ones re-embedded, removed ones deleted and
-    unchanged ones skipped. Reads .txt, .md, .html, .json, .jsonl and .jsonl.gz.
+    unchanged ones skipped. Reads .txt, .md, .html, .json, .jsonl and .jsonl.gz; other
+    files in the folders are passed over (counted in --json, named with -v).
 
     Example: newsbot index ~/news/ feeds/today.jsonl.gz
     """
     from bot.progress import progress_bar
     from bot.render import plural
+    from retrieval.errors import InvalidRequest
 
+    missing = [path for path in paths if not path.expanduser().exists()]
+    if paths and len(missing) == len(paths):  # a typo: no index folder made for nothing
+        raise InvalidRequest(f"{missing[0]}: no such file or folder; nothing was "
+                             + ("rebuilt" if rebuild else "indexed"))
     app = open_app(ctx, create=True, rebuild=rebuild)
     with progress_bar(as_json) as progress:
         report = app.index(list(paths), rebuild=rebuild, progress=progress)
     for error in report.errors:
         click.secho(f"skipped {error}", fg="yellow", err=True)
+    if verbose:
+        for name in report.skipped:
+            click.secho(f"passed over {name}: not an article type", dim=True, err=True)
+        click.secho(f"passed over {plural(len(report.skipped), 'file')} of other types",
+                    dim=True, err=True)
     summary = report.as_dict()
     if as_json:
         click.echo(json.dumps(summary))

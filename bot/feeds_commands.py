@@ -13,7 +13,7 @@ import click
 from bot.cli import index_dir_option, open_app, settings_of
 
 if TYPE_CHECKING:
-    from corpus.feeds import FeedStore, PollReport
+    from corpus.feeds import FeedStore, FetchOptions, PollReport
     from retrieval.app import NewsApp
     from retrieval.index.report import IndexReport
     from retrieval.settings import Settings
@@ -28,12 +28,46 @@ def feeds_dir_of(settings: Settings) -> Path:
     return Path(settings.index_dir).expanduser().absolute().parent / "feeds"
 
 
+def fetch_options(settings: Settings) -> FetchOptions:
+    from corpus.feeds import FetchOptions
+
+    return FetchOptions(user_agent=settings.fetch_user_agent, timeout=settings.fetch_timeout,
+                        max_page_mb=settings.fetch_max_page_mb,
+                        per_host=settings.fetch_per_host,
+                        allow_hosts=tuple(settings.fetch_allow_hosts))
+
+
+def feeds_db_of(settings: Settings) -> Path:
+    """The feeds database: NEWSBOT_FEEDS_DB, else `feeds.sqlite` in the index folder.
+    An index made before each had its own gets a copy of the file they all shared, so
+    nobody loses a feed list (the old file stays, for the other indexes); a new index
+    starts with none."""
+    if settings.feeds_db is not None:
+        return Path(settings.feeds_db).expanduser()
+    path = Path(settings.index_dir).expanduser() / "feeds.sqlite"
+    shared = legacy_feeds_db()
+    if not path.exists() and path.parent.is_dir() and shared.is_file():
+        from corpus.feeds.store import copy_database
+
+        copy_database(shared, path)
+        click.secho(f"note: copied the feed list from {shared} to {path}; each index now "
+                    "keeps its own", dim=True, err=True)
+    return path
+
+
+def legacy_feeds_db() -> Path:
+    """Where every index's feeds were kept before each index had its own."""
+    from retrieval.settings import data_home
+
+    return data_home() / "feeds.sqlite"
+
+
 def _store(ctx: click.Context, create: bool = True) -> FeedStore | None:
     """The feeds database, closed when the command ends; None when it does not exist
     and `create` is false (commands that only read create nothing)."""
     from corpus.feeds import FeedStore
 
-    path = Path(settings_of(ctx).feeds_db).expanduser()
+    path = feeds_db_of(settings_of(ctx))
     if not create and not path.exists():
         return None
     store = FeedStore(path)
@@ -55,13 +89,19 @@ def feeds() -> None:
 @index_dir_option
 @click.pass_context
 def feeds_add(ctx: click.Context, url: str, name: str | None) -> None:
-    """Subscribe to the feed at URL (nothing is downloaded until `newsbot fetch`).
+    """Subscribe to the feed at URL. It is read once to check that it is a feed (a 404 or
+    a web page is refused); its articles come with `newsbot fetch`.
 
     Example: newsbot feeds add https://www.example.com/rss.xml --name Example
     """
     from corpus.feeds import add_feed
+    from corpus.feeds.manage import check_url
+    from corpus.feeds.poll import check_feed
 
-    feed = add_feed(_store(ctx), url, name)
+    store = _store(ctx)
+    if store.find(check_url(url)) is None:  # (a URL already there is refused below)
+        check_feed(check_url(url), fetch_options(settings_of(ctx)))
+    feed = add_feed(store, url, name)
     click.echo(f"added {feed.name!r}: {feed.url}")
 
 
@@ -79,9 +119,10 @@ def feeds_list(ctx: click.Context) -> None:
     listed = store.feeds() if store else []
     if not listed:
         click.echo("No feeds yet; add one with `newsbot feeds add URL`.")
+    folder = feeds_dir_of(settings_of(ctx))
     for feed in listed:
         polled = f"polled {feed.last_polled}" if feed.last_polled else "never polled"
-        count = plural(store.article_count(feed.url), "article")
+        count = plural(store.article_count(feed.url, folder), "article")
         click.echo(f"{feed.name}  {feed.url}  ·  {count}  ·  {polled}")
         if feed.last_error:
             click.secho(f"    last error: {feed.last_error}", fg="yellow")
@@ -103,11 +144,11 @@ def feeds_remove(ctx: click.Context, name_or_url: str) -> None:
     if store is None:
         raise FeedError("there are no feeds yet; `newsbot feeds add URL` adds one")
     feed = find_feed(store, name_or_url)
-    from corpus.feeds.write import feed_folder
-
+    folders = store.article_folders(feed.url)  # where they were written, whatever the index
     store.remove(feed)
-    folder = feed_folder(feeds_dir_of(settings_of(ctx)), feed.name)
-    click.echo(f"removed {feed.name!r}; its articles stay in {folder}")
+    where = " and ".join(str(f) for f in folders)
+    click.echo(f"removed {feed.name!r}; its articles stay in {where}" if folders else
+               f"removed {feed.name!r}; no article was fetched from it")
 
 
 @feeds.command(name="import")
@@ -184,7 +225,7 @@ def fetch(ctx: click.Context) -> None:
     """
     from bot.progress import progress_bar
     from corpus.errors import NewsbotError
-    from corpus.feeds import FeedError, FetchOptions, poll_feeds
+    from corpus.feeds import FeedError, poll_feeds
 
     settings = settings_of(ctx)
     store = _store(ctx, create=False)
@@ -192,12 +233,7 @@ def fetch(ctx: click.Context) -> None:
         raise FeedError("no feeds to fetch; add one with `newsbot feeds add URL` or "
                         "`newsbot feeds import FILE.opml`")
     folder = feeds_dir_of(settings)
-    options = FetchOptions(user_agent=settings.fetch_user_agent,
-                           timeout=settings.fetch_timeout,
-                           max_page_mb=settings.fetch_max_page_mb,
-                           per_host=settings.fetch_per_host,
-                           allow_hosts=tuple(settings.fetch_allow_hosts))
-    report = poll_feeds(store, folder, options)
+    report = poll_feeds(store, folder, fetch_options(settings))
     _print_poll(report)
     summary = (f"feeds polled {report.polled}, not modified {report.not_modified}, "
                f"new articles {report.new_articles}, failed {len(report.failures)}")
@@ -218,13 +254,10 @@ def fetch(ctx: click.Context) -> None:
 
 def feed_poller(app: NewsApp, settings: Settings) -> Callable[[], IndexReport | None]:
     """For the watch loop: polls every feed and indexes the feeds folder."""
-    from corpus.feeds import FeedStore, FetchOptions, poll_feeds
+    from corpus.feeds import FeedStore, poll_feeds
 
-    path = Path(settings.feeds_db).expanduser()
-    options = FetchOptions(user_agent=settings.fetch_user_agent, timeout=settings.fetch_timeout,
-                           max_page_mb=settings.fetch_max_page_mb,
-                           per_host=settings.fetch_per_host,
-                           allow_hosts=tuple(settings.fetch_allow_hosts))
+    path = feeds_db_of(settings)
+    options = fetch_options(settings)
     folder = feeds_dir_of(settings)
 
     def poll() -> IndexReport | None:

@@ -13,6 +13,13 @@ import click
 Update = Callable[[int, int], None]
 
 
+def duration(seconds: float) -> str:
+    """"42 s" under a minute (where "0 min" says nothing), else "3.5 min"."""
+    if seconds < 59.5:
+        return f"{seconds:.0f} s"
+    return f"{seconds / 60:.1f} min"
+
+
 class progress_bar:
     log_every_s = 30.0
 
@@ -51,7 +58,7 @@ class progress_bar:
             elapsed = now - started
             left = elapsed * (total - done) / done if done else 0.0
             click.echo(f"embedded {done}/{total} articles ({100 * done / max(1, total):.0f} %) "
-                       f"in {elapsed / 60:.1f} min, about {left / 60:.0f} min left", err=True)
+                       f"in {duration(elapsed)}, about {duration(left)} left", err=True)
 
         return update
 

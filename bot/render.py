@@ -94,14 +94,16 @@ def top_sources(sources: dict[str, int], show: Callable[[str], str] = str) -> st
 def stats_lines(data: dict[str, Any]) -> list[str]:
     sources: dict[str, int] = data["sources"]
     shown = top_sources(sources)
-    first = (data["first_published"] or "?")[:10]
-    last = (data["last_published"] or "?")[:10]
+    first, last = data["first_published"], data["last_published"]
+    # An empty index (or one without dates) has no span to show.
+    published = f"{(first or '?')[:10]} .. {(last or '?')[:10]}" if first or last \
+        else "no dates"
     return [
         f"articles   {data['articles']} ({plural(data['duplicates'], 'exact duplicate')})",
         f"chunks     {data['chunks']}",
-        f"sources    {len(sources)}: {shown}",
-        f"published  {first} .. {last}",
-        f"model      {data['model']}",
+        f"sources    {len(sources)}: {shown}" if sources else "sources    none",
+        f"published  {published}",
+        f"model      {data['model'] or 'none yet'}",
         f"indexed    {data['last_indexed'] or 'never'}",
         f"size       {data['size_bytes'] / 1e6:.1f} MB in {data['index_dir']}",
     ]

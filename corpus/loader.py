@@ -6,6 +6,7 @@ import codecs
 import gzip
 import io
 import json
+import os
 import stat
 import zlib
 from collections.abc import Iterable, Iterator
@@ -60,6 +61,9 @@ class LoadResult:
     # without permission), so an indexer must NOT remove an article whose origin file lies
     # under one of these folders.
     unreadable_dirs: set[str] = field(default_factory=set)
+    # Files met in a folder whose type newsbot does not read (photo.jpg, style.css, a
+    # README): real news folders hold them, so they are passed over, not failures.
+    skipped: list[str] = field(default_factory=list)
 
     def add(self, result: FileResult) -> None:
         self.files.append(result.path)
@@ -255,12 +259,19 @@ def load_articles(
     paths: Iterable[Path | str], max_file_mb: float = DEFAULT_MAX_FILE_MB
 ) -> LoadResult:
     """Read every article under `paths`. Problems are collected per file and line, and
-    folders that cannot be listed are reported and kept in `unreadable_dirs`."""
+    folders that cannot be listed are reported and kept in `unreadable_dirs`. Files of a
+    type newsbot does not read are listed in `skipped` when a folder holds them; a file
+    named on its own must be an article, so it is still an error."""
     loaded = LoadResult()
     walk = FolderWalk()
-    for path in walk.files(Path(p).expanduser() for p in paths):
+    named = [Path(p).expanduser() for p in paths]
+    named_files = {os.path.abspath(p) for p in named if not p.is_dir()}
+    for path in walk.files(named):
         loaded.errors.extend(walk.errors)  # a folder's problem in the order it was met
         walk.errors.clear()
+        if str(path) not in named_files and suffix_of(path) not in SUPPORTED:
+            loaded.skipped.append(safe_name(path))
+            continue
         loaded.add(read_file(path, max_file_mb))
     loaded.errors.extend(walk.errors)
     loaded.unreadable_dirs |= walk.unreadable_dirs

@@ -19,6 +19,10 @@ from corpus.readers import build_article
 
 _LD_BLOCK = re.compile(r"<script[^>]+application/ld\+json[^>]*>(.*?)</script>",
                        re.DOTALL | re.IGNORECASE)
+_META_TAG = re.compile(r"<meta\s[^>]*>", re.IGNORECASE)
+_ATTRIBUTE = re.compile(r"""([\w:-]+)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))""")
+# Where a page states its publication time (trafilatura keeps only the day of it).
+_TIME_PROPERTIES = ("article:published_time", "og:published_time", "datepublished")
 _MAX_LD_DEPTH = 3  # lists inside @graph inside lists: deeper is not real markup
 
 
@@ -56,6 +60,18 @@ def _json_ld_article(html: str) -> dict[str, Any]:
     return {}
 
 
+def _meta_published(html: str) -> str | None:
+    """The publication time a <meta> tag states (`article:published_time`), when it
+    reads as a date."""
+    for tag in _META_TAG.findall(html):
+        attrs = {m[0].lower(): m[1] or m[2] or m[3] for m in _ATTRIBUTE.findall(tag)}
+        name = (attrs.get("property") or attrs.get("name") or attrs.get("itemprop") or "")
+        value = attrs.get("content", "").strip()
+        if name.lower() in _TIME_PROPERTIES and value and parse_date(value):
+            return value
+    return None
+
+
 def read_html(path: Path, text: str) -> Article:
     """An article page: main text and metadata (title, OpenGraph, JSON-LD) via trafilatura."""
     import trafilatura  # heavy; only needed for HTML
@@ -71,13 +87,15 @@ def read_html(path: Path, text: str) -> Article:
     first, _, rest = body.partition("\n")
     if title and first.strip() == title:
         body = rest
-    # The JSON-LD date is the exact one, but only when it reads as a date.
+    # The JSON-LD date is the exact one, but only when it reads as a date; then the
+    # page's meta tags, which carry the time of day that trafilatura's date drops.
     ld_date = ld.get("datePublished")
+    published = ld_date if parse_date(ld_date) else _meta_published(text) or found.get("date")
     fields = {
         "title": title,
         "body": body,
         "url": to_text(found.get("url")) or to_text(ld.get("url")),
-        "published_at": ld_date if parse_date(ld_date) else found.get("date"),
+        "published_at": published,
         "source": to_text(ld.get("publisher")) or to_text(found.get("sitename")),
         "author": to_text(ld.get("author")) or to_text(found.get("author")),
         "section": to_text(ld.get("articleSection")) or to_text(found.get("categories")),

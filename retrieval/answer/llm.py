@@ -59,5 +59,5 @@ def make_chat_model(settings: Settings) -> Any | None:
                                 max_tokens=settings.llm_max_tokens, n_ctx=4096, verbose=False)
     except ImportError as exc:
         raise LLMError(f"the {provider} provider needs an extra package: {exc.name} "
-                       "(pip install 'newsbot[llm]')") from None
+                       "(pip install '.[llm]' in newsbot's checkout)") from None
     raise LLMError(f"unknown LLM provider {provider!r}; use none, ollama, openai or llamacpp")

@@ -37,6 +37,20 @@ def resolve_model_path(model: str) -> str:
     return model
 
 
+def quiet_loading() -> None:
+    """Offline, and no bars in our output ("Loading weights" among them). The variables
+    only count before the libraries are imported; transformers' bar is also switched
+    off by its own call, for when something imported it first."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.disable_progress_bar()
+
+
 class SentenceTransformerEmbedder:
     """sentence-transformers model, loaded on first use with the Hub switched off.
     `device="auto"` takes a GPU when torch sees one; `bfloat16` halves the weights where
@@ -58,11 +72,7 @@ class SentenceTransformerEmbedder:
 
     def _load(self):
         if self._model is None:
-            os.environ.setdefault("HF_HUB_OFFLINE", "1")
-            os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-            os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-            os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # no bars in our output
-            os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+            quiet_loading()
             from sentence_transformers import SentenceTransformer
 
             path = resolve_model_path(self.name)

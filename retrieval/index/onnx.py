@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from retrieval.errors import EmbeddingModelError
-from retrieval.index.embedding import resolve_model_path
+from retrieval.index.embedding import quiet_loading, resolve_model_path
 from retrieval.settings import BUNDLED_MODEL
 
 SENTENCE_BATCH = 16
@@ -161,10 +161,10 @@ def quantize_onnx(onnx_path: Path, int8_path: Path) -> None:
 
 def export_onnx(model_dir: Path, onnx_path: Path) -> None:
     """Export the transformer with mean pooling and normalisation folded in."""
+    quiet_loading()
     import torch
     from sentence_transformers import SentenceTransformer
 
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
     bert = SentenceTransformer(str(model_dir), device="cpu")[0].auto_model.eval()
 
     class Pooled(torch.nn.Module):

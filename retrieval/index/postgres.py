@@ -99,7 +99,8 @@ class PostgresDatabase:
             from psycopg_pool import ConnectionPool
         except ImportError:
             raise IndexDatabaseError("NEWSBOT_DATABASE_URL needs psycopg: install newsbot "
-                                     "with its server extra (pip install 'newsbot[server]')"
+                                     "with its server extra (pip install '.[server]' in its "
+                                     "checkout)"
                                      ) from None
         if schema.lower() in RESERVED_SCHEMAS or schema.lower().startswith("pg_"):
             raise IndexDatabaseError(f"NEWSBOT_COLLECTION={schema!r} cannot name this index's "

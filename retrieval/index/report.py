@@ -21,6 +21,7 @@ class IndexReport:
     seconds: float = 0.0
     errors: list[ArticleReadError] = field(default_factory=list)
     added_ids: list[str] = field(default_factory=list)  # for "newly indexed" notices
+    skipped: list[str] = field(default_factory=list)  # files of types that are not read
 
     @property
     def failed(self) -> int:
@@ -34,6 +35,7 @@ class IndexReport:
         return {
             "added": self.added, "updated": self.updated, "removed": self.removed,
             "unchanged": self.unchanged, "duplicates": self.duplicates, "failed": self.failed,
+            "skipped": len(self.skipped),
             "chunks_embedded": self.chunks_embedded, "seconds": round(self.seconds, 2),
         }
 
