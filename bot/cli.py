@@ -161,7 +161,7 @@ def search(ctx: click.Context, question: str, k: int, sources: tuple[str, ...],
         echo_json([p.to_dict() for p in result.passages])
         return
     if result.keyword_only:
-        click.secho("an index run has the vector store: keyword search only", dim=True)
+        click.secho(f"{result.keyword_only_why}: keyword search only", dim=True)
     if result.window:
         span = f"{result.window.since or '…'} .. {result.window.until or '…'}"
         kind = "only" if result.window.strict else "preferring"
@@ -201,7 +201,8 @@ def ask(ctx: click.Context, question: str, sources: tuple[str, ...], since: str 
         return
     if streamed:
         console.print()
-    print_answer(console, answer, streamed=streamed)
+    # A model that failed mid-stream leaves an extractive answer still to show.
+    print_answer(console, answer, streamed=streamed and answer.answerer == "llm")
 
 
 @cli.command()

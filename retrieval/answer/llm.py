@@ -39,7 +39,8 @@ def make_chat_model(settings: Settings) -> Any | None:
 
             return ChatOllama(model=settings.llm_model, base_url=settings.llm_base_url or None,
                               temperature=settings.llm_temperature,
-                              num_predict=settings.llm_max_tokens)
+                              num_predict=settings.llm_max_tokens,
+                              client_kwargs={"timeout": settings.llm_timeout})
         if provider == "openai":
             from langchain_openai import ChatOpenAI
 
