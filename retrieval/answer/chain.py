@@ -20,7 +20,7 @@ from retrieval.answer.citations import CheckedAnswer, check_citations
 from retrieval.answer.extractive import Extract, compose, extract
 from retrieval.answer.features import passage_age
 from retrieval.answer.followup import History, condense
-from retrieval.answer.llm import describe_failure
+from retrieval.answer.llm import MARKS_ITS_END, describe_failure, ends_reply, model_where
 from retrieval.answer.refusal import asks_about_now, shipped_refusal, signals, staleness
 from retrieval.errors import LLMError
 from retrieval.index.embedding import sentence_embedder
@@ -31,7 +31,7 @@ from retrieval.types import Answer, Passage, SearchFilters, Source, day_of
 
 OnToken = Callable[[str], None]
 log = logging.getLogger(__name__)
-NO_LLM_NOTE = ("⚠️ The language model did not answer in time, so this answer is the "
+NO_LLM_NOTE = ("⚠️ The language model did not answer, so this answer is the "
                "passages' own sentences.")
 CUT_OFF_NOTE = "⚠️ The language model stopped mid-answer; this is what it wrote before."
 
@@ -189,12 +189,16 @@ class Answerer:
             if on_token is None:
                 reply = self.chat_model.invoke(messages)
                 return str(reply.content)
-            parts = []
+            parts, finished = [], False
             for chunk in self.chat_model.stream(messages):
                 piece = str(chunk.content)
+                finished = finished or ends_reply(chunk)
                 if piece:
                     parts.append(piece)
                     on_token(piece)
+            if not finished and self.settings.llm_provider in MARKS_ITS_END:
+                raise LLMError(f"{model_where(self.settings)} stopped mid-answer: its stream "
+                               "closed before the reply was finished")
             return "".join(parts)
         except LLMError:
             raise
