@@ -254,6 +254,7 @@ def main() -> None:
 
 # Commands in their own modules, registered here (they import helpers from this one).
 from bot.discord_commands import discord_, feedback  # noqa: E402
+from bot.doctor_command import doctor  # noqa: E402
 from bot.eval_command import eval_  # noqa: E402
 from bot.feeds_commands import feeds, fetch  # noqa: E402
 from bot.watch_command import watch  # noqa: E402
@@ -264,3 +265,4 @@ cli.add_command(fetch)
 cli.add_command(watch)
 cli.add_command(discord_)
 cli.add_command(feedback)
+cli.add_command(doctor)

@@ -5,6 +5,9 @@ next question gets a cited answer (keyword-only while Chroma is down), never an 
 
 from __future__ import annotations
 
+import http.server
+import json
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,6 +29,7 @@ from corpus import load_articles
 from corpus.loader import SAMPLE_DIR
 from retrieval.app import NewsApp
 from retrieval.errors import IndexDatabaseError, VectorStoreError
+from retrieval.health import HealthLog, service_checks
 from retrieval.index.embedding import HashEmbedder
 from retrieval.settings import Settings, get_settings
 
@@ -185,3 +189,82 @@ def test_index_run_without_chroma_fails_in_one_line_and_the_next_completes(
         assert_cited(app)
     finally:
         app.close()
+
+
+# --- health: `newsbot doctor` and the bot's watch --------------------------------------------
+class ModelList(http.server.BaseHTTPRequestHandler):
+    """An LLM server that lists its models (all `newsbot doctor` asks of it)."""
+
+    def do_GET(self) -> None:
+        body = json.dumps({"object": "list", "data": [{"id": "m"}]}).encode()
+        self.send_response(200 if self.path == "/v1/models" else 404)
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def doctor(*args: str) -> tuple[int, dict]:
+    out = CliRunner().invoke(cli, ["doctor", *args])
+    assert "Traceback" not in out.output
+    return out.exit_code, json.loads(out.output) if "--json" in args else out.output
+
+
+def test_doctor_checks_the_index_and_each_service(
+        own_postgres: str, own_chroma: int, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from discord_server import FakeDiscord
+
+    settings = server_settings(own_postgres, own_chroma, "doctor", tmp_path)
+    server_app(settings).close()  # an empty index
+    llm = http.server.ThreadingHTTPServer(("127.0.0.1", 0), ModelList)
+    threading.Thread(target=llm.serve_forever, daemon=True).start()
+    discord = FakeDiscord()
+    env = {"DATABASE_URL": settings.database_url.get_secret_value(),
+           "CHROMA_HOST": "127.0.0.1", "CHROMA_PORT": str(own_chroma), "COLLECTION": "doctor",
+           "LLM_PROVIDER": "openai", "LLM_MODEL": "m",
+           "LLM_BASE_URL": f"http://127.0.0.1:{llm.server_address[1]}/v1"}
+    for name, value in env.items():
+        monkeypatch.setenv(f"NEWSBOT_{name}", value)
+    try:
+        with discord.running():
+            monkeypatch.setenv("NEWSBOT_DISCORD_API_URL", discord.api_base)
+            monkeypatch.setenv("DISCORD_TOKEN", discord.token)
+            status, report = doctor("--json")
+            names = [c["name"] for c in report["checks"]]
+            assert names == ["index", "embedding model", "PostgreSQL", "Chroma server",
+                             "LLM server", "Discord"]
+            assert status == 0 and report["ok"], report
+            assert all(c["seconds"] >= 0 for c in report["checks"])
+            status, screen = doctor()
+            assert status == 0 and len(screen.splitlines()) == 6, screen
+            monkeypatch.setenv("DISCORD_TOKEN", "not-the-token")
+            stop_chroma(own_chroma)
+            try:
+                status, report = doctor("--json")
+            finally:
+                start_chroma(own_chroma)
+        failed = {c["name"]: c["detail"] for c in report["checks"] if not c["ok"]}
+        assert status == 1 and not report["ok"]
+        assert set(failed) == {"index", "Chroma server", "Discord"}, failed
+        assert "401" in failed["Discord"]
+    finally:
+        llm.shutdown()
+
+
+def test_the_bot_logs_a_line_a_round_while_unhealthy_and_one_on_recovery(
+        own_postgres: str, own_chroma: int, tmp_path: Path) -> None:
+    settings = server_settings(own_postgres, own_chroma, "health_log", tmp_path)
+    said = HealthLog()
+    assert said.observe(service_checks(settings)) == []
+    stop_chroma(own_chroma)
+    try:
+        for _ in range(2):  # a round a minute: a line a minute, no more
+            lines = said.observe(service_checks(settings))
+            assert len(lines) == 1 and lines[0].startswith("unhealthy: Chroma server"), lines
+    finally:
+        start_chroma(own_chroma)
+    assert said.observe(service_checks(settings)) == ["recovered: Chroma server"]
+    assert said.observe(service_checks(settings)) == []
