@@ -82,8 +82,10 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
-def members_phase(server: FakeDiscord, ids: list[int], within_s: float = 60.0) -> None:
-    refs, again = [], set()
+def members_phase(server: FakeDiscord, ids: list[int], within_s: float = 60.0
+                  ) -> dict[int, float]:
+    """Returns the resident memory after the 100th question (asked in this minute)."""
+    refs, again, rss = [], set(), {}
     start = time.monotonic()
     for i, uid in enumerate(ids):
         time.sleep(max(0.0, start + i * within_s / len(ids) - time.monotonic()))
@@ -92,6 +94,11 @@ def members_phase(server: FakeDiscord, ids: list[int], within_s: float = 60.0) -
             time.sleep(1.0)
             refs.append(server.slash("ask", {"question": "And who else?"}, user=uid))
             again.add(refs[-1].id)
+        if len(refs) >= 100 and not rss:
+            settle(server, refs, timeout=5.0)
+            gc.collect()
+            rss[100] = memory_mb()[0]
+            print(f"after 100 questions: resident {rss[100]:.0f} MB", flush=True)
     done = settle(server, refs)
     firsts = [t for _, t in done.values()]
     answered = sum(kind == "answered" for kind, _ in done.values())
@@ -102,12 +109,13 @@ def members_phase(server: FakeDiscord, ids: list[int], within_s: float = 60.0) -
           f"{len(refs) - len(done)} dropped")
     print(f"first reply: p50 {statistics.median(firsts):.3f} s, p95 "
           f"{percentile(firsts, 0.95):.3f} s, max {max(firsts):.3f} s")
+    return rss
 
 
-def memory_phase(server: FakeDiscord, ids: list[int], asked: int, total: int) -> None:
+def memory_phase(server: FakeDiscord, ids: list[int], asked: int, total: int,
+                 rss: dict[int, float]) -> None:
     firsts: list[float] = []
-    marks = [m for m in MARKS if m <= total]
-    rss: dict[int, float] = {}
+    marks = [m for m in MARKS if asked < m <= total]
     turn = 0
     while asked < total:
         wave = [ids[(turn * WAVE + j) % len(ids)] for j in range(min(WAVE, total - asked))]
@@ -125,7 +133,7 @@ def memory_phase(server: FakeDiscord, ids: list[int], asked: int, total: int) ->
         while marks and asked >= marks[0]:
             gc.collect()
             rss[marks.pop(0)] = memory_mb()[0]
-            print(f"after {asked} questions: resident {rss[max(rss)]:.0f} MB", flush=True)
+            print(f"after {asked} questions: resident {memory_mb()[0]:.0f} MB", flush=True)
         # The next use of these members is WAVE * (len(ids) // WAVE) questions away.
         time.sleep(max(0.0, 0.5 - (time.monotonic() - started)))
     print(f"waves: first reply p50 {statistics.median(firsts):.3f} s, p95 "
@@ -155,10 +163,10 @@ def run_members(members: int, total: int, index_dir: Path | None) -> None:
         app.search("warm up the model")
         print(f"model {settings.embedding_model}, member cooldown "
               f"{settings.discord_user_cooldown:g} s; resident {memory_mb()[0]:.0f} MB")
-        members_phase(server, ids[:members])
+        rss = members_phase(server, ids[:members])
         forget(server)
         time.sleep(settings.discord_user_cooldown)
-        memory_phase(server, ids, members + members // 10 + (members % 10 > 0), total)
+        memory_phase(server, ids, members + members // 10 + (members % 10 > 0), total, rss)
         gaps = server.heartbeat_gaps(include_open=False)
         bot.stop()
     feedback.close()
