@@ -35,7 +35,7 @@ QUESTIONS = ["Who won the World Cup final in Qatar?", "When did Queen Elizabeth 
              "Which bank collapsed in March 2023?", "Where did the wildfire hit Maui?",
              "What happened to the Titan submersible?", "Where did Chandrayaan-3 land?"]
 WAVE = 50
-MARKS = (100, 1000, 3000)
+MARKS = (100, 1000, 3000, 6000, 10000)
 
 
 def outcome(server: FakeDiscord, ref: object) -> tuple[str, float] | None:
@@ -75,6 +75,8 @@ def forget(server: FakeDiscord) -> None:
         server.gateway_received.clear()
         server.messages.clear()
         server.interactions.clear()
+        for session in server._gateway.sessions.values():  # events kept for a RESUME
+            session.buffer.clear()
 
 
 def percentile(values: list[float], share: float) -> float:
