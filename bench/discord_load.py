@@ -5,6 +5,12 @@ between gateway heartbeats (a blocked event loop would show there).
 
     python bench/discord_load.py [--questions 50] [--index-dir DIR] [--from QUESTIONS.jsonl]
 
+With `--members N` it runs the long test instead (`members_load.py`): N members asking
+within 60 s under the per-member cooldown, then questions in waves up to `--total`,
+with the process's resident memory after 100, 1,000 and 3,000 questions.
+
+    python bench/discord_load.py --members 200 --total 3000
+
 Uses the configured embedding model (the real one by default) on an index of the bundled
 sample corpus, built in a temporary folder unless --index-dir names one. Also prints the
 process's resident memory (now and peak): the bot, the app and its index in one process.
@@ -65,7 +71,14 @@ def main() -> None:
     parser.add_argument("--index-dir", type=Path)
     parser.add_argument("--from", dest="source", type=Path,
                         help="take the questions from this question file")
+    parser.add_argument("--members", type=int, help="run the long test with this many members")
+    parser.add_argument("--total", type=int, default=3000, help="questions in the long test")
     args = parser.parse_args()
+    if args.members:
+        from members_load import run_members
+
+        run_members(args.members, args.total, args.index_dir)
+        return
     questions = QUESTIONS
     if args.source:
         questions = [json.loads(line)["question"] for line in

@@ -74,7 +74,7 @@ class ChatSession:
             return
         if streaming:
             self.console.print()
-        print_answer(self.console, answer, streamed=streaming)
+        print_answer(self.console, answer, streamed=streaming and answer.answerer == "llm")
         self.last = answer
         if not answer.declined:
             self.history.append((answer.standalone_question, answer.text))

@@ -175,7 +175,7 @@ def search(ctx: click.Context, question: str, k: int, sources: tuple[str, ...],
         echo_json([p.to_dict() for p in result.passages])
         return
     if result.keyword_only:
-        click.secho("an index run has the vector store: keyword search only", dim=True)
+        click.secho(f"{result.keyword_only_why}: keyword search only", dim=True)
     if result.window:
         span = f"{result.window.since or '…'} .. {result.window.until or '…'}"
         kind = "only" if result.window.strict else "preferring"
@@ -215,7 +215,8 @@ def ask(ctx: click.Context, question: str, sources: tuple[str, ...], since: str 
         return
     if streamed:
         console.print()
-    print_answer(console, answer, streamed=streamed)
+    # A model that failed mid-stream leaves an extractive answer still to show.
+    print_answer(console, answer, streamed=streamed and answer.answerer == "llm")
 
 
 @cli.command()
@@ -267,6 +268,7 @@ def main() -> None:
 
 # Commands in their own modules, registered here (they import helpers from this one).
 from bot.discord_commands import discord_, feedback  # noqa: E402
+from bot.doctor_command import doctor  # noqa: E402
 from bot.eval_command import eval_  # noqa: E402
 from bot.feeds_commands import feeds, fetch  # noqa: E402
 from bot.watch_command import watch  # noqa: E402
@@ -277,3 +279,4 @@ cli.add_command(fetch)
 cli.add_command(watch)
 cli.add_command(discord_)
 cli.add_command(feedback)
+cli.add_command(doctor)

@@ -24,7 +24,7 @@ def plural(n: int, word: str) -> str:
 
 
 def answer_notes(answer: Answer) -> list[str]:
-    notes = []
+    notes = list(answer.notes)
     if answer.unsupported:
         notes.append(f"⚠️ {plural(len(answer.unsupported), 'sentence')} could not be matched "
                      "to the passage they cite.")

@@ -20,8 +20,10 @@ __all__ = [
     "InvalidRequest",
     "LLMError",
     "NewsbotError",
+    "RunLockLost",
     "SettingsError",
     "VectorStoreError",
+    "VectorStoreUnreachable",
 ]
 
 
@@ -61,6 +63,10 @@ class IndexDatabaseError(NewsbotError):
     """Server mode's PostgreSQL database could not be reached, or a statement on it failed."""
 
 
+class RunLockLost(IndexDatabaseError):
+    """An index run lost the database connection that held its lock, and stopped."""
+
+
 class DiskFull(NewsbotError):
     """A write failed for lack of space; what was committed before is kept."""
 
@@ -72,6 +78,10 @@ class Interrupted(NewsbotError):
 
 class VectorStoreError(NewsbotError):
     """Chroma could not be opened, reached or queried."""
+
+
+class VectorStoreUnreachable(VectorStoreError):
+    """The Chroma server did not answer (down, restarting, unreachable)."""
 
 
 class EmbeddingModelError(NewsbotError):

@@ -183,7 +183,8 @@ class Settings(BaseSettings):
                                    description="Sampling temperature.")
     llm_max_tokens: int = Field(default=300, ge=1, description="Longest answer, in tokens.")
     llm_timeout: float = Field(default=60.0, gt=0,
-                               description="Seconds to wait for the model (the openai provider).")
+                               description="Seconds a question waits for the model; past them it "
+                               "gets the extractive answer, with a note.")
 
     # --- feeds and watching -------------------------------------------------------------
     feeds_db: Path | None = Field(

@@ -86,6 +86,8 @@ class Answer:
     answerer: str = "extractive"
     seconds: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)  # said under the answer: keyword search
+    # only, the model did not answer
 
     def lead_and_body(self) -> tuple[str | None, str]:
         """The bold short answer and the cited sentences after it, for front ends that

@@ -5,7 +5,11 @@ with its reason where its binaries are missing. Import the fixtures into a test 
 
 Outside pytest (bench/server_load.py), `chroma_server()` and `postgres_server()` are the
 same servers as context managers: they raise `Unavailable` (what the fixture skips on) or
-`ServerFailed` (what it fails on)."""
+`ServerFailed` (what it fails on).
+
+Fault tests stop and start them under a running index: `restart_postgres(url)` runs
+`pg_ctl restart` on the server of that URL, `stop_chroma(port)` and `start_chroma(port)`
+stop the `chroma run` on that port and start it again on the same folder and port."""
 
 from __future__ import annotations
 
@@ -20,13 +24,15 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 CHROMA = shutil.which("chroma") or str(Path(sys.executable).with_name("chroma"))
 INITDB = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+_PG_RESTARTS: dict[str, Callable[[], None]] = {}  # by the URL postgres_server() gave
+_CHROMAS: dict[int, ChromaProcess] = {}  # by port
 
 
 class Unavailable(Exception):
@@ -78,35 +84,68 @@ def postgres_url() -> Iterator[str]:
         yield url
 
 
+class ChromaProcess:
+    """One `chroma run` on a folder and port of its own, which can be stopped and started."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.data = Path(tempfile.mkdtemp(prefix="newsbot-chroma-"))
+        self.process: subprocess.Popen | None = None
+
+    def beating(self) -> bool:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{self.port}/api/v2/heartbeat",
+                                   timeout=1)
+            return True
+        except OSError:
+            return False
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [CHROMA, "run", "--path", str(self.data), "--host", "127.0.0.1", "--port",
+             str(self.port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            env={**os.environ, "ANONYMIZED_TELEMETRY": "False"})
+        _wait(self.beating, "chroma run", self.process)
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.process = None
+
+
+def stop_chroma(port: int) -> None:
+    _CHROMAS[port].stop()
+
+
+def start_chroma(port: int) -> None:
+    _CHROMAS[port].start()
+
+
+def restart_postgres(url: str) -> None:
+    """`pg_ctl restart` (fast mode): every open session is ended, as in a real restart."""
+    _PG_RESTARTS[url]()
+
+
 @contextlib.contextmanager
 def chroma_server() -> Iterator[int]:
     """A `chroma run` server on 127.0.0.1 in a temporary folder; its port."""
     if not Path(CHROMA).exists():
         raise Unavailable("the chroma CLI is absent")
-    port = free_port()
-    data = Path(tempfile.mkdtemp(prefix="newsbot-chroma-"))
-    server = subprocess.Popen(
-        [CHROMA, "run", "--path", str(data), "--host", "127.0.0.1", "--port", str(port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        env={**os.environ, "ANONYMIZED_TELEMETRY": "False"})
-
-    def beating() -> bool:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=1)
-            return True
-        except OSError:
-            return False
-
+    server = ChromaProcess()
+    _CHROMAS[server.port] = server
     try:
-        _wait(beating, "chroma run", server)
-        yield port
+        server.start()
+        yield server.port
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        shutil.rmtree(data, ignore_errors=True)
+        server.stop()
+        del _CHROMAS[server.port]
+        shutil.rmtree(server.data, ignore_errors=True)
 
 
 @contextlib.contextmanager
@@ -149,10 +188,15 @@ def postgres_server() -> Iterator[str]:
             os.chown(root, owner.pw_uid, owner.pw_gid)
         run(str(bin_dir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres",
             "-E", "UTF8", "--no-locale", "--no-sync")
-        run(str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(root / "log"), "-w",
-            "-o", f"-k {root} -h 127.0.0.1 -p {port} -F", "start")
-        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
+        options = ["-D", str(data), "-l", str(root / "log"), "-w", "-o",
+                   f"-k {root} -h 127.0.0.1 -p {port} -F"]
+        run(str(bin_dir / "pg_ctl"), *options, "start")
+        url = f"postgresql://postgres@127.0.0.1:{port}/postgres"
+        _PG_RESTARTS[url] = lambda: run(str(bin_dir / "pg_ctl"), *options, "-m", "fast",
+                                        "restart")
+        yield url
     finally:
+        _PG_RESTARTS.pop(f"postgresql://postgres@127.0.0.1:{port}/postgres", None)
         if (data / "postmaster.pid").exists():
             subprocess.run([*as_user, str(bin_dir / "pg_ctl"), "-D", str(data), "-m",
                             "immediate", "stop"], capture_output=True, timeout=60)

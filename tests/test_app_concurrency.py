@@ -95,3 +95,23 @@ def test_articles_from_elsewhere_are_indexed_and_nothing_is_removed(tmp_path: Pa
     assert app.stats()["articles"] == before + 1
     assert app.search("glacier lake drained", k=1).passages[0].title == "Glacier lake drains"
     app.close()
+
+
+def test_a_long_lived_app_keeps_no_connection_per_question(tmp_path: Path) -> None:
+    """The answer chain runs on a new thread per question; the SQLite reader each such
+    thread opened is closed once the thread has ended, not kept for the process's life."""
+    folder = tmp_path / "news"
+    write_corpus(folder, 0)
+    app = NewsApp.open(get_settings(decline_below=0.0), embedder=HashEmbedder(),
+                       chat_model=None, create=True)
+    try:
+        app.index([folder])
+        for i in range(40):
+            worker = threading.Thread(target=app.answer, args=(f"{TOPICS[i % 8]} report?",))
+            worker.start()
+            worker.join()
+            app.answer(f"What did the {TOPICS[i % 8]} council do?")
+        open_readers = app.index_store.db._readers  # type: ignore[attr-defined]
+        assert len(open_readers) <= threading.active_count() + 1, len(open_readers)
+    finally:
+        app.close()

@@ -18,6 +18,7 @@ from discord import app_commands
 from bot.discord.conversation import Conversations
 from bot.discord.cooldowns import Cooldowns, wait_message
 from bot.discord.format import THREAD_NAME_CHARS, answer_embeds, clip
+from bot.discord.health import watch_health, watches_anything
 from bot.discord.replies import Reply, Streamer
 from bot.discord.servers import Servers, sync_commands
 from bot.feedback import FeedbackStore
@@ -55,6 +56,7 @@ class NewsbotClient(discord.Client):
         self.conversations = Conversations()
         self.reindexing = asyncio.Lock()
         self.watcher: Any = None  # retrieval.watch.Watcher, when the bot runs the loop
+        self._health: asyncio.Task | None = None  # the watch on PostgreSQL, Chroma, the LLM
 
     async def setup_hook(self) -> None:
         from bot.discord.commands import VoteButton, register
@@ -63,6 +65,8 @@ class NewsbotClient(discord.Client):
         self.add_dynamic_items(VoteButton)  # votes on answers given before a restart count
         if self.on_login is not None and self.application_id:
             self.on_login(self.application_id)
+        if watches_anything(self.settings):
+            self._health = asyncio.create_task(watch_health(self.settings))
         if not self.once_per_bot:
             log.info("shard %s of %s: shard 0 syncs the commands and watches", self.shard_id,
                      self.shard_count)
@@ -129,6 +133,8 @@ class NewsbotClient(discord.Client):
             log.exception("could not post %d new headlines", len(article_ids))
 
     async def close(self) -> None:
+        if self._health is not None:
+            self._health.cancel()
         if self.watcher is not None:  # stops between two batches; the index closes after
             self.watcher.stop.set()
             await asyncio.to_thread(self._watching.join, 120)

@@ -5,6 +5,7 @@ is given."""
 from __future__ import annotations
 
 import contextlib
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -14,11 +15,12 @@ from typing import Any
 from langchain_core.runnables import Runnable, RunnableLambda, RunnablePassthrough
 
 from retrieval.answer import prompts
+from retrieval.answer.bounded import LLMReply, call_before
 from retrieval.answer.citations import CheckedAnswer, check_citations
 from retrieval.answer.extractive import Extract, compose, extract
 from retrieval.answer.features import passage_age
 from retrieval.answer.followup import History, condense
-from retrieval.answer.llm import describe_failure
+from retrieval.answer.llm import MARKS_ITS_END, describe_failure, ends_reply, model_where
 from retrieval.answer.refusal import asks_about_now, shipped_refusal, signals, staleness
 from retrieval.errors import LLMError
 from retrieval.index.embedding import sentence_embedder
@@ -28,6 +30,10 @@ from retrieval.text import content_terms
 from retrieval.types import Answer, Passage, SearchFilters, Source, day_of
 
 OnToken = Callable[[str], None]
+log = logging.getLogger(__name__)
+NO_LLM_NOTE = ("⚠️ The language model did not answer, so this answer is the "
+               "passages' own sentences.")
+CUT_OFF_NOTE = "⚠️ The language model stopped mid-answer; this is what it wrote before."
 
 
 def format_passages(passages: list[Passage]) -> str:
@@ -61,6 +67,8 @@ class Answerer:
         answer: Answer = self.chain.invoke({
             "question": question, "history": history or [], "filters": filters,
             "today": today, "on_token": on_token,
+            # One deadline for every model call of the question, however many there are.
+            "deadline": time.monotonic() + self.settings.llm_timeout,
         })
         answer.seconds = round(time.perf_counter() - started, 3)
         return answer
@@ -80,8 +88,12 @@ class Answerer:
             return condense(question, history)
         convo = "\n".join(f"User: {q}\nAssistant: {a}" for q, a in history[-3:])
         user = prompts.CONDENSE_USER.format(history=convo, question=question)
-        reply = self._call_llm([("system", prompts.CONDENSE_SYSTEM), ("human", user)])
-        rewritten = reply.strip().split("\n")[0].strip()
+        reply = self._call_llm([("system", prompts.CONDENSE_SYSTEM), ("human", user)],
+                               None, state["deadline"])
+        if not reply.complete:
+            log.warning("condensing without the model: %s", reply.failure)
+            return condense(question, history)
+        rewritten = reply.text.strip().split("\n")[0].strip()
         return rewritten or condense(question, history)
 
     def _retrieve(self, state: dict[str, Any]) -> SearchResult:
@@ -95,17 +107,17 @@ class Answerer:
                       standalone_question=state["standalone"],
                       answerer="extractive" if self.chat_model is None else "llm",
                       timings={k: round(v, 4) for k, v in result.timings.items()})
+        if result.keyword_only:
+            base.notes.append(f"ℹ️ keyword search only: {result.keyword_only_why}.")
         today = state["today"] or date.today()
         found = self._extract(state["standalone"], passages, today)
         if self._decline(found, passages, today):
             base.text = self.coverage()
             return base
         if self.chat_model is None:
-            checked = check_citations(compose(found.sentences, found.lead), passages,
-                                      self.embed)
-            base.short_answer = found.lead
+            checked = self._extractive(found, passages, base)
         else:
-            checked = self._generate(state["standalone"], passages, state["on_token"], base)
+            checked = self._generate(state, passages, found, base)
             if checked is None:
                 return base
         return self._finish(base, checked)
@@ -128,34 +140,65 @@ class Answerer:
             staleness(ages), asks_about_now(found.question.text)))
         return confidence < (model.threshold if threshold is None else threshold)
 
-    def _generate(self, question: str, passages: list[Passage], on_token: OnToken | None,
+    def _extractive(self, found: Extract, passages: list[Passage], base: Answer
+                    ) -> CheckedAnswer:
+        base.short_answer = found.lead
+        return check_citations(compose(found.sentences, found.lead), passages, self.embed)
+
+    def _generate(self, state: dict[str, Any], passages: list[Passage], found: Extract,
                   base: Answer) -> CheckedAnswer | None:
         messages = [("system", prompts.ANSWER_SYSTEM),
                     ("human", prompts.ANSWER_USER.format(passages=format_passages(passages),
-                                                         question=question))]
-        text = self._call_llm(messages, on_token).strip()
-        if not text:
-            raise LLMError("the language model returned an empty reply")
-        if text.lower().startswith(prompts.LLM_DECLINED.lower()):
-            base.text = self.coverage()
-            return None
-        return check_citations(text, passages, self.embed)
+                                                         question=state["standalone"]))]
+        reply = self._call_llm(messages, state["on_token"], state["deadline"])
+        text = reply.text.strip()
+        if reply.complete and not text:
+            reply.failure = "the language model returned an empty reply"
+        if reply.complete:
+            if text.lower().startswith(prompts.LLM_DECLINED.lower()):
+                base.text = self.coverage()
+                return None
+            return check_citations(text, passages, self.embed)
+        return self._without_the_model(reply, passages, found, base)
 
-    def _call_llm(self, messages: list[tuple[str, str]], on_token: OnToken | None = None) -> str:
-        with self._llm_lock:
-            return self._ask_llm(messages, on_token)
+    def _without_the_model(self, reply: LLMReply, passages: list[Passage], found: Extract,
+                           base: Answer) -> CheckedAnswer:
+        """The model failed or ran out of time: keep what it wrote if a citation of it is
+        verified, else answer extractively; say which, and log why (with its URL)."""
+        log.warning("answering without the model: %s", reply.failure)
+        kept = check_citations(reply.text.strip(), passages, self.embed) if reply.text.strip() \
+            else None
+        if kept is not None and kept.verified:
+            base.notes.append(CUT_OFF_NOTE)
+            return kept
+        base.answerer = "extractive"
+        base.notes.append(NO_LLM_NOTE)
+        return self._extractive(found, passages, base)
+
+    def _call_llm(self, messages: list[tuple[str, str]], on_token: OnToken | None,
+                  deadline: float) -> LLMReply:
+        def call(relay: OnToken | None) -> str:
+            with self._llm_lock:
+                return self._ask_llm(messages, relay)
+
+        return call_before(deadline, call, on_token,
+                           lambda: describe_failure(self.settings, TimeoutError("timed out")))
 
     def _ask_llm(self, messages: list[tuple[str, str]], on_token: OnToken | None) -> str:
         try:
             if on_token is None:
                 reply = self.chat_model.invoke(messages)
                 return str(reply.content)
-            parts = []
+            parts, finished = [], False
             for chunk in self.chat_model.stream(messages):
                 piece = str(chunk.content)
+                finished = finished or ends_reply(chunk)
                 if piece:
                     parts.append(piece)
                     on_token(piece)
+            if not finished and self.settings.llm_provider in MARKS_ITS_END:
+                raise LLMError(f"{model_where(self.settings)} stopped mid-answer: its stream "
+                               "closed before the reply was finished")
             return "".join(parts)
         except LLMError:
             raise

@@ -10,14 +10,30 @@ from retrieval.settings import Settings
 DEFAULT_URLS = {"ollama": "http://127.0.0.1:11434", "openai": "https://api.openai.com/v1"}
 
 
+# Providers whose stream marks its last chunk (a finish or done reason): a stream that
+# ends without one was cut off.
+MARKS_ITS_END = ("openai", "ollama")
+
+
+def ends_reply(chunk: Any) -> bool:
+    """Whether this streamed chunk is the one that says the reply is finished."""
+    meta = getattr(chunk, "response_metadata", None) or {}
+    return any(meta.get(key) for key in ("finish_reason", "done_reason", "done"))
+
+
+def model_where(settings: Settings) -> str:
+    """'the language model at URL', for messages and the log."""
+    url = settings.llm_base_url or DEFAULT_URLS.get(settings.llm_provider)
+    return f"the language model at {url}" if url else "the language model"
+
+
 def describe_failure(settings: Settings, exc: Exception) -> str:
     """One line: which model at which URL failed, how, and what to check."""
     name = type(exc).__name__
     detail = str(exc).splitlines()[0][:200] if str(exc) else name
     if settings.llm_provider == "llamacpp":
         return f"the llama.cpp model {settings.llm_gguf_path} failed: {name}: {detail}"
-    url = settings.llm_base_url or DEFAULT_URLS.get(settings.llm_provider)
-    model = f"the language model at {url}" if url else "the language model"
+    model = model_where(settings)
     lowered = f"{name} {detail}".lower()
     if "timeout" in lowered or "timed out" in lowered:
         return (f"{model} did not answer within {settings.llm_timeout:g} s; check that it "
@@ -39,7 +55,8 @@ def make_chat_model(settings: Settings) -> Any | None:
 
             return ChatOllama(model=settings.llm_model, base_url=settings.llm_base_url or None,
                               temperature=settings.llm_temperature,
-                              num_predict=settings.llm_max_tokens)
+                              num_predict=settings.llm_max_tokens,
+                              client_kwargs={"timeout": settings.llm_timeout})
         if provider == "openai":
             from langchain_openai import ChatOpenAI
 

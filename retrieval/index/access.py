@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from retrieval.errors import IndexBusy
+from retrieval.errors import IndexBusy, VectorStoreUnreachable
 from retrieval.index.gate import Gate
 from retrieval.index.lease import StoreLease
 from retrieval.index.vectors import VectorStore, open_client
@@ -56,8 +56,21 @@ class VectorAccess:
                 with self._lock:
                     store = self._store
                     if store is None and not (self._lease and self._lease.index_run_elsewhere()):
-                        store = self._open(wait_s, "search", required=False)
+                        store = self._open_for_search(wait_s)
             yield store
+
+    @property
+    def on_server(self) -> bool:
+        """Whether the vectors are on a Chroma server (shared, with no lease)."""
+        return self._lease is None
+
+    def _open_for_search(self, wait_s: float) -> VectorStore | None:
+        """None when the store is busy elsewhere, or a Chroma server is not answering
+        (the search is then keyword-only; the next one tries again)."""
+        try:
+            return self._open(wait_s, "search", required=False)
+        except VectorStoreUnreachable:
+            return None
 
     @contextmanager
     def pinned(self) -> Iterator[VectorStore]:

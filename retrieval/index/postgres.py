@@ -11,6 +11,12 @@ on SQLite; readers use other pool connections and see only committed rows (MVCC)
 "One index run at a time" is a session-level advisory lock held on a connection of its
 own: a run that is killed (even `kill -9`) drops its connection, and PostgreSQL releases
 the lock at once. A second run waits for it, and says who holds it if that takes too long.
+
+Faults: a pooled connection is checked as it is taken, so one the server dropped (a
+restart, an idle timeout) is replaced before a statement uses it, and a read that still
+meets a broken connection is tried once more. A run whose lock connection died has lost
+the lock with it: its next write transaction stops it (`RunLockLost`), and the next run
+recovers as after `kill -9`.
 """
 
 from __future__ import annotations
@@ -24,7 +30,13 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from retrieval.errors import IndexBusy, IndexDatabaseError, IndexMissing, IndexSchemaError
+from retrieval.errors import (
+    IndexBusy,
+    IndexDatabaseError,
+    IndexMissing,
+    IndexSchemaError,
+    RunLockLost,
+)
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -113,9 +125,12 @@ class PostgresDatabase:
                               "application_name": f"newsbot on {socket.gethostname()}"[:63]}
         with self.errors():
             psycopg.connect(url, **self._connect_args).close()  # a clear error, not a timeout
+            # `check`: a connection the server dropped is replaced as it is taken.
             self.pool = ConnectionPool(url, min_size=1, max_size=pool_size,
                                        kwargs=self._connect_args, configure=self._configure,
+                                       check=ConnectionPool.check_connection,
                                        timeout=POOL_TIMEOUT_S, open=True)
+        self._run_conn: Any = None  # the connection holding this process's run lock
         try:
             self._migrate(create)
         except BaseException:
@@ -143,9 +158,15 @@ class PostgresDatabase:
 
     def rows(self, query: str, params: Sequence[Any] | dict[str, Any] = ()
              ) -> list[tuple[Any, ...]]:
-        """One read on a pool connection: committed rows only."""
-        with self.errors(), self.pool.connection() as conn:
-            return conn.execute(query, params).fetchall()
+        """One read on a pool connection: committed rows only. A read that meets a
+        connection broken since it was checked is tried once more on a fresh one."""
+        with self.errors():
+            try:
+                with self.pool.connection() as conn:
+                    return conn.execute(query, params).fetchall()
+            except self._psycopg.OperationalError:
+                with self.pool.connection() as conn:
+                    return conn.execute(query, params).fetchall()
 
     def one(self, query: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
         found = self.rows(query, params)
@@ -154,8 +175,21 @@ class PostgresDatabase:
     @contextmanager
     def transaction(self) -> Iterator[Any]:
         """One write transaction, rolled back on any error; the connection is the `tx`."""
+        self._check_run_lock()
         with self.errors(), self.pool.connection() as conn, conn.transaction():
             yield conn
+
+    def _check_run_lock(self) -> None:
+        """During a run, that its lock is still held: a lock connection that died (the
+        server restarted) released it, and another run may have started since."""
+        if self._run_conn is None:
+            return
+        try:
+            self._run_conn.execute("SELECT 1")
+        except self._psycopg.Error as exc:
+            raise RunLockLost(f"the index run lost its connection to {self.where} "
+                              f"({_first_line(exc)}) and stopped; what it committed is kept: "
+                              "run `newsbot index` again to complete it") from exc
 
     def footprint(self) -> tuple[str, int]:
         """Where the index is, and the size of its tables (the vectors are elsewhere)."""
@@ -205,8 +239,10 @@ class PostgresDatabase:
                                         f"is updating the index in {self.where}; it was not "
                                         f"done within {wait_s:g} s")
                     time.sleep(LOCK_POLL_S)
+            self._run_conn = conn
             yield
         finally:
+            self._run_conn = None
             conn.close()  # ends the session, which releases the lock
 
     @staticmethod

@@ -108,7 +108,7 @@ class SqliteDatabase:
                 raise IndexMissing(f"no index at {self.path.parent}; run `newsbot index` first")
             self.path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
-        self._readers: list[sqlite3.Connection] = []
+        self._readers: dict[int, sqlite3.Connection] = {}  # by thread id
         self._lock = threading.RLock()  # guards the writer connection and the reader list
         self._writer: sqlite3.Connection | None = None
         self._migrate()
@@ -157,8 +157,18 @@ class SqliteDatabase:
                 db.execute("PRAGMA query_only=ON")
             self._local.db = db
             with self._lock:
-                self._readers.append(db)
+                self._close_readers_of_ended_threads()
+                self._readers[threading.get_ident()] = db
         return db
+
+    def _close_readers_of_ended_threads(self) -> None:
+        """A thread's reader outlives the thread unless closed here: the answer chain
+        (LangChain) runs its steps on a new thread per question, so a long-lived bot would
+        otherwise keep a connection, and its page cache, per question asked."""
+        alive = {thread.ident for thread in threading.enumerate()}
+        for ident in [i for i in self._readers if i not in alive or
+                      i == threading.get_ident()]:  # an id reused by a new thread
+            self._readers.pop(ident).close()
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -177,7 +187,7 @@ class SqliteDatabase:
 
     def close(self) -> None:
         with self._lock:
-            for db in self._readers:
+            for db in self._readers.values():
                 db.close()
             self._readers.clear()
             if self._writer is not None:

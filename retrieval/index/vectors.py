@@ -12,7 +12,7 @@ import numpy as np
 from pydantic import SecretStr
 
 from corpus.article import Article
-from retrieval.errors import VectorStoreError
+from retrieval.errors import VectorStoreError, VectorStoreUnreachable
 from retrieval.index.chunking import Chunk
 
 
@@ -59,8 +59,9 @@ class VectorStore:
     def __init__(self, client: Any, collection: str = "newsbot") -> None:
         self.client = client
         self.name = collection
-        self.collection = self._open_collection()
-        self.max_batch = max(1, min(int(client.get_max_batch_size()), 4000))
+        with self._reaching():
+            self.collection = self._open_collection()
+            self.max_batch = max(1, min(int(client.get_max_batch_size()), 4000))
 
     def _open_collection(self) -> Any:
         return self.client.get_or_create_collection(
@@ -74,14 +75,30 @@ class VectorStore:
 
     def _call(self, method: str, **kwargs: Any) -> Any:
         """A method of the collection. On a Chroma server another machine's rebuild may
-        have replaced the collection since it was opened: then open it again and retry."""
+        have replaced the collection since it was opened: then open it again and retry.
+        A server that cannot be reached is a `VectorStoreUnreachable`."""
         from chromadb.errors import NotFoundError
 
+        with self._reaching():
+            try:
+                return getattr(self.collection, method)(**kwargs)
+            except NotFoundError:
+                self.collection = self._open_collection()
+                return getattr(self.collection, method)(**kwargs)
+
+    @contextmanager
+    def _reaching(self) -> Iterator[None]:
+        """A failure to reach the server (refused, reset, timed out) as one domain error."""
+        import httpx
+
         try:
-            return getattr(self.collection, method)(**kwargs)
-        except NotFoundError:
-            self.collection = self._open_collection()
-            return getattr(self.collection, method)(**kwargs)
+            yield
+        except (httpx.TransportError, OSError) as exc:
+            where = self.client.get_settings().chroma_server_host or "the Chroma server"
+            port = self.client.get_settings().chroma_server_http_port
+            raise VectorStoreUnreachable(
+                f"the Chroma server at {where}:{port} did not answer: "
+                f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from exc
 
     def count(self) -> int:
         return self._call("count")
@@ -90,6 +107,8 @@ class VectorStore:
     def _writing(self, what: str) -> Iterator[None]:
         try:
             yield
+        except VectorStoreUnreachable:
+            raise
         except Exception as exc:  # chromadb raises many types
             raise VectorStoreError(f"writing to the Chroma store failed while {what}: "
                                    f"{str(exc).splitlines()[0] if str(exc) else exc!r}") from exc
@@ -149,10 +168,13 @@ class VectorStore:
             found = self._call(
                 "query", query_embeddings=[vector], n_results=k, where=where or None,
                 include=["distances"])
+        except VectorStoreUnreachable:
+            raise
         except Exception as exc:  # chromadb raises many types
             raise VectorStoreError(f"the Chroma query failed: {exc}".splitlines()[0]) from exc
         return [(i, 1.0 - d) for i, d in zip(found["ids"][0], found["distances"][0], strict=True)]
 
     def reset(self) -> None:
-        self.client.delete_collection(self.name)
-        self.collection = self._open_collection()
+        with self._reaching():
+            self.client.delete_collection(self.name)
+            self.collection = self._open_collection()

@@ -4,12 +4,18 @@ article. Safe to call from many threads while an index run writes, here or elsew
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
+from typing import Any
 
+import numpy as np
+
+from retrieval.errors import VectorStoreUnreachable
+from retrieval.index.keywords import Hits
 from retrieval.index.news_index import NewsIndex
 from retrieval.index.vectors import VectorStore
 from retrieval.search.candidates import KeywordSide, merge
@@ -20,6 +26,14 @@ from retrieval.search.timewords import TimeWindow, parse_time_words
 from retrieval.text import content_terms, proper_nouns
 from retrieval.types import Passage, SearchFilters
 
+log = logging.getLogger(__name__)
+
+
+# Why a search was keyword-only, by the value of its "keyword_only" timing.
+IN_USE, UNREACHABLE = 1.0, 2.0
+KEYWORD_ONLY_WHY = {IN_USE: "an index run has the vector store",
+                    UNREACHABLE: "the Chroma server did not answer"}
+
 
 @dataclass
 class SearchResult:
@@ -27,7 +41,25 @@ class SearchResult:
     window: TimeWindow | None
     seconds: float
     timings: dict[str, float] = field(default_factory=dict)
-    keyword_only: bool = False  # an index run elsewhere had the vector store
+    keyword_only: bool = False  # the vector store was busy elsewhere or unreachable
+
+    @property
+    def keyword_only_why(self) -> str:
+        """Why the dense side was left out ("" when it was not)."""
+        return KEYWORD_ONLY_WHY.get(self.timings.get("keyword_only", 0.0), "")
+
+
+def dense_side(store: VectorStore | None, vector: np.ndarray, depth: int,
+               where: dict[str, Any] | None) -> tuple[Hits, bool]:
+    """Chroma's hits, and whether it answered: a Chroma server that is down (or
+    restarting) leaves the question to the keyword side, and is asked again next time."""
+    if store is None:
+        return [], True
+    try:
+        return store.query(vector, depth, where), True
+    except VectorStoreUnreachable as exc:
+        log.debug("keyword search only: %s", exc)
+        return [], False
 
 
 class Searcher:
@@ -88,7 +120,10 @@ class Searcher:
         keyword = self.index.keywords.search(kept or terms, filters, self.keyword_depth, df)
         ids = [i for i, _ in keyword]
         rows = self.index.catalog.chunk_rows(ids)
-        vectors = store.embeddings(ids) if store is not None else {}
+        try:
+            vectors = store.embeddings(ids) if store is not None else {}
+        except VectorStoreUnreachable:  # the dense side says so; BM25 still ranks these
+            vectors = {}
         timings["keyword"] = time.perf_counter() - t
         return KeywordSide(idf, keyword, rows, vectors)
 
@@ -114,9 +149,14 @@ class Searcher:
         timings: dict[str, float] = {}
         stamp = self._catch_up()
         with self.index.access.reading() as store:
+            # A server's store is missing only when the server did not answer.
+            unreachable = store is None and self.index.access.on_server
             if store is not None and stamp != self._checked_stamp:
-                self.index.check_consistency(store)
-                self._checked_stamp = stamp
+                try:
+                    self.index.check_consistency(store)
+                    self._checked_stamp = stamp
+                except VectorStoreUnreachable:
+                    store, unreachable = None, True
             spellings = (self.index.catalog.source_spellings(filters.sources)
                          if filters.sources else set())
             # The keyword query runs beside the question's embedding and Chroma's query:
@@ -127,8 +167,9 @@ class Searcher:
             vector = self.index.embedder.embed_query(question)
             timings["embed"] = time.perf_counter() - t
             t = time.perf_counter()
-            dense = (store.query(vector, self.dense_depth, dense_where(filters, spellings))
-                     if store is not None else [])
+            dense, reached = dense_side(store, vector, self.dense_depth,
+                                        dense_where(filters, spellings))
+            unreachable = unreachable or not reached
             timings["dense"] = time.perf_counter() - t
             t = time.perf_counter()
             dense_rows = self.index.catalog.chunk_rows([i for i, _ in dense])
@@ -139,8 +180,8 @@ class Searcher:
         cands = merge(dense, dense_rows, keyword, vector, query, self._avg_len,
                       self.index.keywords.title_weight)
         timings["candidates"] = time.perf_counter() - t
-        if store is None:
-            timings["keyword_only"] = 1.0
+        if store is None or unreachable:
+            timings["keyword_only"] = UNREACHABLE if unreachable else IN_USE
         return query, cands, timings
 
     def search(self, question: str, k: int = 10, filters: SearchFilters | None = None,

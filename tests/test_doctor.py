@@ -1,0 +1,34 @@
+"""`newsbot doctor` on a local index (services are tests/test_service_faults.py): one
+screen, exit status 0 when all is well and 1 when a check fails, `--json` alike."""
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+from conftest import write_article
+
+from bot.cli import cli
+
+
+def test_doctor_on_a_local_index(tmp_path: Path) -> None:
+    runner = CliRunner()
+    missing = runner.invoke(cli, ["doctor"])
+    assert missing.exit_code == 1 and "Traceback" not in missing.output
+    assert missing.output.startswith("FAIL index") and "newsbot index" in missing.output
+    write_article(tmp_path / "news", "dam.md", "River dam opens",
+                  "The Lakeside dam opened on Monday after ten years of building.")
+    assert runner.invoke(cli, ["index", str(tmp_path / "news")]).exit_code == 0
+    screen = runner.invoke(cli, ["doctor"])
+    assert screen.exit_code == 0, screen.output
+    lines = screen.output.splitlines()
+    assert [line.split()[1] for line in lines] == ["index", "embedding"]
+    assert "1 articles" in lines[0] and "no pending writes" in lines[0]
+    report = json.loads(runner.invoke(cli, ["doctor", "--json"]).output)
+    assert report["ok"] and [c["name"] for c in report["checks"]] == ["index",
+                                                                      "embedding model"]
+    # A configured LLM that is not there fails the doctor, not the index.
+    failing = runner.invoke(cli, ["doctor", "--json"], env={
+        "NEWSBOT_LLM_PROVIDER": "llamacpp", "NEWSBOT_LLM_GGUF_PATH": str(tmp_path / "x.gguf")})
+    report = json.loads(failing.output)
+    assert failing.exit_code == 1
+    assert [c["name"] for c in report["checks"] if not c["ok"]] == ["LLM server"]
