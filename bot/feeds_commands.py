@@ -22,10 +22,19 @@ log = logging.getLogger("newsbot.feeds")
 
 
 def feeds_dir_of(settings: Settings) -> Path:
-    """Where feed articles are written: NEWSBOT_FEEDS_DIR, else `feeds` beside the index."""
+    """Where feed articles are written: NEWSBOT_FEEDS_DIR, else `feeds` in the index folder
+    (beside it, two indexes in one parent folder would index each other's articles; a
+    rebuild keeps it: only the index's own files are ever discarded)."""
     if settings.feeds_dir is not None:
         return Path(settings.feeds_dir).expanduser().absolute()
-    return Path(settings.index_dir).expanduser().absolute().parent / "feeds"
+    index_dir = Path(settings.index_dir).expanduser().absolute()
+    folder = index_dir / "feeds"
+    legacy = index_dir.parent / "feeds"
+    if not folder.exists() and legacy.is_dir() and (index_dir / "feeds.sqlite").exists():
+        click.secho(f"note: feed articles now go to {folder}, in the index folder; those in "
+                    f"{legacy} stay indexed (set NEWSBOT_FEEDS_DIR={legacy} to keep writing "
+                    "there)", dim=True, err=True)
+    return folder
 
 
 def fetch_options(settings: Settings) -> FetchOptions:
@@ -217,7 +226,7 @@ def fetch(ctx: click.Context) -> None:
     new item's page is downloaded once, politely (robots.txt, a timeout, a size cap, a
     few requests at once per host), and read like any HTML article; when it cannot be
     had, the item's own text is kept. Articles are Markdown files under
-    NEWSBOT_FEEDS_DIR (default: `feeds` beside the index); they stay when they scroll
+    NEWSBOT_FEEDS_DIR (default: `feeds` in the index folder); they stay when they scroll
     off their feed. A feed that fails is named with the reason and tried again next
     time; the exit status is then 1 (as it is when an article file cannot be read).
 

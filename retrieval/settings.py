@@ -193,7 +193,7 @@ class Settings(BaseSettings):
         "uses it, each still fetching the articles its own feeds folder lacks.")
     feeds_dir: Path | None = Field(
         default=None, description="Folder new feed articles are written to (then indexed); "
-        "unset: a `feeds` folder beside the index.")
+        "unset: a `feeds` folder in the index folder.")
     fetch_timeout: float = Field(default=20.0, gt=0,
                                  description="Seconds to wait for a feed or a page.")
     fetch_max_page_mb: float = Field(default=5.0, gt=0,

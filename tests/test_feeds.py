@@ -43,6 +43,7 @@ RSS = "application/rss+xml"
 @pytest.fixture(autouse=True)
 def _feeds_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("NEWSBOT_FEEDS_DB", str(tmp_path / "feeds.sqlite"))
+    monkeypatch.setenv("NEWSBOT_FEEDS_DIR", str(tmp_path / "feeds"))
     monkeypatch.setenv("NEWSBOT_FETCH_TIMEOUT", "2")
     for name in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy"):
         monkeypatch.delenv(name, raising=False)

@@ -79,8 +79,8 @@ def test_a_shared_feeds_db_still_gives_every_index_its_articles(
     listed = run(second, "feeds", "list").output
     assert "·  1 article  ·" in listed
     removed = run(second, "feeds", "remove", "Gazette").output
-    assert f"its articles stay in {tmp_path / 'one' / 'feeds' / 'gazette'} and " \
-        f"{tmp_path / 'two' / 'feeds' / 'gazette'}" in removed
+    assert f"its articles stay in {first / 'feeds' / 'gazette'} and " \
+        f"{second / 'feeds' / 'gazette'}" in removed
 
 
 _SCHEMA_1 = """
@@ -125,7 +125,7 @@ def test_the_feed_list_every_index_shared_is_copied_and_migrated(
     assert "not modified 0, new articles 1," in fetched.output
     with FeedStore(index / "feeds.sqlite") as store:
         assert store.known(elsewhere, server.url("/rss.xml"), "g1", "")  # kept its folder
-        assert store.article_count(server.url("/rss.xml"), tmp_path / "new" / "feeds") == 1
+        assert store.article_count(server.url("/rss.xml"), index / "feeds") == 1
     with FeedStore(old) as store:  # the old file migrates in place too
         assert store.article_folders(server.url("/rss.xml")) == [elsewhere / "Gazette"]
 
@@ -145,3 +145,20 @@ def test_adding_what_is_not_a_feed_is_refused_at_once(
     assert line.startswith(f"error: {server.url('/page')} is not a feed newsbot can read: ")
     assert reason in line
     assert "No feeds yet" in run(index, "feeds", "list").output
+
+
+def test_two_indexes_in_one_folder_keep_their_feed_articles_apart(
+        server: FeedServer, tmp_path: Path) -> None:
+    server.routes["/other.xml"] = Canned(rss([{
+        "title": "Harbour ferry strike", "link": server.url("/b/1"), "guid": "o1",
+        "pubDate": "Tue, 02 Jan 2024 11:00:00 GMT", "description": "The ferries."}]),
+        content_type=RSS)
+    server.routes["/b/1"] = Canned(page("Harbour ferry strike", *story("harbour ferry")))
+    first, second = tmp_path / "indexes" / "a", tmp_path / "indexes" / "b"
+    run(first, "feeds", "add", server.url("/rss.xml"), "--name", "Gazette")
+    run(second, "feeds", "add", server.url("/other.xml"), "--name", "Post")
+    assert "new articles 1," in run(first, "fetch").output
+    assert "new articles 1, failed 0 (indexed: added 1," in run(second, "fetch").output
+    assert "added 0," in run(first, "fetch").output  # nothing of the other index's
+    assert titles(first) == ["Harbour bridge opens"]
+    assert titles(second) == ["Harbour ferry strike"]
