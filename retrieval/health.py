@@ -7,12 +7,15 @@ LLM server), each with its latency. A check never raises: a failure is its one l
 from __future__ import annotations
 
 import json
+import socket
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from corpus.errors import NewsbotError
 from retrieval.settings import Settings
 
 SERVICE_TIMEOUT_S = 5.0
@@ -29,8 +32,15 @@ class Check:
         return asdict(self)
 
 
+class ServiceError(NewsbotError):
+    """A service that did not answer as it should; its message names the URL."""
+
+
 def _one_line(exc: BaseException) -> str:
+    """Our own errors say what happened in words; anything else is named by its type."""
     text = str(exc).strip()
+    if isinstance(exc, NewsbotError) and text:
+        return text.splitlines()[0]
     return f"{type(exc).__name__}: {text.splitlines()[0]}" if text else type(exc).__name__
 
 
@@ -48,9 +58,26 @@ def http_get(url: str, headers: dict[str, str] | None = None,
              timeout: float = SERVICE_TIMEOUT_S) -> Any:
     """GET `url` and return its JSON (or None for an empty body); an HTTP error raises."""
     request = urllib.request.Request(url, headers=headers or {})
-    with urllib.request.urlopen(request, timeout=timeout) as reply:
-        body = reply.read()
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as reply:
+            body = reply.read()
+    except urllib.error.HTTPError as exc:  # before URLError: it is one
+        raise ServiceError(f"{url} answered {exc.code} {exc.reason}") from None
+    except urllib.error.URLError as exc:
+        raise ServiceError(f"cannot reach {url}: {_reason(exc.reason)}") from None
+    except TimeoutError:
+        raise ServiceError(f"{url} did not answer within {timeout:g} s") from None
     return json.loads(body) if body.strip() else None
+
+
+def _reason(reason: object) -> str:
+    if isinstance(reason, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(reason, socket.gaierror):
+        return "the name does not resolve (DNS)"
+    if isinstance(reason, TimeoutError):
+        return "no answer in time"
+    return str(getattr(reason, "strerror", None) or reason)
 
 
 # --- services ------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 screen, exit status 0 when all is well and 1 when a check fails, `--json` alike."""
 
 import json
+import socket
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -32,3 +33,22 @@ def test_doctor_on_a_local_index(tmp_path: Path) -> None:
     report = json.loads(failing.output)
     assert failing.exit_code == 1
     assert [c["name"] for c in report["checks"] if not c["ok"]] == ["LLM server"]
+
+
+def test_doctor_says_in_words_why_a_server_did_not_answer(tmp_path: Path) -> None:
+    write_article(tmp_path / "news", "dam.md", "River dam opens",
+                  "The Lakeside dam opened on Monday after ten years of building.")
+    runner = CliRunner()
+    assert runner.invoke(cli, ["index", str(tmp_path / "news")]).exit_code == 0
+    with socket.socket() as closed:  # a port nothing listens on
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    base = f"http://127.0.0.1:{port}/v1"
+    screen = runner.invoke(cli, ["doctor"], env={"NEWSBOT_LLM_PROVIDER": "openai",
+                                                 "NEWSBOT_LLM_BASE_URL": base})
+    assert screen.exit_code == 1
+    line = next(line for line in screen.output.splitlines() if "LLM server" in line)
+    assert f"cannot reach {base}/models: connection refused" in line
+    assert "Error" not in line
+    missing = runner.invoke(cli, ["--index-dir", str(tmp_path / "none"), "doctor"])
+    assert "IndexMissing" not in missing.output and "newsbot index" in missing.output
