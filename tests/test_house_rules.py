@@ -39,3 +39,19 @@ def test_modules_read_in_one_sitting() -> None:
             for path in modules(package)
             if (n := len(path.read_text(encoding="utf-8").splitlines())) > MAX_LINES]
     assert not long
+
+
+def test_every_folder_is_a_packaged_regular_package() -> None:
+    """A folder of modules without `__init__.py` is a namespace package by accident, and
+    one missing from pyproject's list is left out of an install."""
+    import tomllib
+
+    listed = set(tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]
+                 ["packages"])
+    folders = {path.parent for package in ALLOWED for path in modules(package)}
+    missing_init = sorted(str(f.relative_to(REPO)) for f in folders
+                          if not (f / "__init__.py").exists())
+    unlisted = sorted(name for f in folders
+                      if (name := ".".join(f.relative_to(REPO).parts)) not in listed)
+    assert not missing_init
+    assert not unlisted
