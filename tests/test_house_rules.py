@@ -55,3 +55,24 @@ def test_every_folder_is_a_packaged_regular_package() -> None:
                       if (name := ".".join(f.relative_to(REPO).parts)) not in listed)
     assert not missing_init
     assert not unlisted
+
+
+# The backends' own modules: the core uses them only through `retrieval/index/stores.py`
+# and `NewsIndex`, so that it works alike on SQLite and on PostgreSQL.
+BACKEND_MODULES = {f"retrieval.index.{name}" for name in (
+    "sqlite", "postgres", "keywords", "pg_keywords", "dialect", "schema", "lease", "lock",
+    "access", "gate")}
+
+
+def test_only_the_index_reaches_its_backends() -> None:
+    wrong = []
+    for package in ALLOWED:
+        for path in modules(package):
+            if path.is_relative_to(REPO / "retrieval" / "index"):
+                continue
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                         else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+                wrong += [f"{path.relative_to(REPO)} imports {n}" for n in names
+                          if n in BACKEND_MODULES]
+    assert not wrong
