@@ -69,16 +69,13 @@ class NewsIndex:
         """The index the settings describe, with the embedder they name unless one is
         given. With `create` off, a missing index is an `IndexMissing` error and nothing
         is written to disk. With `discard_damaged` (a rebuild), a local index too damaged
-        to open is deleted and started afresh. Server mode: PostgreSQL (`postgres.py`)
-        beside a Chroma server."""
+        to open is started afresh. Server mode: PostgreSQL beside a Chroma server."""
         directory = Path(index_dir or settings.index_dir).expanduser()
-        client = None
-        database: Database
         if settings.database_url:  # server mode (the settings allow both or neither)
             from retrieval.index.postgres import open_server  # psycopg is optional
             database, client = open_server(settings, directory, create)
         else:
-            database = open_local(directory, create, discard_damaged)
+            database, client = open_local(directory, create, discard_damaged), None
         return cls(directory, embedder or embedder_from_settings(settings), client,
                    settings.collection, settings.chunk_max_chars, create, settings.max_file_mb,
                    database)
