@@ -45,8 +45,12 @@ def score(weighted_tfs: Iterable[tuple[float, float]], length: float, avg_length
           ) -> float:
     """BM25 of one passage: (term frequency, IDF) of each query term, the frequency
     already counting a headline occurrence TITLE_WEIGHT times."""
-    norm = length_norm(length, avg_length)
-    return sum(weight * tf * (K1 + 1) / (tf + norm) for tf, weight in weighted_tfs if tf)
+    norm, k1_plus_1 = length_norm(length, avg_length), K1 + 1
+    total = 0.0
+    for tf, weight in weighted_tfs:  # a plain loop: this runs for every candidate
+        if tf:
+            total += weight * tf * k1_plus_1 / (tf + norm)
+    return total
 
 
 def rank_score(title_tf: Mapping[str, int], text_tf: Mapping[str, int], length: int,

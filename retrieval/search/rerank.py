@@ -131,8 +131,9 @@ def _title_stems(title: str) -> tuple[str, ...]:
 def bm25(query: QueryInfo, cand: Candidate, avg_len: float) -> float:
     """BM25 (`bm25.py`) of the passage and its headline for the question's stems."""
     title, spaced = cand.title_stems, cand.spaced
-    return okapi.score(((spaced.count(padded) + okapi.TITLE_WEIGHT * title.count(term), idf)
-                        for term, padded, idf in query.weighted_terms), cand.length, avg_len)
+    title_weight = okapi.TITLE_WEIGHT
+    return okapi.score([(spaced.count(padded) + title_weight * title.count(term), idf)
+                        for term, padded, idf in query.weighted_terms], cand.length, avg_len)
 
 
 def _dates(query: QueryInfo, published: date | None) -> tuple[float, ...]:
