@@ -38,10 +38,14 @@ class Migrations(Generic[Conn]):
     def version(self) -> int:
         return len(self.steps)
 
+    def current(self, conn: Conn) -> int:
+        """The version of the database behind `conn` (a cheap read, so that opening a
+        current database writes nothing); `NewerSchema` when it is ahead of this code."""
+        return self._checked(self.read_version(conn))
+
     def needed(self, conn: Conn) -> bool:
-        """Whether the database behind `conn` is behind this code (a cheap read, so that
-        opening a current database writes nothing)."""
-        return self._checked(self.read_version(conn)) < self.version
+        """Whether the database behind `conn` is behind this code."""
+        return self.current(conn) < self.version
 
     def apply(self, tx: Conn) -> int:
         """Run the missing steps inside the caller's transaction; returns the version found.

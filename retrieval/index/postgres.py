@@ -266,9 +266,8 @@ class PostgresDatabase:
     def _migrate(self, create: bool) -> None:
         try:
             with self.errors(), self.pool.connection() as conn:
-                version = _version(conn)
-                needed = MIGRATIONS.needed(conn)
-            if not needed:
+                version = MIGRATIONS.current(conn)
+            if version == SCHEMA_VERSION:
                 return
             if version == 0 and not create:
                 raise IndexMissing(f"no index in {self.where}; run `newsbot index` first")
