@@ -62,11 +62,11 @@ class Catalog:
     def __init__(self, db: Database) -> None:
         self.db = db
         self.sql = db.dialect
-        self._m = self.sql.mark
+        self._mark = self.sql.mark
 
     # --- meta ----------------------------------------------------------------------------
     def get_meta(self, key: str) -> str | None:
-        row = self.db.one(f"SELECT value FROM meta WHERE key = {self._m}", (key,))
+        row = self.db.one(f"SELECT value FROM meta WHERE key = {self._mark}", (key,))
         return row[0] if row else None
 
     def set_meta(self, key: str, value: str | None) -> None:
@@ -75,7 +75,7 @@ class Catalog:
 
     def write_meta(self, tx: Tx, key: str, value: str | None) -> None:
         if value is None:
-            tx.execute(f"DELETE FROM meta WHERE key = {self._m}", (key,))
+            tx.execute(f"DELETE FROM meta WHERE key = {self._mark}", (key,))
         else:
             tx.execute(self.sql.upsert("meta", ("key", "value"), "key"), (key, value))
 
@@ -86,7 +86,7 @@ class Catalog:
         return {r[0]: IndexedArticle(*r) for r in rows}
 
     def chunk_ids(self, article_id: str) -> list[str]:
-        rows = self.db.rows(f"SELECT id FROM chunks WHERE article_id = {self._m} ORDER BY ord",
+        rows = self.db.rows(f"SELECT id FROM chunks WHERE article_id = {self._mark} ORDER BY ord",
                             (article_id,))
         return [r[0] for r in rows]
 
@@ -144,7 +144,7 @@ class Catalog:
         return {r[0]: r[1] for r in rows}
 
     def set_story(self, tx: Tx, article_id: str, story_id: str, sig: np.ndarray) -> None:
-        tx.execute(f"UPDATE articles SET story_id = {self._m} WHERE id = {self._m}",
+        tx.execute(f"UPDATE articles SET story_id = {self._mark} WHERE id = {self._mark}",
                    (story_id, article_id))
         tx.execute(self.sql.upsert("article_minhash", ("article_id", "sig"), "article_id"),
                    (article_id, sig.astype(np.uint64).tobytes()))
@@ -168,7 +168,7 @@ class Catalog:
             where += f" AND {among}"
         rows = self.db.rows(
             f"SELECT id, title, url, source, published_at FROM articles WHERE {where} "
-            f"ORDER BY published_ts IS NULL, published_ts DESC, indexed_at DESC LIMIT {self._m}",
+            f"ORDER BY published_ts IS NULL, published_ts DESC, indexed_at DESC LIMIT {self._mark}",
             [*params, limit])
         return [ArticleSummary(r[0], r[1], r[2], r[3], parse_moment(r[4])) for r in rows]
 
@@ -199,16 +199,16 @@ class Catalog:
 
     def clear_pending(self, chunk_ids: Iterable[str]) -> None:
         with self.db.transaction() as tx:
-            tx.cursor().executemany(f"DELETE FROM pending_chunks WHERE id = {self._m}",
+            tx.cursor().executemany(f"DELETE FROM pending_chunks WHERE id = {self._mark}",
                                     [(i,) for i in chunk_ids])
 
     def remove_article(self, tx: Tx, article_id: str) -> list[tuple[int, str]]:
         """Delete an article and its chunks; returns their (row key, chunk id) pairs, the
         ids now pending deletion from Chroma."""
-        old = tx.execute(f"DELETE FROM chunks WHERE article_id = {self._m} "
+        old = tx.execute(f"DELETE FROM chunks WHERE article_id = {self._mark} "
                          f"RETURNING {self.sql.chunk_key}, id", (article_id,)).fetchall()
-        tx.execute(f"DELETE FROM articles WHERE id = {self._m}", (article_id,))
-        tx.execute(f"DELETE FROM article_minhash WHERE article_id = {self._m}", (article_id,))
+        tx.execute(f"DELETE FROM articles WHERE id = {self._mark}", (article_id,))
+        tx.execute(f"DELETE FROM article_minhash WHERE article_id = {self._mark}", (article_id,))
         if old:
             tx.cursor().executemany(self.sql.insert_new("pending_chunks", 1),
                                     [(r[1],) for r in old])
@@ -232,14 +232,14 @@ class Catalog:
                          f"VALUES ({self.sql.marks(5)}) RETURNING {self.sql.chunk_key}",
                          (chunk.id, chunk.article_id, chunk.ord, chunk.text,
                           sentence_stems(chunk.text))).fetchall()[0]
-        tx.execute(f"DELETE FROM pending_chunks WHERE id = {self._m}", (chunk.id,))
+        tx.execute(f"DELETE FROM pending_chunks WHERE id = {self._mark}", (chunk.id,))
         return int(row[0])
 
     def move_articles(self, tx: Tx, articles: Iterable[Article]) -> None:
         """Unchanged articles now read from another file."""
         tx.cursor().executemany(
-            f"UPDATE articles SET origin = {self._m}, origin_file = {self._m} "
-            f"WHERE id = {self._m}", [(a.origin, a.origin_file, a.id) for a in articles])
+            f"UPDATE articles SET origin = {self._mark}, origin_file = {self._mark} "
+            f"WHERE id = {self._mark}", [(a.origin, a.origin_file, a.id) for a in articles])
 
     def clear(self, tx: Tx) -> None:
         """Forget every article and chunk, and the model they were embedded with (in server
