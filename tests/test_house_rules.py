@@ -62,13 +62,16 @@ def test_every_folder_is_a_packaged_regular_package() -> None:
 BACKEND_MODULES = {f"retrieval.index.{name}" for name in (
     "sqlite", "postgres", "keywords", "pg_keywords", "dialect", "schema", "lease", "lock",
     "access", "gate")}
+# Modules that reach a backend on purpose, and why.
+PROBES_BACKENDS = {"retrieval/health.py": "`newsbot doctor` probes each service directly"}
 
 
 def test_only_the_index_reaches_its_backends() -> None:
     wrong = []
     for package in ALLOWED:
         for path in modules(package):
-            if path.is_relative_to(REPO / "retrieval" / "index"):
+            if (path.is_relative_to(REPO / "retrieval" / "index")
+                    or str(path.relative_to(REPO)) in PROBES_BACKENDS):
                 continue
             for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
                 names = ([a.name for a in node.names] if isinstance(node, ast.Import)

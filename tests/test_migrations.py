@@ -48,7 +48,8 @@ CREATE TABLE items (feed_url TEXT NOT NULL, guid TEXT NOT NULL, url TEXT NOT NUL
     path TEXT NOT NULL, fetched_at TEXT NOT NULL, PRIMARY KEY (feed_url, guid));
 CREATE INDEX items_by_url ON items (url) WHERE url != '';
 INSERT INTO feeds (name, url, added_at) VALUES ('wire', 'http://127.0.0.1/feed', 'then');
-INSERT INTO items VALUES ('http://127.0.0.1/feed', 'g1', 'http://127.0.0.1/1', '1.md', 'then');
+INSERT INTO items VALUES ('http://127.0.0.1/feed', 'g1', 'http://127.0.0.1/1',
+    '/news/feeds/wire/1.md', 'then');
 PRAGMA user_version = 1;
 """
 # The vote store as newsbot wrote it: no version at all.
@@ -129,7 +130,10 @@ def test_a_feeds_store_of_version_1_opens(tmp_path: Path) -> None:
     path = made_by(tmp_path / "feeds.sqlite", FEEDS_V1)
     with FeedStore(path) as store:
         assert [f.name for f in store.feeds()] == ["wire"]
-        assert store.known("http://127.0.0.1/feed", "g1", "")
+        # An item of schema 1 now belongs to the feeds folder its article was written to.
+        assert store.known(Path("/news/feeds"), "http://127.0.0.1/feed", "g1", "")
+        assert not store.known(Path("/elsewhere"), "http://127.0.0.1/feed", "g1", "")
+        assert store.feeds()[0].validators_for == ""
     made_by(tmp_path / "new.sqlite", FEEDS_V1.replace("user_version = 1", "user_version = 9"))
     with pytest.raises(FeedError, match="newer newsbot"):
         FeedStore(tmp_path / "new.sqlite")
