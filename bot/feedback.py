@@ -13,16 +13,30 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from corpus.migrations import (
+    Migrations,
+    NewerSchema,
+    migrate_sqlite,
+    run_script,
+    set_sqlite_meta_version,
+    sqlite_meta_version,
+)
+from retrieval.errors import NewsbotError
 from retrieval.types import Answer
 
-_SCHEMA = (
-    "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
-    "CREATE TABLE IF NOT EXISTS answers (id TEXT PRIMARY KEY, asked_at TEXT NOT NULL, "
-    "question TEXT NOT NULL, standalone TEXT NOT NULL, text TEXT NOT NULL, "
-    "declined INTEGER NOT NULL, sources TEXT NOT NULL, guild_id INTEGER, channel_id INTEGER)",
-    "CREATE TABLE IF NOT EXISTS votes (answer_id TEXT NOT NULL, user_hash TEXT NOT NULL, "
-    "vote INTEGER NOT NULL, voted_at TEXT NOT NULL, PRIMARY KEY (answer_id, user_hash))",
-)
+_BASE = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS answers (id TEXT PRIMARY KEY, asked_at TEXT NOT NULL,
+    question TEXT NOT NULL, standalone TEXT NOT NULL, text TEXT NOT NULL,
+    declined INTEGER NOT NULL, sources TEXT NOT NULL, guild_id INTEGER, channel_id INTEGER);
+CREATE TABLE IF NOT EXISTS votes (answer_id TEXT NOT NULL, user_hash TEXT NOT NULL,
+    vote INTEGER NOT NULL, voted_at TEXT NOT NULL, PRIMARY KEY (answer_id, user_hash));
+"""
+# Vote stores from before versions were kept have these tables and no version (0): the
+# first step, all `IF NOT EXISTS`, only records the version.
+MIGRATIONS: Migrations[sqlite3.Connection] = Migrations(
+    [("answers as given, members' votes, meta (the salt)", lambda db: run_script(db, _BASE))],
+    sqlite_meta_version, set_sqlite_meta_version)
 
 
 def _now() -> str:
@@ -37,8 +51,12 @@ class FeedbackStore:
         self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False,
                                   timeout=30)
         self.db.execute("PRAGMA journal_mode=WAL")
-        for statement in _SCHEMA:
-            self.db.execute(statement)
+        try:
+            migrate_sqlite(self.db, MIGRATIONS)
+        except NewerSchema as exc:
+            self.db.close()
+            raise NewsbotError(f"the votes database {path} was written by a newer newsbot "
+                                 f"({exc}); upgrade newsbot") from None
         self.db.execute("INSERT OR IGNORE INTO meta VALUES ('salt', ?)", (secrets.token_hex(16),))
         self._salt = self.db.execute("SELECT value FROM meta WHERE key = 'salt'").fetchone()[0]
 

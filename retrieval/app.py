@@ -22,14 +22,10 @@ from corpus.article import Article
 from corpus.loader import LoadResult, load_articles
 from retrieval.answer.chain import Answerer, OnToken
 from retrieval.answer.followup import History
-from retrieval.errors import IndexDamaged, IndexEmpty, InvalidRequest
-from retrieval.index.access import WRITER_WAIT_S
+from retrieval.errors import IndexEmpty, InvalidRequest
 from retrieval.index.embedding import Embedder
-from retrieval.index.lease import StoreLease
-from retrieval.index.lock import index_lock
 from retrieval.index.news_index import NewsIndex, Progress
 from retrieval.index.report import IndexReport
-from retrieval.index.sqlite import discard_files
 from retrieval.search.searcher import Searcher, SearchResult
 from retrieval.settings import Settings, get_settings
 from retrieval.types import Answer, ArticleSummary, Passage, SearchFilters
@@ -87,27 +83,8 @@ class NewsApp:
         configured LLM (None: extractive answers). With `discard_damaged` (a rebuild), an
         index too damaged to open is deleted and started afresh."""
         settings = settings or get_settings()
-        try:
-            index = NewsIndex.open(settings, embedder, index_dir, create=create)
-            if discard_damaged:
-                try:
-                    index.db.check()
-                except IndexDamaged:
-                    index.close()
-                    raise
-        except IndexDamaged:
-            if not discard_damaged:
-                raise
-            directory = Path(index_dir or settings.index_dir).expanduser()
-            lease = StoreLease(directory)  # no other process may have the store open
-            with index_lock(directory):
-                if not lease.acquire(WRITER_WAIT_S, "index"):
-                    raise
-                try:
-                    discard_files(directory)
-                finally:
-                    lease.release()
-            index = NewsIndex.open(settings, embedder, index_dir, create=True)
+        index = NewsIndex.open(settings, embedder, index_dir, create=create,
+                               discard_damaged=discard_damaged)
         return cls(settings, index, chat_model)
 
     def close(self) -> None:

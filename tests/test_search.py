@@ -52,10 +52,10 @@ def test_fusion_finds_what_either_side_finds(searcher: Searcher) -> None:
     _, cands, _, _ = searcher.gather(question)
     dense = searcher.index.vectors.query(searcher.index.embedder.embed_query(question), 2, None)
     keyword = searcher.index.keywords.search(["rodri", "goal", "istanbul"], SearchFilters(), 2)
-    assert {c.chunk_id for c in cands} == {i for i, _ in dense} | {i for i, _ in keyword}
+    assert {c.chunk_id for c in cands} == {i for i, _ in dense} | set(keyword)
     # Each side's candidates get the other side's score, so the reranker sees both.
     by_id = {c.chunk_id: c for c in cands}
-    top_keyword = by_id[keyword[0][0]]
+    top_keyword = by_id[keyword[0]]
     assert top_keyword.bm25 > 0 and top_keyword.dense != 0
     fused = searcher.search(question, k=4)
     assert titles(fused)[0] == "City win the cup final"
@@ -70,16 +70,16 @@ def test_common_terms_only_score_chunks_with_a_rarer_term(searcher: Searcher) ->
     assert (df["lava"], df["crater"], df["said"]) == (1, 2, 2)
     for filters in (SearchFilters(), SearchFilters(since=date(2020, 1, 1))):
         # No term is in more than 2,000 chunks here: one query.
-        whole = dict(searcher.index.keywords.search(terms, filters, 10, df))
+        whole = dict(searcher.index.keywords.scored(terms, filters, 10, df))
         searcher.index.keywords.split_docs = 1
-        split = dict(searcher.index.keywords.search(terms, filters, 10, df))
+        split = dict(searcher.index.keywords.scored(terms, filters, 10, df))
         searcher.index.keywords.split_docs = 2000
         assert len(whole) == 3  # volcano (lava, crater), rover (crater, said), budget (said)
         assert list(split) == [i for i in whole if i.startswith(_article_id(searcher, "volcano"))]
         # The lava chunk keeps the score the common terms add to it.
         for chunk_id, score in split.items():
             assert score == pytest.approx(whole[chunk_id])
-        assert score > dict(searcher.index.keywords.search(["lava"], filters, 10, df))[chunk_id]
+        assert score > dict(searcher.index.keywords.scored(["lava"], filters, 10, df))[chunk_id]
 
 
 def _article_id(searcher: Searcher, name: str) -> str:

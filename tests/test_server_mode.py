@@ -115,8 +115,8 @@ def test_same_passages_as_local_mode(postgres_url: str, chroma_port: int,
         df = local_sample.keywords.document_frequencies(terms)
         assert server.keywords.document_frequencies(terms) == df
         for filters in (SearchFilters(), SearchFilters(sources=("orbit wire",))):
-            want = local_sample.keywords.search(terms, filters, 40, df)
-            got = server.keywords.search(terms, filters, 40, df)
+            want = local_sample.keywords.scored(terms, filters, 40, df)
+            got = server.keywords.scored(terms, filters, 40, df)
             assert [i for i, _ in got] == [i for i, _ in want], question
             assert [s for _, s in got] == pytest.approx([s for _, s in want], rel=1e-9)
         expected = [p.chunk_id for p in local.search(question, k=5).passages]

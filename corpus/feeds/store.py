@@ -18,9 +18,17 @@ from pathlib import Path
 
 from corpus.errors import safe_name
 from corpus.feeds.errors import FeedError
+from corpus.migrations import (
+    Migrations,
+    NewerSchema,
+    migrate_sqlite,
+    run_script,
+    set_user_version,
+    user_version,
+)
 
-SCHEMA_VERSION = 2
-_FEEDS = """
+# Schema 1: feeds, and items kept by feed URL (a file of any version starts here).
+_BASE = """
 CREATE TABLE IF NOT EXISTS feeds (
     id INTEGER PRIMARY KEY,
     name TEXT NOT NULL UNIQUE,
@@ -29,9 +37,18 @@ CREATE TABLE IF NOT EXISTS feeds (
     last_modified TEXT NOT NULL DEFAULT '',
     last_polled TEXT NOT NULL DEFAULT '',
     last_error TEXT NOT NULL DEFAULT '',
-    added_at TEXT NOT NULL,
-    validators_for TEXT NOT NULL DEFAULT ''
-)"""
+    added_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS items (
+    feed_url TEXT NOT NULL,
+    guid TEXT NOT NULL,
+    url TEXT NOT NULL,
+    path TEXT NOT NULL,
+    fetched_at TEXT NOT NULL,
+    PRIMARY KEY (feed_url, guid)
+);
+CREATE INDEX IF NOT EXISTS items_by_url ON items (url) WHERE url != '';
+"""
 # `folder`: the feeds folder the item's article went to; '' (items recorded before
 # schema 2 with no article to write) counts for every folder.
 _ITEMS = """
@@ -60,6 +77,15 @@ def _items_per_folder(db: sqlite3.Connection) -> None:
                    [(str(Path(path).parent.parent) if path else "", feed_url, guid, url, path,
                      fetched_at) for feed_url, guid, url, path, fetched_at in rows])
     db.execute("DROP TABLE items_v1")
+    db.execute(_ITEMS_BY_URL)
+
+
+# The version is the file's `user_version` (stores of version 1 already carry it).
+MIGRATIONS: Migrations[sqlite3.Connection] = Migrations([
+    ("feeds and the items fetched from them", lambda db: run_script(db, _BASE)),
+    ("items recorded per feeds folder, validators per folder", _items_per_folder),
+], user_version, set_user_version)
+SCHEMA_VERSION = MIGRATIONS.version
 
 
 def copy_database(source: Path, target: Path) -> None:
@@ -107,18 +133,11 @@ class FeedStore:
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
             self._db = sqlite3.connect(path, timeout=10)
-            self._db.execute("BEGIN IMMEDIATE")  # one process creates or migrates it
-            version = self._db.execute("PRAGMA user_version").fetchone()[0]
-            if version > SCHEMA_VERSION:
-                self._db.rollback()
-                raise FeedError(f"{safe_name(path)} was written by a newer newsbot")
-            self._db.execute(_FEEDS)
-            if version == 1:
-                _items_per_folder(self._db)
-            self._db.execute(_ITEMS)
-            self._db.execute(_ITEMS_BY_URL)
-            self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-            self._db.commit()
+            migrate_sqlite(self._db, MIGRATIONS)  # one process creates or migrates it
+        except NewerSchema as exc:
+            self._db.close()
+            raise FeedError(f"{safe_name(path)} was written by a newer newsbot ({exc}); "
+                            "upgrade newsbot") from None
         except sqlite3.DatabaseError as exc:
             raise FeedError(f"cannot use the feeds database {safe_name(path)}: {exc}") \
                 from None

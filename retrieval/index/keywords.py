@@ -1,6 +1,9 @@
 """The keyword index: an SQLite FTS5 table of every chunk's headline and text (Porter
-stems), ranked by BM25. Every SQL statement about it lives here. Rows are keyed by the
-catalog's chunk row key, so a chunk and its keyword row are written in one transaction."""
+stems). It gives candidates, ranked inside FTS5 by `bm25()`, which computes
+`search/bm25.py`'s `rank_score` (its k1 and b are FTS5's; the headline weight is passed
+in), and document frequencies. Every SQL statement about it lives here. Rows are keyed by
+the catalog's chunk row key, so a chunk and its keyword row are written in one
+transaction."""
 
 from __future__ import annotations
 
@@ -8,10 +11,12 @@ import sqlite3
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from retrieval.search.bm25 import TITLE_WEIGHT
 from retrieval.types import SearchFilters
 
 if TYPE_CHECKING:
     from retrieval.index.sqlite import SqliteDatabase
+    from retrieval.index.stores import Hits, Tx
 
 KEYWORD_SCHEMA = """
 CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
@@ -19,18 +24,14 @@ CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
 );
 """
 
-Hits = list[tuple[str, float]]  # chunk ids with their scores, best first
-
 
 def _any_of(terms: list[str]) -> str:
     return " OR ".join(f'"{t}"' for t in terms)
 
 
 class KeywordStore:
-    def __init__(self, db: SqliteDatabase, title_weight: float = 3.0,
-                 split_docs: int = 2000) -> None:
+    def __init__(self, db: SqliteDatabase, split_docs: int = 2000) -> None:
         self.db = db
-        self.title_weight = title_weight
         self.split_docs = split_docs
 
     @staticmethod
@@ -40,14 +41,14 @@ class KeywordStore:
                    "USING fts5vocab(main, chunks_fts, row)")
 
     # --- writing (inside the catalog's transaction) ----------------------------------------
-    def add(self, tx: sqlite3.Connection, key: int, title: str, text: str) -> None:
+    def add(self, tx: Tx, key: int, title: str, text: str) -> None:
         tx.execute("INSERT INTO chunks_fts (rowid, title, text) VALUES (?,?,?)",
                    (key, title, text))
 
-    def remove(self, tx: sqlite3.Connection, keys: Iterable[int]) -> None:
+    def remove(self, tx: Tx, keys: Iterable[int]) -> None:
         tx.executemany("DELETE FROM chunks_fts WHERE rowid = ?", ((k,) for k in keys))
 
-    def clear(self, tx: sqlite3.Connection) -> None:
+    def clear(self, tx: Tx) -> None:
         tx.execute("DELETE FROM chunks_fts")
 
     # --- reading ---------------------------------------------------------------------------
@@ -61,8 +62,13 @@ class KeywordStore:
         return dict(rows)
 
     def search(self, terms: list[str], filters: SearchFilters, k: int,
+               df: dict[str, int] | None = None) -> list[str]:
+        """The ids of the k best chunks for `terms` (stems), best first."""
+        return [chunk_id for chunk_id, _ in self.scored(terms, filters, k, df)]
+
+    def scored(self, terms: list[str], filters: SearchFilters, k: int,
                df: dict[str, int] | None = None) -> Hits:
-        """The k best chunks by FTS5's BM25 over `terms` (stems).
+        """The k best chunks with their `bm25.rank_score` over `terms`, as FTS5 ranks them.
 
         FTS5 spends about a microsecond scoring each chunk that holds any term, and on a
         large index most of those hold only a few common ones. So terms in more than
@@ -102,7 +108,7 @@ class KeywordStore:
                 "SELECT c.id, f.s FROM (SELECT rowid, -bm25(chunks_fts, ?, 1.0) AS s "
                 "FROM chunks_fts WHERE chunks_fts MATCH ? ORDER BY s DESC LIMIT ?) f "
                 "JOIN chunks c ON c.rowid = f.rowid ORDER BY f.s DESC",
-                [self.title_weight, match, k]).fetchall()
+                [TITLE_WEIGHT, match, k]).fetchall()
         else:
             rows = db.execute(
                 f"SELECT c.id, -bm25(chunks_fts, ?, 1.0) AS s FROM chunks_fts "
@@ -110,5 +116,5 @@ class KeywordStore:
                 f"JOIN articles a ON a.id = c.article_id "
                 f"WHERE chunks_fts MATCH ?{''.join(f' AND {c}' for c in clauses)} "
                 f"ORDER BY s DESC LIMIT ?",
-                [self.title_weight, match, *params, k]).fetchall()
+                [TITLE_WEIGHT, match, *params, k]).fetchall()
         return [(r[0], r[1]) for r in rows]

@@ -33,7 +33,7 @@ from retrieval.index.planner import (
     reread,
 )
 from retrieval.index.report import IndexReport
-from retrieval.index.sqlite import FILE_NAME, SqliteDatabase
+from retrieval.index.sqlite import FILE_NAME, SqliteDatabase, open_local
 from retrieval.index.stores import Database
 from retrieval.index.stories import StoryFinder, backfill_stories, signature
 from retrieval.index.vectors import VectorStore, chunk_metadata
@@ -64,15 +64,18 @@ class NewsIndex:
 
     @classmethod
     def open(cls, settings: Settings, embedder: Embedder | None = None,
-             index_dir: Path | None = None, create: bool = True) -> NewsIndex:
+             index_dir: Path | None = None, create: bool = True,
+             discard_damaged: bool = False) -> NewsIndex:
         """The index the settings describe, with the embedder they name unless one is
         given. With `create` off, a missing index is an `IndexMissing` error and nothing
-        is written to disk. Server mode: PostgreSQL (`postgres.py`) beside a Chroma server."""
+        is written to disk. With `discard_damaged` (a rebuild), a local index too damaged
+        to open is started afresh. Server mode: PostgreSQL beside a Chroma server."""
         directory = Path(index_dir or settings.index_dir).expanduser()
-        client = database = None
         if settings.database_url:  # server mode (the settings allow both or neither)
             from retrieval.index.postgres import open_server  # psycopg is optional
             database, client = open_server(settings, directory, create)
+        else:
+            database, client = open_local(directory, create, discard_damaged), None
         return cls(directory, embedder or embedder_from_settings(settings), client,
                    settings.collection, settings.chunk_max_chars, create, settings.max_file_mb,
                    database)

@@ -1,13 +1,12 @@
-"""The keyword index on PostgreSQL (server mode), scored like the SQLite side so that a
+"""The keyword index on PostgreSQL (server mode), ranked like the SQLite side so that a
 question gets the same passages in both modes. Every SQL statement about it lives here.
 
-SQLite's FTS5 (`keywords.py`) ranks with its `bm25()`: k1 = 1.2, b = 0.75, a term's
-frequency counted `title_weight` times in the headline and once in the text, the
-length of a chunk in tokens of both, IDF = ln((N - n + 0.5) / (n + 0.5)) (at least
-1e-6) over every chunk, and each query term re-read by the FTS5 tokenizer. Here the
-same is computed in SQL over the same tokens, cut the way FTS5's `porter unicode61
-remove_diacritics 2` tokenizer cuts them, stemmed with our Porter stemmer
-(`retrieval/text.py`):
+Both rank candidates by `search/bm25.py`'s `rank_score`: K1 and B, a term's frequency
+counted TITLE_WEIGHT times in the headline and once in the text, the length of a chunk
+in tokens of both, `rank_idf` over every chunk, and each query term re-read by the FTS5
+tokenizer. Here it is computed in SQL (the constants passed in from `bm25.py`) over the
+same tokens as FTS5's, cut the way its `porter unicode61 remove_diacritics 2` tokenizer
+cuts them, stemmed with our Porter stemmer (`retrieval/text.py`):
 
 - `terms`, a tsvector of a chunk's distinct stems (put in verbatim, as the 'simple'
   configuration keeps them), with a GIN index: which chunks hold any query term, and
@@ -24,14 +23,15 @@ import re
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from retrieval.index.keywords import Hits
+from retrieval.search import bm25
 from retrieval.text import stem
 from retrieval.types import SearchFilters
 
 if TYPE_CHECKING:
     from retrieval.index.postgres import PostgresDatabase
+    from retrieval.index.stores import Hits, Tx
 
 KEYWORD_SCHEMA = """
 CREATE TABLE IF NOT EXISTS keyword_rows (
@@ -50,7 +50,6 @@ CREATE TABLE IF NOT EXISTS keyword_totals (
 INSERT INTO keyword_totals VALUES (true, 0, 0) ON CONFLICT DO NOTHING;
 """
 
-K1, B = 1.2, 0.75  # FTS5's bm25() constants
 _TOKEN = re.compile(r"[^\W_]+")
 
 
@@ -112,7 +111,7 @@ p AS (SELECT k.key, k.length, count(*) OVER (PARTITION BY u.n) AS hits,
       FROM unnest(%(terms)s::text[]) WITH ORDINALITY AS u(term, n)
       CROSS JOIN LATERAL (SELECT key, length, title_tf, text_tf FROM keyword_rows
                           WHERE terms @@ quote_literal(u.term)::tsquery) k),
-s AS (SELECT p.key, sum(greatest(ln((tot.n - p.hits + 0.5) / (p.hits + 0.5)), 1e-6)
+s AS (SELECT p.key, sum(greatest(ln((tot.n - p.hits + 0.5) / (p.hits + 0.5)), %(floor)s)
                         * p.f * %(k1p1)s
                         / (p.f + %(k1)s * (1 - %(b)s + %(b)s * p.length / tot.avgdl))) AS score
       FROM p CROSS JOIN tot GROUP BY p.key)
@@ -124,12 +123,11 @@ LIMIT %(k)s
 
 
 class PgKeywords:
-    def __init__(self, db: PostgresDatabase, title_weight: float = 3.0) -> None:
+    def __init__(self, db: PostgresDatabase) -> None:
         self.db = db
-        self.title_weight = title_weight
 
     # --- writing (inside the catalog's transaction) ----------------------------------------
-    def add(self, tx: Any, key: int, title: str, text: str) -> None:
+    def add(self, tx: Tx, key: int, title: str, text: str) -> None:
         in_title, in_text = tokens(title), tokens(text)
         length = len(in_title) + len(in_text)
         tx.execute("INSERT INTO keyword_rows VALUES (%s, array_to_tsvector(%s::text[]), "
@@ -139,7 +137,7 @@ class PgKeywords:
         tx.execute("UPDATE keyword_totals SET docs = docs + 1, tokens = tokens + %s",
                    (length,))
 
-    def remove(self, tx: Any, keys: Iterable[int]) -> None:
+    def remove(self, tx: Tx, keys: Iterable[int]) -> None:
         keys = list(keys)
         if not keys:
             return
@@ -148,7 +146,7 @@ class PgKeywords:
                    "docs = docs - (SELECT count(*) FROM gone), "
                    "tokens = tokens - (SELECT coalesce(sum(length), 0) FROM gone)", (keys,))
 
-    def clear(self, tx: Any) -> None:
+    def clear(self, tx: Tx) -> None:
         tx.execute("TRUNCATE keyword_rows")
         tx.execute("UPDATE keyword_totals SET docs = 0, tokens = 0")
 
@@ -164,8 +162,13 @@ class PgKeywords:
         return {term: int(n) for term, n in rows if n}
 
     def search(self, terms: list[str], filters: SearchFilters, k: int,
+               df: dict[str, int] | None = None) -> list[str]:
+        """The ids of the k best chunks for `terms` (stems), best first."""
+        return [chunk_id for chunk_id, _ in self.scored(terms, filters, k)]
+
+    def scored(self, terms: list[str], filters: SearchFilters, k: int,
                df: dict[str, int] | None = None) -> Hits:
-        """The k best chunks by BM25 over `terms` (stems), as FTS5 scores them. Each term
+        """The k best chunks with their `bm25.rank_score` over `terms` (stems). Each term
         is read again by the tokenizer, as FTS5 reads a quoted query term; one that falls
         into several tokens (an FTS5 phrase, such as "o'brien") is left out. `df` is
         unused: one query scores every term here."""
@@ -185,6 +188,6 @@ class PgKeywords:
         joins = "JOIN articles a ON a.id = c.article_id" if clauses else ""
         query = SCORE_SQL.format(joins=joins, filters="".join(f" AND {c}" for c in clauses))
         rows = self.db.rows(query, {
-            **params, "terms": wanted, "k": k, "k1": K1,
-            "k1p1": K1 + 1, "b": B, "w": self.title_weight})
+            **params, "terms": wanted, "k": k, "k1": bm25.K1, "k1p1": bm25.K1 + 1,
+            "b": bm25.B, "w": bm25.TITLE_WEIGHT, "floor": bm25.RANK_IDF_FLOOR})
         return [(r[0], float(r[1])) for r in rows]

@@ -1,6 +1,6 @@
 """Server mode's database: one index's catalog, keyword index and meta values on
-PostgreSQL (`pg_catalog.py` and `pg_keywords.py` hold their SQL), and the lock that lets
-one index run at a time across machines.
+PostgreSQL (the one `Catalog` with this database's dialect, and `pg_keywords.py`), and the
+lock that lets one index run at a time across machines.
 
 An index owns one schema, named like its Chroma collection: two indexes share a
 database without touching each other's rows, and a rebuild clears only its own tables.
@@ -25,11 +25,12 @@ import hashlib
 import os
 import socket
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from corpus.migrations import Migrations, NewerSchema
 from retrieval.errors import (
     IndexBusy,
     IndexDatabaseError,
@@ -37,6 +38,7 @@ from retrieval.errors import (
     IndexSchemaError,
     RunLockLost,
 )
+from retrieval.index.dialect import POSTGRES
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -52,19 +54,34 @@ RESERVED_SCHEMAS = ("public", "information_schema")
 
 
 def _step_base(tx: Any) -> None:
-    from retrieval.index.pg_catalog import CATALOG_SCHEMA
     from retrieval.index.pg_keywords import KEYWORD_SCHEMA
+    from retrieval.index.schema import POSTGRES_CATALOG_SCHEMA
 
-    tx.execute(CATALOG_SCHEMA)
+    tx.execute(POSTGRES_CATALOG_SCHEMA)
     tx.execute(KEYWORD_SCHEMA)
 
 
-# Each step brings the schema from version i to i + 1; only ever append.
-MIGRATIONS: list[tuple[str, Callable[[Any], None]]] = [
+def _version(conn: Any) -> int:
+    """`schema_version` in this schema's meta table (0: no table yet)."""
+    has_meta = conn.execute("SELECT 1 FROM information_schema.tables WHERE "
+                            "table_schema = current_schema() AND table_name = 'meta'"
+                            ).fetchone()
+    if not has_meta:
+        return 0
+    row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    return int(row[0]) if row else 0
+
+
+def _set_version(tx: Any, version: int) -> None:
+    tx.execute(POSTGRES.upsert("meta", ("key", "value"), "key"), ("schema_version", str(version)))
+
+
+# The version is the meta table's `schema_version`; only ever append a step.
+MIGRATIONS: Migrations[Any] = Migrations([
     ("articles, chunks with stems, stories, pending writes, meta, keyword rows and their "
      "BM25 totals", _step_base),
-]
-SCHEMA_VERSION = len(MIGRATIONS)
+], _version, _set_version)
+SCHEMA_VERSION = MIGRATIONS.version
 
 
 def shown_url(url: str) -> str:
@@ -103,6 +120,8 @@ def open_server(settings: Settings, index_dir: Path, create: bool
 
 
 class PostgresDatabase:
+    dialect = POSTGRES
+
     def __init__(self, url: str, schema: str = "newsbot", create: bool = True,
                  pool_size: int = 8) -> None:
         try:
@@ -141,10 +160,10 @@ class PostgresDatabase:
         conn.execute(self._sql.SQL("SET search_path TO {}").format(self._schema_sql))
 
     def stores(self) -> tuple[CatalogStore, KeywordIndex]:
-        from retrieval.index.pg_catalog import PgCatalog
+        from retrieval.index.catalog import Catalog
         from retrieval.index.pg_keywords import PgKeywords
 
-        return PgCatalog(self), PgKeywords(self)
+        return Catalog(self), PgKeywords(self)
 
     # --- statements ------------------------------------------------------------------------
     @contextmanager
@@ -205,22 +224,6 @@ class PostgresDatabase:
     def close(self) -> None:
         self.pool.close()
 
-    # --- meta ----------------------------------------------------------------------------
-    def get_meta(self, key: str) -> str | None:
-        row = self.one("SELECT value FROM meta WHERE key = %s", (key,))
-        return row[0] if row else None
-
-    def set_meta(self, key: str, value: str | None, tx: Any = None) -> None:
-        if tx is None:
-            with self.transaction() as tx:
-                self.set_meta(key, value, tx)
-            return
-        if value is None:
-            tx.execute("DELETE FROM meta WHERE key = %s", (key,))
-        else:
-            tx.execute("INSERT INTO meta VALUES (%s, %s) ON CONFLICT (key) DO UPDATE "
-                       "SET value = excluded.value", (key, value))
-
     # --- one index run at a time -----------------------------------------------------------
     @contextmanager
     def run_lock(self, wait_s: float = RUN_WAIT_S) -> Iterator[None]:
@@ -260,31 +263,19 @@ class PostgresDatabase:
         return f"{row[0] or 'newsbot'}, from {row[1] or 'a local socket'}, server pid {row[2]}"
 
     # --- schema --------------------------------------------------------------------------
-    def _version(self, conn: Any) -> int:
-        has_meta = conn.execute("SELECT 1 FROM information_schema.tables WHERE "
-                                "table_schema = %s AND table_name = 'meta'",
-                                (self.schema,)).fetchone()
-        if not has_meta:
-            return 0
-        row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-        return int(row[0]) if row else 0
-
     def _migrate(self, create: bool) -> None:
-        with self.errors(), self.pool.connection() as conn:
-            version = self._version(conn)
-        if version > SCHEMA_VERSION:
-            raise IndexSchemaError(
-                f"the index in {self.where} was written by a newer newsbot (schema {version}, "
-                f"this one knows {SCHEMA_VERSION}); upgrade newsbot")
-        if version == SCHEMA_VERSION:
-            return
-        if version == 0 and not create:
-            raise IndexMissing(f"no index in {self.where}; run `newsbot index` first")
-        with self.transaction() as tx:
-            # Two processes opening a new index at once: one creates, the other waits.
-            tx.execute("SELECT pg_advisory_xact_lock(%s)", (lock_key("migrate", self.schema),))
-            tx.execute(self._sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(self._schema_sql))
-            version = self._version(tx)
-            for _, step in MIGRATIONS[version:]:
-                step(tx)
-            self.set_meta("schema_version", str(SCHEMA_VERSION), tx)
+        try:
+            with self.errors(), self.pool.connection() as conn:
+                version = MIGRATIONS.current(conn)
+            if version == SCHEMA_VERSION:
+                return
+            if version == 0 and not create:
+                raise IndexMissing(f"no index in {self.where}; run `newsbot index` first")
+            with self.transaction() as tx:
+                # Two processes opening a new index at once: one creates, the other waits.
+                tx.execute("SELECT pg_advisory_xact_lock(%s)", (lock_key("migrate", self.schema),))
+                tx.execute(self._sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(self._schema_sql))
+                MIGRATIONS.apply(tx)
+        except NewerSchema as exc:
+            raise IndexSchemaError(f"the index in {self.where} was written by a newer newsbot "
+                                   f"({exc}); upgrade newsbot") from None

@@ -11,10 +11,18 @@ import errno
 import shutil
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
+from typing import Any
 
+from corpus.migrations import (
+    Migrations,
+    NewerSchema,
+    run_script,
+    set_sqlite_meta_version,
+    sqlite_meta_version,
+)
 from retrieval.errors import (
     DiskFull,
     IndexDamaged,
@@ -22,20 +30,17 @@ from retrieval.errors import (
     IndexSchemaError,
     VectorStoreError,
 )
-from retrieval.index.catalog import CATALOG_SCHEMA, STORY_SCHEMA, Catalog
+from retrieval.index.catalog import Catalog
+from retrieval.index.dialect import SQLITE
 from retrieval.index.keywords import KEYWORD_SCHEMA, KeywordStore
+from retrieval.index.lease import StoreLease
 from retrieval.index.lock import index_lock
 from retrieval.index.report import folder_bytes
+from retrieval.index.schema import CATALOG_SCHEMA, STORY_SCHEMA
 
 FILE_NAME = "manifest.sqlite"
 BUSY_TIMEOUT_S = 60.0  # a reader or second writer waits this long for a lock
-
-
-def _create_base(db: sqlite3.Connection) -> None:
-    # Statement by statement: executescript() would commit the migration's transaction.
-    for statement in (CATALOG_SCHEMA + KEYWORD_SCHEMA).split(";"):
-        if statement.strip():
-            db.execute(statement)
+DISCARD_WAIT_S = 60.0  # discarding a damaged index waits this long for searches to let go
 
 
 def _add_stems(db: sqlite3.Connection) -> None:
@@ -46,18 +51,17 @@ def _add_stems(db: sqlite3.Connection) -> None:
 
 def _add_stories(db: sqlite3.Connection) -> None:
     db.execute("ALTER TABLE articles ADD COLUMN story_id TEXT")
-    for statement in STORY_SCHEMA.split(";"):
-        if statement.strip():
-            db.execute(statement)
+    run_script(db, STORY_SCHEMA)
 
 
-# Each step brings the schema from version i to i + 1; only ever append.
-MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
-    ("articles, chunks, pending writes, meta and the FTS5 keyword index", _create_base),
+# The version is the meta table's `schema_version`; only ever append a step.
+MIGRATIONS: Migrations[sqlite3.Connection] = Migrations([
+    ("articles, chunks, pending writes, meta and the FTS5 keyword index",
+     lambda db: run_script(db, CATALOG_SCHEMA + KEYWORD_SCHEMA)),
     ("per-sentence stems of every chunk, for the reranker", _add_stems),
     ("stories: copies of one story across outlets (MinHash signatures)", _add_stories),
-]
-SCHEMA_VERSION = len(MIGRATIONS)
+], sqlite_meta_version, set_sqlite_meta_version)
+SCHEMA_VERSION = MIGRATIONS.version
 
 
 def is_disk_full(exc: BaseException) -> bool:
@@ -100,7 +104,36 @@ def discard_files(index_dir: Path) -> None:
     shutil.rmtree(index_dir / "chroma", ignore_errors=True)
 
 
+def open_local(index_dir: Path, create: bool, discard_damaged: bool = False) -> SqliteDatabase:
+    """The index's SQLite file. With `discard_damaged` (a rebuild), a file too damaged to
+    open, or that fails its check, is deleted with the Chroma store beside it and started
+    afresh, once no other process has either open."""
+    try:
+        database = SqliteDatabase(index_dir / FILE_NAME, create)
+        if discard_damaged:
+            try:
+                database.check()
+            except IndexDamaged:
+                database.close()
+                raise
+        return database
+    except IndexDamaged:
+        if not discard_damaged:
+            raise
+        lease = StoreLease(index_dir)
+        with index_lock(index_dir):
+            if not lease.acquire(DISCARD_WAIT_S, "index"):
+                raise
+            try:
+                discard_files(index_dir)
+            finally:
+                lease.release()
+        return SqliteDatabase(index_dir / FILE_NAME, create=True)
+
+
 class SqliteDatabase:
+    dialect = SQLITE
+
     def __init__(self, path: Path, create: bool = True) -> None:
         self.path = Path(path)
         if not self.path.exists():
@@ -195,32 +228,15 @@ class SqliteDatabase:
                 self._writer = None
         self._local = threading.local()
 
-    # --- meta ----------------------------------------------------------------------------
-    def get_meta(self, key: str) -> str | None:
-        row = self.reader().execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        return row[0] if row else None
+    # --- reading -------------------------------------------------------------------------
+    def rows(self, query: str, params: Sequence[Any] = ()) -> list[Any]:
+        """One read on this thread's reader: the last committed state."""
+        return self.reader().execute(query, params).fetchall()
 
-    def set_meta(self, key: str, value: str | None, db: sqlite3.Connection | None = None
-                 ) -> None:
-        db = db or self.writer
-        with self._lock, storage_errors(self.path.parent):
-            if value is None:
-                db.execute("DELETE FROM meta WHERE key = ?", (key,))
-            else:
-                db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+    def one(self, query: str, params: Sequence[Any] = ()) -> Any:
+        return self.reader().execute(query, params).fetchone()
 
     # --- schema --------------------------------------------------------------------------
-    def _version(self, db: sqlite3.Connection) -> int:
-        try:
-            has_meta = db.execute(
-                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").fetchone()
-            if not has_meta:
-                return 0
-            row = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-        except sqlite3.DatabaseError as exc:
-            raise IndexDamaged(f"{self.path} cannot be read as an index ({exc}); run "
-                               "`newsbot index --rebuild`") from None
-        return int(row[0]) if row else 0
 
     def check(self) -> None:
         """SQLite's quick check of every page (fast: tens of ms for a small index): damage
@@ -233,15 +249,15 @@ class SqliteDatabase:
                                "`newsbot index --rebuild`")
 
     def _migrate(self) -> None:
-        version = self._version(self.reader())
-        if version > SCHEMA_VERSION:
-            raise IndexSchemaError(
-                f"the index in {self.path.parent} was written by a newer newsbot (schema "
-                f"{version}, this one knows {SCHEMA_VERSION}); upgrade newsbot")
-        if version == SCHEMA_VERSION:
-            return
-        with self.transaction() as db:
-            version = self._version(db)  # another process may have migrated meanwhile
-            for _, step in MIGRATIONS[version:]:
-                step(db)
-            self.set_meta("schema_version", str(SCHEMA_VERSION), db)
+        try:
+            try:
+                needed = MIGRATIONS.needed(self.reader())
+            except sqlite3.DatabaseError as exc:
+                raise IndexDamaged(f"{self.path} cannot be read as an index ({exc}); run "
+                                   "`newsbot index --rebuild`") from None
+            if needed:
+                with self.transaction() as db:
+                    MIGRATIONS.apply(db)
+        except NewerSchema as exc:
+            raise IndexSchemaError(f"the index in {self.path.parent} was written by a newer "
+                                   f"newsbot ({exc}); upgrade newsbot") from None

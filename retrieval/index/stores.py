@@ -1,14 +1,15 @@
-"""The interfaces the indexer and the searcher use of the catalog and the keyword index,
-and of the database that holds them. `catalog.py` and `keywords.py` implement them on one
-SQLite file (`sqlite.py`); `pg_catalog.py` and `pg_keywords.py` on a PostgreSQL database
-shared by several machines (`postgres.py`), with their own SQL, transactions, meta table
-and index lock. `NewsIndex` is given the database and takes its stores from it.
-`Tx` is the backend's transaction handle (an SQLite connection in a `BEGIN IMMEDIATE`, or
-a psycopg connection in a transaction), passed back to the writes of one transaction."""
+"""The interfaces through which the index (and so the core) uses a backend: the catalog
+and the keyword index, and the database that holds them. `sqlite.py` is one SQLite file
+in the index folder; `postgres.py` a PostgreSQL database shared by several machines. Both
+give the one `Catalog` (`catalog.py`, its SQL adjusted by the database's `Dialect`) and
+their own keyword index (`keywords.py`: FTS5; `pg_keywords.py`: SQL), which returns
+candidates and document frequencies, ranked by the BM25 of `search/bm25.py`.
+`NewsIndex` is given the database and takes its stores from it; opening, the lock for one
+index run at a time, checking and discarding a damaged index are the backend's too."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
@@ -17,10 +18,25 @@ import numpy as np
 from corpus.article import Article
 from retrieval.index.catalog import ChunkRow, IndexedArticle
 from retrieval.index.chunking import Chunk
-from retrieval.index.keywords import Hits
+from retrieval.index.dialect import Dialect
 from retrieval.types import ArticleSummary, SearchFilters
 
-Tx = Any
+Hits = list[tuple[str, float]]  # chunk ids with their scores, best first
+
+
+class Cursor(Protocol):
+    def fetchone(self) -> Any: ...
+    def fetchall(self) -> list[Any]: ...
+    def executemany(self, query: str, params: Iterable[Sequence[Any]], /) -> Any: ...
+
+
+class Tx(Protocol):
+    """One write transaction's connection, passed to every write that belongs to it: an
+    `sqlite3.Connection` inside `BEGIN IMMEDIATE`, or a `psycopg.Connection` inside a
+    transaction. Statements use the placeholder of the database's dialect."""
+
+    def execute(self, query: Any, params: Any = ..., /) -> Cursor: ...
+    def cursor(self) -> Cursor: ...
 
 
 class CatalogStore(Protocol):
@@ -52,18 +68,22 @@ class CatalogStore(Protocol):
 
 
 class KeywordIndex(Protocol):
-    title_weight: float
-
     def add(self, tx: Tx, key: int, title: str, text: str) -> None: ...
     def remove(self, tx: Tx, keys: Iterable[int]) -> None: ...
     def clear(self, tx: Tx) -> None: ...
     def document_frequencies(self, terms: list[str]) -> dict[str, int]: ...
     def search(self, terms: list[str], filters: SearchFilters, k: int,
-               df: dict[str, int] | None = None) -> Hits: ...
+               df: dict[str, int] | None = None) -> list[str]:
+        """The ids of the k chunks with the best `bm25.rank_score` for `terms`, best first."""
+        ...
 
 
 class Database(Protocol):
+    dialect: Dialect
+
     def stores(self) -> tuple[CatalogStore, KeywordIndex]: ...
+    def rows(self, query: str, params: Sequence[Any] = ()) -> list[Any]: ...
+    def one(self, query: str, params: Sequence[Any] = ()) -> Any: ...
     def transaction(self) -> AbstractContextManager[Tx]: ...
     def run_lock(self) -> AbstractContextManager[None]: ...
     def errors(self) -> AbstractContextManager[None]: ...

@@ -8,16 +8,17 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from retrieval.index.catalog import ChunkRow
-from retrieval.index.keywords import Hits
+from retrieval.index.stores import Hits
 from retrieval.search.rerank import Candidate, QueryInfo, bm25
 
 
 class KeywordSide(NamedTuple):
-    """What the keyword worker hands back: IDF of the question's terms, the keyword hits,
-    their catalog rows and their stored vectors (for a dense score)."""
+    """What the keyword worker hands back: IDF of the question's terms, the keyword
+    candidates (best first), their catalog rows and their stored vectors (for a dense
+    score)."""
 
     idf: dict[str, float]
-    hits: Hits
+    hits: list[str]
     rows: dict[str, ChunkRow]
     vectors: dict[str, Any]
 
@@ -30,8 +31,7 @@ def candidate(row: ChunkRow) -> Candidate:
 
 
 def merge(dense: Hits, dense_rows: dict[str, ChunkRow], keyword: KeywordSide,
-          vector: np.ndarray, query: QueryInfo, avg_len: float, title_weight: float
-          ) -> list[Candidate]:
+          vector: np.ndarray, query: QueryInfo, avg_len: float) -> list[Candidate]:
     """Dense hits first, then keyword-only ones. Hits whose rows are gone (removed by an
     index run since the query) are left out."""
     cands: dict[str, Candidate] = {}
@@ -39,7 +39,7 @@ def merge(dense: Hits, dense_rows: dict[str, ChunkRow], keyword: KeywordSide,
         if i in dense_rows:
             cands[i] = candidate(dense_rows[i])
             cands[i].dense, cands[i].dense_rank = score, rank
-    for rank, (i, _) in enumerate(keyword.hits):
+    for rank, i in enumerate(keyword.hits):
         if i not in cands:
             if i not in keyword.rows:
                 continue
@@ -49,7 +49,7 @@ def merge(dense: Hits, dense_rows: dict[str, ChunkRow], keyword: KeywordSide,
             if stored is not None:
                 cands[i].dense = float(np.dot(np.asarray(stored, dtype=np.float32), vector))
         cands[i].bm25_rank = rank
-    # One BM25 for every candidate (FTS5 only chose them): same scale for all.
+    # One BM25 for every candidate (the keyword store only chose them): one scale for all.
     for cand in cands.values():
-        cand.bm25 = bm25(query, cand, avg_len, title_weight)
+        cand.bm25 = bm25(query, cand, avg_len)
     return list(cands.values())

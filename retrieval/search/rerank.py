@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from retrieval.search import bm25 as okapi
 from retrieval.text import sentence_stems, stem, words
 
 FEATURES = (
@@ -127,17 +128,12 @@ def _title_stems(title: str) -> tuple[str, ...]:
     return tuple(stem(w) for w in words(title))
 
 
-def bm25(query: QueryInfo, cand: Candidate, avg_len: float, title_weight: float = 3.0,
-         k1: float = 1.2, b: float = 0.75) -> float:
-    """Okapi BM25 of the passage (and its headline, weighted) for the question's stems."""
+def bm25(query: QueryInfo, cand: Candidate, avg_len: float) -> float:
+    """BM25 (`bm25.py`) of the passage and its headline for the question's stems."""
     title, spaced = cand.title_stems, cand.spaced
-    norm = k1 * (1 - b + b * cand.length / avg_len)
-    score = 0.0
-    for term, padded, idf in query.weighted_terms:
-        tf = spaced.count(padded) + title_weight * title.count(term)
-        if tf:
-            score += idf * tf * (k1 + 1) / (tf + norm)
-    return score
+    title_weight = okapi.TITLE_WEIGHT
+    return okapi.score([(spaced.count(padded) + title_weight * title.count(term), idf)
+                        for term, padded, idf in query.weighted_terms], cand.length, avg_len)
 
 
 def _dates(query: QueryInfo, published: date | None) -> tuple[float, ...]:

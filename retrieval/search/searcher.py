@@ -5,7 +5,6 @@ article. Safe to call from many threads while an index run writes, here or elsew
 from __future__ import annotations
 
 import logging
-import math
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -15,9 +14,10 @@ from typing import Any
 import numpy as np
 
 from retrieval.errors import VectorStoreUnreachable
-from retrieval.index.keywords import Hits
 from retrieval.index.news_index import NewsIndex
+from retrieval.index.stores import Hits
 from retrieval.index.vectors import VectorStore
+from retrieval.search import bm25
 from retrieval.search.candidates import KeywordSide, merge
 from retrieval.search.filters import dense_where, narrow
 from retrieval.search.pick import pick_passages
@@ -105,11 +105,9 @@ class Searcher:
         return self._chunks
 
     def idf(self, terms: list[str]) -> tuple[dict[str, float], dict[str, int]]:
-        """BM25 IDF of each term, and its document frequency."""
+        """BM25 IDF (`bm25.idf`) of each term, and its document frequency."""
         df = self.index.keywords.document_frequencies(terms)
-        n = self._chunk_count
-        idf = {t: math.log(1 + (n - df.get(t, 0) + 0.5) / (df.get(t, 0) + 0.5)) for t in terms}
-        return idf, df
+        return {t: bm25.idf(self._chunk_count, df.get(t, 0)) for t in terms}, df
 
     def _keyword_side(self, terms: list[str], filters: SearchFilters,
                       timings: dict[str, float], store: VectorStore | None) -> KeywordSide:
@@ -117,15 +115,14 @@ class Searcher:
         idf, df = self.idf(terms)
         # Terms in most passages barely move BM25 but make the FTS query slow.
         kept = [term for term in terms if df.get(term, 0) <= self.common_share * self._chunk_count]
-        keyword = self.index.keywords.search(kept or terms, filters, self.keyword_depth, df)
-        ids = [i for i, _ in keyword]
+        ids = self.index.keywords.search(kept or terms, filters, self.keyword_depth, df)
         rows = self.index.catalog.chunk_rows(ids)
         try:
             vectors = store.embeddings(ids) if store is not None else {}
         except VectorStoreUnreachable:  # the dense side says so; BM25 still ranks these
             vectors = {}
         timings["keyword"] = time.perf_counter() - t
-        return KeywordSide(idf, keyword, rows, vectors)
+        return KeywordSide(idf, ids, rows, vectors)
 
     def gather(self, question: str, filters: SearchFilters | None = None,
                today: date | None = None) -> tuple[QueryInfo, list[Candidate], TimeWindow | None,
@@ -177,8 +174,7 @@ class Searcher:
         query = QueryInfo(terms, keyword.idf, proper_nouns(question), today,
                           window.since if window else None, window.until if window else None,
                           wants_number(question))
-        cands = merge(dense, dense_rows, keyword, vector, query, self._avg_len,
-                      self.index.keywords.title_weight)
+        cands = merge(dense, dense_rows, keyword, vector, query, self._avg_len)
         timings["candidates"] = time.perf_counter() - t
         if store is None or unreachable:
             timings["keyword_only"] = UNREACHABLE if unreachable else IN_USE

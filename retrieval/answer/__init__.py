@@ -1,0 +1,2 @@
+"""Answers: the chain (condense, retrieve, select, compose, verify), the extractive
+answerer, the optional LLM, citations and the decision to decline."""
