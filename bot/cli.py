@@ -106,7 +106,7 @@ def index(ctx: click.Context, paths: tuple[Path, ...], rebuild: bool, as_json: b
     with progress_bar(as_json) as progress:
         report = app.index(list(paths), rebuild=rebuild, progress=progress)
     for error in report.errors:
-        click.secho(f"skipped {error}", fg="yellow", err=True)
+        click.secho(f"failed {error}", fg="yellow", err=True)  # counted in "failed N"
     if verbose:
         for name in report.skipped:
             click.secho(f"passed over {name}: not an article type", dim=True, err=True)

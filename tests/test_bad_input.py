@@ -65,6 +65,7 @@ def test_every_bad_file_is_named_and_the_rest_indexed(tmp_path: Path) -> None:
     for where, message in expected.items():
         lines = [line for line in result.output.splitlines() if where in line]
         assert lines and message in lines[0], (where, result.output)
+        assert lines[0].startswith("failed "), lines[0]  # as the summary counts it
     # good.md, the good line of lines.jsonl and the 20-odd records before the cut
     data = stats()
     assert data["articles"] >= 50
