@@ -60,7 +60,7 @@ def print_sources(console: Console, answer: Answer | None) -> None:
         return
     for source in answer.sources:
         console.print(f"[bold cyan][{source.n}][/] [bold]{escape(source.title)}[/] "
-                      f"[dim]{escape(outlet(source.source))} · {day_of(source.published_at)} · "
+                      f"[dim]· {escape(outlet(source.source))} · {day_of(source.published_at)} · "
                       f"{escape(source.url)}[/]")
         text = Text(source.passage or source.quote)
         if source.quote:

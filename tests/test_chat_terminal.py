@@ -31,6 +31,7 @@ def test_chat_session(chat_env: dict[str, str], tmp_path: Path) -> None:
     child.expect("Argentina beat France on penalties")  # the numbered source
     child.expect("you>")
     child.sendline("/sources")
+    child.expect("· Touchline Press · ")  # title · outlet · date
     child.expect("Lusail Stadium")  # the passage itself, not just its title
     child.expect("you>")
     child.sendline("/help")
