@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from bot.cli import index_dir_option, open_app, settings_of
+from bot.context import index_dir_option, open_app, settings_of
 
 
 @click.command(name="discord")

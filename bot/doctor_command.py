@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from bot.cli import index_dir_option, settings_of
+from bot.context import index_dir_option, settings_of
 
 if TYPE_CHECKING:
     from retrieval.health import Check

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from bot.cli import index_dir_option, open_app
+from bot.context import index_dir_option, open_app
 
 
 @click.command(name="eval")

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from bot.cli import index_dir_option, open_app, settings_of
+from bot.context import index_dir_option, open_app, settings_of
 
 if TYPE_CHECKING:
     from corpus.feeds import FeedStore, FetchOptions, PollReport

@@ -15,6 +15,7 @@ from typing import Any
 import discord
 from discord import app_commands
 
+from bot.discord.commands import VoteButton, register, vote_view
 from bot.discord.conversation import Conversations
 from bot.discord.cooldowns import Cooldowns, wait_message
 from bot.discord.format import THREAD_NAME_CHARS, answer_embeds, clip
@@ -59,8 +60,6 @@ class NewsbotClient(discord.Client):
         self._health: asyncio.Task | None = None  # the watch on PostgreSQL, Chroma, the LLM
 
     async def setup_hook(self) -> None:
-        from bot.discord.commands import VoteButton, register
-
         register(self)
         self.add_dynamic_items(VoteButton)  # votes on answers given before a restart count
         if self.on_login is not None and self.application_id:
@@ -211,8 +210,6 @@ class NewsbotClient(discord.Client):
                 done.set()
                 if showing:
                     await showing
-            from bot.discord.commands import vote_view
-
             footer = f"{answer.answerer} · {answer.seconds:.1f} s · rate it below"
             sent = await reply.finish(answer_embeds(answer, footer), vote_view(answer_id))
         except Exception as exc:  # every failure is said, never silence

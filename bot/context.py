@@ -1,16 +1,51 @@
-"""Options and output helpers shared by several commands."""
+"""What every command shares: the index folder option, the settings and the app of this
+command, and the options and output helpers several commands take. Command modules import
+from here, never from `bot.cli`, so the CLI can import them at its top."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
 from datetime import date
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
 if TYPE_CHECKING:
+    from retrieval.app import NewsApp
+    from retrieval.settings import Settings
     from retrieval.types import SearchFilters
+
+
+def _remember_index_dir(ctx: click.Context, _: click.Parameter, value: Path | None) -> None:
+    if value is not None:
+        ctx.ensure_object(dict)["index_dir"] = value
+        ctx.find_root().ensure_object(dict)["index_dir"] = value
+
+
+def index_dir_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    """--index-dir, accepted before the command name and after it."""
+    return click.option(
+        "--index-dir", type=click.Path(path_type=Path), expose_value=False,
+        callback=_remember_index_dir, is_eager=True,
+        help="Index folder (default: NEWSBOT_INDEX_DIR or ~/.local/share/newsbot/index).",
+    )(command)
+
+
+def settings_of(ctx: click.Context) -> Settings:
+    from retrieval.settings import get_settings
+
+    return get_settings(index_dir=(ctx.find_root().obj or {}).get("index_dir"))
+
+
+def open_app(ctx: click.Context, create: bool = False, rebuild: bool = False) -> NewsApp:
+    """The app for this command, closed when the command ends."""
+    from retrieval.app import NewsApp
+
+    app = NewsApp.open(settings_of(ctx), create=create, discard_damaged=rebuild)
+    ctx.call_on_close(app.close)
+    return app
 
 
 def parse_day(value: str | None, name: str) -> date | None:
