@@ -10,7 +10,15 @@ from pathlib import Path
 
 import click
 
-from bot.context import echo_json, filter_options, filters_of, index_dir_option, open_app, parse_day
+from bot.context import (
+    echo_json,
+    error_text,
+    filter_options,
+    filters_of,
+    index_dir_option,
+    open_app,
+    parse_day,
+)
 from bot.discord_commands import discord_, feedback
 from bot.doctor_command import doctor
 from bot.eval_command import eval_
@@ -26,7 +34,7 @@ class NewsbotGroup(click.Group):
         try:
             return super().invoke(ctx)
         except NewsbotError as exc:
-            click.secho(f"error: {exc}", fg="red", err=True)
+            click.secho(f"error: {error_text(exc)}", fg="red", err=True)
             ctx.exit(1)
         except click.UsageError as exc:  # a bad option or argument: one line, not usage
             where = exc.ctx.command_path if exc.ctx else "newsbot"

@@ -12,10 +12,30 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from retrieval.errors import Fix, NewsbotError
+
 if TYPE_CHECKING:
     from retrieval.app import NewsApp
     from retrieval.settings import Settings
     from retrieval.types import SearchFilters
+
+
+# What to do about an error, said to someone at a shell (the CLI and the terminal chat).
+FIX_AT_SHELL = {
+    Fix.INDEX: "run `newsbot index` first",
+    Fix.INDEX_AGAIN: "run `newsbot index` again",
+    Fix.REBUILD: "run `newsbot index --rebuild`",
+    Fix.AWAIT_REBUILD: "ask again when `newsbot index --rebuild` is done",
+}
+
+
+def with_fix(message: str, fix: Fix | None) -> str:
+    return f"{message}; {FIX_AT_SHELL[fix]}" if fix else message
+
+
+def error_text(exc: NewsbotError) -> str:
+    """A domain error as one line for the terminal, with the command that fixes it."""
+    return with_fix(str(exc), exc.fix)
 
 
 def _remember_index_dir(ctx: click.Context, _: click.Parameter, value: Path | None) -> None:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from bot.context import index_dir_option, settings_of
+from bot.context import index_dir_option, settings_of, with_fix
 
 if TYPE_CHECKING:
     from retrieval.health import Check
@@ -64,6 +64,6 @@ def doctor(ctx: click.Context, as_json: bool) -> None:
         for check in checks:
             mark = click.style("ok  ", fg="green") if check.ok else click.style("FAIL", fg="red")
             click.echo(f"{mark} {check.name:<{width}}  {check.seconds * 1000:7.0f} ms  "
-                       f"{check.detail}")
+                       f"{with_fix(check.detail, check.fix)}")
     if not healthy:
         ctx.exit(1)

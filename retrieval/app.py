@@ -22,7 +22,7 @@ from corpus.article import Article
 from corpus.loader import LoadResult, load_articles
 from retrieval.answer.chain import Answerer, OnToken
 from retrieval.answer.followup import History
-from retrieval.errors import IndexEmpty, InvalidRequest
+from retrieval.errors import Fix, IndexEmpty, InvalidRequest
 from retrieval.index.embedding import Embedder
 from retrieval.index.news_index import NewsIndex, Progress
 from retrieval.index.report import IndexReport
@@ -156,10 +156,9 @@ class NewsApp:
             started = self.index_store.catalog.get_meta(REBUILD_MARK)
             if started:
                 raise IndexEmpty(f"the index in {self.index_store.index_dir} is being rebuilt "
-                                 f"(since {started}); ask again when `newsbot index "
-                                 "--rebuild` is done")
-            raise IndexEmpty(f"the index in {self.index_store.index_dir} is empty; "
-                             "run `newsbot index` first")
+                                 f"(since {started})", fix=Fix.AWAIT_REBUILD)
+            raise IndexEmpty(f"the index in {self.index_store.index_dir} is empty",
+                             fix=Fix.INDEX)
         return searcher
 
     # --- asking ----------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from discord import app_commands
 from bot.discord.commands import VoteButton, register, vote_view
 from bot.discord.conversation import Conversations
 from bot.discord.cooldowns import Cooldowns, wait_message
-from bot.discord.format import THREAD_NAME_CHARS, answer_embeds, clip
+from bot.discord.format import THREAD_NAME_CHARS, answer_embeds, clip, error_text
 from bot.discord.health import watch_health, watches_anything
 from bot.discord.replies import Reply, Streamer
 from bot.discord.servers import Servers, sync_commands
@@ -225,7 +225,7 @@ class NewsbotClient(discord.Client):
         error_id = secrets.token_hex(4)
         if isinstance(exc, NewsbotError):
             log.warning("error %s: %s", error_id, exc)
-            text = f"⚠️ {exc} (error {error_id})"
+            text = f"⚠️ {error_text(exc)} (error {error_id})"
         else:
             log.error("error %s", error_id, exc_info=exc)
             text = f"⚠️ Something went wrong on my side (error {error_id}); it is in the log."
