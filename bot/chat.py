@@ -16,8 +16,7 @@ from rich.markup import escape
 from bot.context import error_text
 from bot.render import print_answer, print_sources
 from corpus.errors import NewsbotError
-from retrieval.answer.followup import History
-from retrieval.app import NewsApp
+from retrieval.app import History, NewsApp
 from retrieval.types import Answer
 
 log = logging.getLogger(__name__)

@@ -36,7 +36,7 @@ def discord_(ctx: click.Context, guild: int | None) -> None:
 
 
 def _open_store(ctx: click.Context):
-    from bot.feedback import FeedbackStore
+    from retrieval.app import FeedbackStore
     from retrieval.errors import NewsbotError
 
     path = Path(settings_of(ctx).discord_feedback_db).expanduser()

@@ -11,7 +11,7 @@ import click
 from bot.context import index_dir_option, settings_of, with_fix
 
 if TYPE_CHECKING:
-    from retrieval.health import Check
+    from retrieval.app import Check
     from retrieval.settings import Settings
 
 DISCORD_API = "https://discord.com/api/v10"
@@ -19,7 +19,7 @@ DISCORD_API = "https://discord.com/api/v10"
 
 def discord_check(settings: Settings) -> Check:
     """The bot's token is valid: `GET /users/@me` answers with the bot's user."""
-    from retrieval.health import http_get, timed
+    from retrieval.app import http_get, timed
 
     def probe() -> str:
         assert settings.discord_token is not None
@@ -33,7 +33,7 @@ def discord_check(settings: Settings) -> Check:
 
 
 def all_checks(settings: Settings, with_index: bool = True) -> list[Check]:
-    from retrieval.health import index_checks, service_checks
+    from retrieval.app import index_checks, service_checks
 
     checks = index_checks(settings) if with_index else []
     checks += service_checks(settings)

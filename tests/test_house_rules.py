@@ -93,6 +93,22 @@ def test_no_import_cycles_in_the_front_ends() -> None:
     assert not [" -> ".join(cycle) for cycle in cycles(graph)]
 
 
+# The front ends use one core: its app (with what it re-exports), types, errors, settings.
+CORE_FACES = {"retrieval", "retrieval.app", "retrieval.types", "retrieval.errors",
+              "retrieval.settings"}
+
+
+def test_the_front_ends_use_the_core_through_its_faces() -> None:
+    wrong = []
+    for path in modules("bot"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            wrong += [f"{path.relative_to(REPO)} imports {n}" for n in names
+                      if n.split(".")[0] == "retrieval" and n not in CORE_FACES]
+    assert not wrong
+
+
 def test_modules_read_in_one_sitting() -> None:
     long = [f"{path.relative_to(REPO)}: {n} lines" for package in ALLOWED
             for path in modules(package)

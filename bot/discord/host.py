@@ -14,8 +14,7 @@ if TYPE_CHECKING:
     from bot.discord.conversation import Conversations
     from bot.discord.replies import Reply
     from bot.discord.servers import Servers
-    from bot.feedback import FeedbackStore
-    from retrieval.app import NewsApp
+    from retrieval.app import FeedbackStore, NewsApp
     from retrieval.settings import Settings
     from retrieval.types import Answer
 
