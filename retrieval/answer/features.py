@@ -64,6 +64,8 @@ class Question:
 
 
 def read_question(parsed: ParsedQuestion) -> Question:
+    """What the answer adds to search's reading: the kind of thing asked for, the
+    question's stems, word pairs, acronyms and the terms of its asking sentence."""
     text, terms = parsed.text, parsed.terms
     acronyms = {stem(w): " ".join(w.lower()) for w in words(text)
                 if 2 <= len(w) <= 6 and w.isupper() and w.isalpha()
