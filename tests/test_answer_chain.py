@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 from conftest import index_rows
+from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+from langchain_core.messages import AIMessage
 
 from retrieval.answer.chain import Answerer, Asked, Condensed, Draft, Retrieved, Selected
 from retrieval.app import NewsApp
@@ -126,14 +128,22 @@ def stops_called() -> Iterator[list[str]]:
         sys.setprofile(None)
 
 
-@pytest.mark.parametrize("declines", [False, True])
-def test_ask_visits_each_module_once_in_order(filled: NewsIndex, declines: bool) -> None:
-    app = NewsApp(get_settings(decline_below=float(declines)), filled, chat_model=None)
+def written(reply: str, times: int) -> GenericFakeChatModel:
+    """A chat model (outside, so faked) that writes `reply` each time it is asked."""
+    return GenericFakeChatModel(messages=iter([AIMessage(content=reply)] * times))
+
+
+@pytest.mark.parametrize(("declines", "llm"), [(False, False), (True, False), (False, True)])
+def test_ask_visits_each_module_once_in_order(filled: NewsIndex, declines: bool,
+                                              llm: bool) -> None:
+    model = written("Engineer Maria Duarte led the project [1].", 2) if llm else None
+    app = NewsApp(get_settings(decline_below=float(declines)), filled, chat_model=model)
     question = "Who led the dam project?"
     app.answer(question)  # builds the searcher and the answerer
     with stops_called() as path:
         answer = app.answer(question)
     assert answer.declined == declines
+    assert answer.answerer == ("llm" if llm else "extractive")
     assert path == ["chain", "search", "answer"]
 
 
