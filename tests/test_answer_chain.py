@@ -3,6 +3,7 @@ parses the question once and hands it to the answer, and `ask` goes app -> chain
 search -> answer modules without coming back to a module it left."""
 
 import ast
+import math
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,7 +21,7 @@ from retrieval.index.news_index import NewsIndex
 from retrieval.search.searcher import Searcher
 from retrieval.settings import get_settings
 from retrieval.text import content_terms, proper_nouns
-from retrieval.types import Answer
+from retrieval.types import Answer, SearchFilters
 
 REPO = Path(__file__).resolve().parent.parent
 ARTICLES = [
@@ -45,7 +46,7 @@ def test_the_chain_is_five_named_steps_in_order(filled: NewsIndex) -> None:
     assert [step.name for step in steps] == ["condense", "retrieve", "select", "compose",
                                              "verify"]
     # Each step takes the record the one before made: walk them by hand.
-    asked = Asked("Who led the dam project?", [], None, None, None)
+    asked = Asked("Who led the dam project?", [], None, None, None, deadline=math.inf)
     condensed = answerer.condense(asked)
     retrieved = answerer.retrieve(condensed)
     selected = answerer.select(retrieved)
@@ -133,15 +134,17 @@ def written(reply: str, times: int) -> GenericFakeChatModel:
     return GenericFakeChatModel(messages=iter([AIMessage(content=reply)] * times))
 
 
-@pytest.mark.parametrize(("declines", "llm"), [(False, False), (True, False), (False, True)])
+@pytest.mark.parametrize(("declines", "llm", "outlet"), [
+    (False, False, ""), (True, False, ""), (False, True, ""), (False, False, "River Post")])
 def test_ask_visits_each_module_once_in_order(filled: NewsIndex, declines: bool,
-                                              llm: bool) -> None:
+                                              llm: bool, outlet: str) -> None:
     model = written("Engineer Maria Duarte led the project [1].", 2) if llm else None
     app = NewsApp(get_settings(decline_below=float(declines)), filled, chat_model=model)
     question = "Who led the dam project?"
-    app.answer(question)  # builds the searcher and the answerer
+    filters = SearchFilters(sources=(outlet,)) if outlet else None  # checked by the search
+    app.answer(question, filters=filters)  # builds the searcher and the answerer
     with stops_called() as path:
-        answer = app.answer(question)
+        answer = app.answer(question, filters=filters)
     assert answer.declined == declines
     assert answer.answerer == ("llm" if llm else "extractive")
     assert path == ["chain", "search", "answer"]

@@ -13,14 +13,14 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from retrieval.errors import IndexEmpty, VectorStoreUnreachable
+from retrieval.errors import IndexEmpty, InvalidRequest, VectorStoreUnreachable
 from retrieval.index.embedding import sentence_embedder
 from retrieval.index.news_index import NewsIndex
 from retrieval.index.stores import Hits
 from retrieval.index.vectors import VectorStore
 from retrieval.search import bm25
 from retrieval.search.candidates import KeywordSide, merge
-from retrieval.search.filters import dense_where, narrow
+from retrieval.search.filters import dense_where, narrow, no_such_outlet
 from retrieval.search.pick import pick_passages
 from retrieval.search.question import ParsedQuestion, parse_question
 from retrieval.search.rerank import Candidate, Reranker
@@ -28,6 +28,7 @@ from retrieval.search.timewords import TimeWindow
 from retrieval.types import Embed, Passage, SearchFilters
 
 log = logging.getLogger(__name__)
+REBUILD_MARK = "rebuild_started"  # meta key: when a rebuild emptied the index
 
 # Why a search was keyword-only, by the value of its "keyword_only" timing.
 IN_USE, UNREACHABLE = 1.0, 2.0
@@ -127,10 +128,28 @@ class Searcher:
         return self._chunks
 
     def ensure_not_empty(self) -> None:
-        """`IndexEmpty` when the index holds nothing to search."""
-        if self.chunks() == 0:
-            raise IndexEmpty(f"the index in {self.index.index_dir} is empty; "
-                             "run `newsbot index` first")
+        """`IndexEmpty` when the index holds nothing to search: a rebuild under way (the
+        app marks when it started one), or nothing indexed yet."""
+        if self.chunks() != 0:
+            return
+        started = self.index.catalog.get_meta(REBUILD_MARK)
+        if started:
+            raise IndexEmpty(f"the index in {self.index.index_dir} is being rebuilt "
+                             f"(since {started}); ask again when `newsbot index "
+                             "--rebuild` is done")
+        raise IndexEmpty(f"the index in {self.index.index_dir} is empty; "
+                         "run `newsbot index` first")
+
+    def check_sources(self, filters: SearchFilters | None) -> None:
+        """An `InvalidRequest` naming an outlet filter that matches no indexed outlet."""
+        wanted = filters.sources if filters else ()
+        if not wanted:
+            return
+        catalog = self.index.catalog
+        known = {s.lower() for s in catalog.source_spellings(wanted)}
+        unknown = [s for s in wanted if s.lower() not in known]
+        if unknown:
+            raise InvalidRequest(no_such_outlet(unknown[0], list(catalog.stats()["sources"])))
 
     def sentence_embedder(self) -> Embed:
         """The index's model, as the answer compares sentences with the question."""
@@ -208,9 +227,10 @@ class Searcher:
                today: date | None = None, all_copies: bool = False) -> SearchResult:
         """The k best passages. A story several outlets carried shows once (naming the
         others in `also_in`) unless `all_copies`. An index with nothing in it is
-        `IndexEmpty`, not an empty result."""
+        `IndexEmpty`, an outlet it does not hold `InvalidRequest`, not an empty result."""
         started = time.perf_counter()
         self.ensure_not_empty()
+        self.check_sources(filters)
         parsed, cands, timings = self.gather(question, filters, today)
         t = time.perf_counter()
         scores, relevance = self.reranker.score(parsed, cands)
