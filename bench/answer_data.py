@@ -31,7 +31,6 @@ from retrieval.answer.features import passage_age, read_question, sentence_candi
 from retrieval.app import NewsApp
 from retrieval.evaluation import contains_answer, read_questions
 from retrieval.settings import get_settings
-from retrieval.text import content_terms
 from retrieval.types import SearchFilters
 
 
@@ -72,9 +71,8 @@ def main() -> None:
             result = searcher.search(q.question, k=settings.answer_passages, filters=until,
                                      today=q.date)
             ages = [passage_age(p, q.date) for p in result.passages[:3]]  # as the chain does
-            idf, _ = searcher.idf(content_terms(q.question))
-            question = read_question(q.question)
-            found = sentence_candidates(question, result.passages, idf, embed, today=q.date)
+            question = read_question(result.question)  # with the IDF the search read
+            found = sentence_candidates(question, result.passages, embed, today=q.date)
             gold = clean_gold(q.answer)
             out.write(json.dumps({
                 "id": q.id, "week": week,

@@ -19,6 +19,7 @@ import json
 import statistics
 import sys
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +34,7 @@ from retrieval.answer.answer_types import Span
 from retrieval.answer.extractive import AnswerModel, answer_from, compose, embed_likeliest
 from retrieval.answer.features import (
     FEATURES,
+    Question,
     Sentence,
     asked_coverage,
     read_question,
@@ -41,6 +43,7 @@ from retrieval.answer.features import (
 from retrieval.answer.refusal import SIGNALS, asks_about_now, signals, staleness
 from retrieval.answer.weights import WEIGHTS
 from retrieval.evaluation import contains_answer, scoring_form
+from retrieval.search.question import parse_question
 from retrieval.text import stem_set
 
 COST_RANGE = (0.0001, 0.004)  # length costs searched (per character)
@@ -50,6 +53,12 @@ GRID_MARGIN = (0.2, 0.4, 0.6, 0.8, 1.0, 1.5, 2.0, 99.0)  # 99: never a lead
 MAX_DECLINE = 0.04  # fitted below the 5 % limit: cross-validation adds a little
 
 
+def reading(q: dict) -> Question:
+    """The answer's reading of a dumped question (the features that need its IDF are in
+    the dump)."""
+    return read_question(parse_question(q["question"], date.today()))
+
+
 def load(path: Path) -> list[dict]:
     """A dump's questions, with only the sentences the answerer now weighs, and the
     features it computes from a sentence's words alone filled in where the dump predates
@@ -57,7 +66,7 @@ def load(path: Path) -> list[dict]:
     with gzip.open(path, "rt", encoding="utf-8") as handle:
         questions = [json.loads(line) for line in handle]
     for q in questions:
-        question = read_question(q["question"])
+        question = reading(q)
         q["sentences"] = [s for s in q["sentences"] if whole_statement(s["text"])]
         for s in q["sentences"]:
             if "asked_coverage" not in s["values"]:
@@ -145,12 +154,12 @@ def answer(q: dict, model: AnswerModel) -> tuple[str, str | None, list[Sentence]
     if not found:
         return "", None, []
     if model.uses("similarity") and "similarity" not in DROPPED:
-        embed_likeliest(read_question(q["question"]), found, model, stored_similarity(q))
+        embed_likeliest(reading(q), found, model, stored_similarity(q))
     x = np.array([values_of({"values": s.values}) for s in found])
     for sentence, p in zip(found, model.probabilities(x), strict=True):
         sentence.score = float(p)
     ranked = sorted(found, key=lambda s: -s.score)
-    chosen, lead = answer_from(read_question(q["question"]), ranked, model, 3)
+    chosen, lead = answer_from(reading(q), ranked, model, 3)
     return compose(chosen, lead), lead, ranked
 
 

@@ -45,7 +45,7 @@ def collect(searcher: Searcher, questions, source: int = 0
     for q in questions:
         if not q.answerable:
             continue
-        query, cands, _, _ = searcher.gather(q.question, today=q.date)
+        query, cands, _ = searcher.gather(q.question, today=q.date)
         if not cands:
             groups.append((np.zeros((0, len(FEATURES))), np.zeros(0), week(q), source, []))
             continue

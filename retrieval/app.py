@@ -11,7 +11,6 @@ several threads at once, an index run among them.
 
 from __future__ import annotations
 
-import difflib
 import threading
 from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime
@@ -22,7 +21,7 @@ from corpus.article import Article
 from corpus.loader import LoadResult, load_articles
 from retrieval.answer.chain import Answerer, OnToken
 from retrieval.answer.followup import History
-from retrieval.errors import Fix, IndexEmpty, InvalidRequest
+from retrieval.errors import InvalidRequest
 from retrieval.evaluation import AnswerReport, evaluate, read_questions
 from retrieval.feedback import FeedbackStore
 from retrieval.feeds import Feeds, Note, log_problems
@@ -30,18 +29,16 @@ from retrieval.health import Check, HealthLog, http_get, index_checks, service_c
 from retrieval.index.embedding import Embedder
 from retrieval.index.news_index import NewsIndex, Progress
 from retrieval.index.report import IndexReport
-from retrieval.search.searcher import Searcher, SearchResult
+from retrieval.search.searcher import REBUILD_MARK, Searcher, SearchResult
 from retrieval.settings import Settings, get_settings
 from retrieval.types import Answer, ArticleSummary, Passage, SearchFilters
 
 MAX_QUESTION_CHARS = 2000
-MAX_OUTLETS_SHOWN = 12  # in "no outlet named ..."
 # `latest TOPIC`: relevance points under the best hit past which an article is about
 # something else, and the least relevance of one about the topic at all (fitted on the
 # sample corpus and news-dev-small: bench/README.md, "latest TOPIC").
 TOPIC_GAP = 4.0
 TOPIC_FLOOR = 4.0
-REBUILD_MARK = "rebuild_started"  # meta key: when a rebuild emptied the index
 _UNSET: Any = object()
 # What the front ends use besides `NewsApp`, so that they import one module of the core
 # (with `types`, `errors` and `settings`): a test holds `bot/` to that.
@@ -134,25 +131,6 @@ class NewsApp:
         """The outlets of the indexed articles, most articles first."""
         return list(self.index_store.catalog.stats()["sources"])
 
-    def check_sources(self, filters: SearchFilters | None) -> None:
-        """An `InvalidRequest` naming an outlet filter that matches no indexed outlet (a
-        misspelling would otherwise find nothing, silently), with the closest name."""
-        wanted = filters.sources if filters else ()
-        if not wanted:
-            return
-        known = {s.lower() for s in self.index_store.catalog.source_spellings(wanted)}
-        unknown = [s for s in wanted if s.lower() not in known]
-        if not unknown:
-            return
-        outlets = self.outlets()
-        by_lower = {o.lower(): o for o in outlets}
-        close = difflib.get_close_matches(unknown[0].lower(), list(by_lower), n=1, cutoff=0.6)
-        hint = f" (did you mean {by_lower[close[0]]!r}?)" if close else ""
-        shown = ", ".join(outlets[:MAX_OUTLETS_SHOWN]) or "none yet"
-        more = len(outlets) - MAX_OUTLETS_SHOWN
-        raise InvalidRequest(f"no outlet named {unknown[0]!r}{hint}; outlets: {shown}"
-                             + (f" and {more} more" if more > 0 else ""))
-
     @property
     def streams(self) -> bool:
         """Whether answers come token by token (an LLM writes them)."""
@@ -161,13 +139,7 @@ class NewsApp:
     def ready(self) -> Searcher:
         """The searcher, once the index is known to hold something to search."""
         searcher = self.searcher
-        if searcher.chunks() == 0:
-            started = self.index_store.catalog.get_meta(REBUILD_MARK)
-            if started:
-                raise IndexEmpty(f"the index in {self.index_store.index_dir} is being rebuilt "
-                                 f"(since {started})", fix=Fix.AWAIT_REBUILD)
-            raise IndexEmpty(f"the index in {self.index_store.index_dir} is empty",
-                             fix=Fix.INDEX)
+        searcher.ensure_not_empty()
         return searcher
 
     # --- asking ----------------------------------------------------------------------------
@@ -178,10 +150,8 @@ class NewsApp:
         if k < 1:
             raise InvalidRequest(f"k must be at least 1 (got {k})")
         question = clean_question(question)
-        searcher = self.ready()
-        self.check_sources(filters)
-        return searcher.search(question, k=k, filters=filters, today=today,
-                                   all_copies=all_copies)
+        return self.searcher.search(question, k=k, filters=filters, today=today,
+                                    all_copies=all_copies)
 
     def answer(self, question: str, history: History | None = None,
                filters: SearchFilters | None = None, today: date | None = None,
@@ -189,8 +159,6 @@ class NewsApp:
         """A cited answer; `history` holds earlier (question, answer) turns, and
         `on_token` receives an LLM's answer as it is written."""
         question = clean_question(question)
-        self.ready()
-        self.check_sources(filters)
         return self.answerer.answer(question, history=history, filters=filters, today=today,
                                     on_token=on_token)
 

@@ -4,9 +4,15 @@ gives the JSON shapes the CLI prints (dates as ISO strings)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
+
+import numpy as np
+
+# What embeds texts as unit vectors, one row each: the answer compares sentences with it.
+Embed = Callable[[list[str]], np.ndarray]
 
 
 def _iso(value: Any) -> Any:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
+from datetime import date
 
 import pytest
 
@@ -19,11 +20,17 @@ from retrieval.answer.extractive import (
     lead_span,
     shipped_model,
 )
-from retrieval.answer.features import Sentence, read_question, sentence_candidates
+from retrieval.answer.features import Question, Sentence, read_question, sentence_candidates
 from retrieval.index.embedding import SentenceTransformerEmbedder
+from retrieval.search.question import parse_question
 from retrieval.types import Passage
 
 EMBED = SentenceTransformerEmbedder().embed_documents  # loads on first use
+
+
+def reading(question: str, idf: dict[str, float] | None = None) -> Question:
+    """The answer's reading of a question, with the IDF a search would have read."""
+    return read_question(parse_question(question, date(2026, 6, 9)).with_idf(idf or {}))
 
 
 def passage(text: str, n: int = 0, relevance: float = 8.0) -> Passage:
@@ -68,12 +75,13 @@ CASES = [
 @pytest.mark.parametrize(("question", "source", "expected"), CASES)
 def test_the_best_sentence_holds_the_answer(question: str, source: Passage,
                                             expected: str) -> None:
-    found = extract(question, [source], IDF, EMBED)
+    found = extract(reading(question, IDF), [source], EMBED)
     assert expected in found.sentences[0].text
 
 
 def test_mvp_is_found_as_most_valuable_player() -> None:
-    found = extract("Who was named MVP of the basketball finals?", [FINALS], IDF, EMBED)
+    found = extract(reading("Who was named MVP of the basketball finals?", IDF), [FINALS],
+                    EMBED)
     assert found.sentences, "not declined for want of the word MVP"
     assert any("Tomas Reyes was named the most valuable player" in s.text
                for s in found.sentences)
@@ -83,8 +91,8 @@ def test_mvp_is_found_as_most_valuable_player() -> None:
 def test_a_sentence_that_restates_the_question_loses_to_one_that_answers() -> None:
     restating = passage("The Harbor City tram cost was debated by the city council for "
                         "months before the Harbor City tram opened.", relevance=9.0)
-    found = extract("How much did the Harbor City tram cost?", [restating, TRAM], IDF,
-                    EMBED)
+    found = extract(reading("How much did the Harbor City tram cost?", IDF),
+                    [restating, TRAM], EMBED)
     assert "610 million dollars" in found.sentences[0].text
 
 
@@ -92,7 +100,7 @@ def test_a_sentence_that_restates_the_question_loses_to_one_that_answers() -> No
     c for c in CASES if question_kind(c[0]) != "yesno"])
 def test_the_lead_span_is_verbatim_from_the_cited_sentence(question: str, source: Passage,
                                                            expected: str) -> None:
-    found = extract(question, [source], IDF, EMBED)
+    found = extract(reading(question, IDF), [source], EMBED)
     assert found.lead is not None and expected in found.lead
     assert found.lead in found.sentences[0].text
     text = compose(found.sentences, found.lead)
@@ -103,19 +111,20 @@ def test_the_lead_span_is_verbatim_from_the_cited_sentence(question: str, source
 
 
 def test_no_lead_for_a_yes_no_question() -> None:
-    assert extract("Did anyone die in the Riverton flood?", [FLOOD], IDF, EMBED).lead is None
+    flood = reading("Did anyone die in the Riverton flood?", IDF)
+    assert extract(flood, [FLOOD], EMBED).lead is None
 
 
 def test_no_lead_when_two_candidates_are_close() -> None:
     tied = passage("The final was played between the Coastal Hawks and the River Kings in "
                    "Lakeside on Sunday.")
-    found = extract("Which team won the final?", [tied], {}, EMBED)
+    found = extract(reading("Which team won the final?"), [tied], EMBED)
     assert found.lead is None
 
 
 def test_the_answer_stays_short_and_says_nothing_twice() -> None:
     echo = passage("No deaths were reported, the county sheriff said on Monday.", n=1)
-    found = extract("Did anyone die in the Riverton flood?", [FLOOD, echo], IDF, EMBED)
+    found = extract(reading("Did anyone die in the Riverton flood?", IDF), [FLOOD, echo], EMBED)
     texts = [s.text for s in found.sentences]
     assert 1 <= len(texts) <= 3
     assert sum("No deaths were reported" in t for t in texts) == 1
@@ -135,14 +144,14 @@ def test_a_caption_is_never_run_into_the_sentence_before_it() -> None:
     storm = passage("The storm cut power to a million homes on Thursday, officials said. "
                     "📸 Flooded homes and streets: photos show the storm's aftermath. "
                     "Crews worked through the night to restore power to the homes.")
-    found = extract("How many homes lost power in the storm?", [storm], IDF, EMBED)
+    found = extract(reading("How many homes lost power in the storm?", IDF), [storm], EMBED)
     assert all(not s.text.startswith("📸") for s in found.ranked)
     checked = check_citations(compose(found.sentences, found.lead), [storm], EMBED)
     assert checked.verified == checked.total >= 1
 
 
 def test_this_weeks_story_outranks_last_years_on_the_same_subject() -> None:
-    from datetime import date, datetime
+    from datetime import datetime
 
     from retrieval.answer.features import age_values
 
@@ -159,7 +168,7 @@ def test_this_weeks_story_outranks_last_years_on_the_same_subject() -> None:
     question = "Which team won the harbour regatta?"
     today = date(2026, 6, 9)
     for order in ([old, new], [new, old]):
-        found = extract(question, order, {}, EMBED, today=today)
+        found = extract(reading(question), order, EMBED, today=today)
         assert "River Kings" in found.sentences[0].text
     assert age_values(None) == {"fresh": 0.0, "this_week": 0.0}  # undated: no help, no harm
     assert age_values(2)["this_week"] == 1.0 and age_values(30)["this_week"] == 0.0
@@ -203,7 +212,7 @@ def test_the_lead_names_someone_in_full() -> None:
         spans = [Span(name, "person", text.index(name), text.index(name) + len(name))
                  for name in ("Kevin McCarthy", "McCarthy") if name in text][:1]
         found.append(Sentence(0, position, text, spans, {}, 0.5 - position / 10))
-    question = read_question("Which lawmaker was removed as speaker of the House?")
+    question = reading("Which lawmaker was removed as speaker of the House?")
     model = replace(shipped_model(), span_margin=0.2)
     assert lead_span(question, found, model) == "Kevin McCarthy"
     chosen, lead = answer_from(question, found, model, max_sentences=3)
@@ -214,7 +223,8 @@ def test_a_question_in_the_passage_is_never_quoted_as_the_answer() -> None:
     asked = passage("How much did the Harbor City tram cost to build? "
                     "The project cost 610 million dollars and took four years to build. "
                     "Riders praised the new tram on its first morning.")
-    found = extract("How much did the Harbor City tram cost to build?", [asked], IDF, EMBED)
+    found = extract(reading("How much did the Harbor City tram cost to build?", IDF), [asked],
+                    EMBED)
     assert found.ranked and all(not s.text.endswith("?") for s in found.ranked)
     assert "610 million dollars" in found.sentences[0].text
 
@@ -228,21 +238,21 @@ def test_the_asking_sentence_counts_more_than_the_story_it_follows() -> None:
         "The union's president, Fran Drescher, spoke to members outside the gates.")
     question = ("Hollywood actors went on strike, bringing film and television production "
                 "to a standstill. Who is the president of the union?")
-    assert read_question(question).asked == ["presid", "union"]
-    found = extract(question, [strike], {"hollywood": 5.0, "strike": 4.0}, EMBED)
+    assert reading(question).asked == ["presid", "union"]
+    found = extract(reading(question, {"hollywood": 5.0, "strike": 4.0}), [strike], EMBED)
     assert "Fran Drescher" in found.sentences[0].text
 
 
 def test_words_that_answer_for_one_another_meet_the_stemmers_forms() -> None:
     """"died" stems to "di" and "buy" to "bui": the related words are matched in those
     forms, so "How many people died" is covered by "The death toll ..."."""
-    question = read_question("How many people died in the Harbin quake?")
+    question = reading("How many people died in the Harbin quake?")
     toll = passage("The death toll passed 3,000 by Friday, officials said.")
-    found = sentence_candidates(question, [toll], {}, None)
+    found = sentence_candidates(question, [toll], None)
     assert found[0].values["coverage"] > 0
-    bought = sentence_candidates(read_question("Who did the bank buy?"),
+    bought = sentence_candidates(reading("Who did the bank buy?"),
                                  [passage("It purchased a rival lender, Coast Savings, "
-                                          "for cash.")], {}, None)
+                                          "for cash.")], None)
     assert bought[0].values["coverage"] > 0
 
 
@@ -262,17 +272,17 @@ def test_a_passage_far_below_the_best_is_not_quoted() -> None:
                      relevance=9.0)
     other = passage("The law directs about 370 billion dollars toward clean energy "
                     "programmes across the country.", n=1, relevance=1.0)
-    found = extract("How much did the telescope cost?", [launch, other], {}, EMBED)
+    found = extract(reading("How much did the telescope cost?"), [launch, other], EMBED)
     assert found.ranked and {s.passage for s in found.ranked} == {0}
 
 
 def test_a_name_from_the_question_is_not_its_answer() -> None:
     """"Elon Musk" is not who Musk fired, though "Elon" is not in the question."""
-    question = read_question("Who did Musk fire after buying the company?")
+    question = reading("Who did Musk fire after buying the company?")
     sentences = passage("Elon Musk took control of the company on Thursday night. "
                         "He dismissed the chief executive, Parag Agrawal, on his first day.")
     spans = {s.text[:10]: [sp.text for sp in s.spans]
-             for s in sentence_candidates(question, [sentences], {}, None)}
+             for s in sentence_candidates(question, [sentences], None)}
     assert spans == {"Elon Musk ": [], "He dismiss": ["Parag Agrawal"]}
 
 
@@ -299,12 +309,12 @@ def test_a_name_after_in_with_a_possessive_stays_a_name() -> None:
 def test_what_happened_counts_apart_from_whom_it_happened_to() -> None:
     """Every sentence of the story names the final; the answer is the one that says who
     was named MVP. "LVII" is a number, not initials to spell out."""
-    question = read_question("Who was named MVP of Super Bowl LVII?")
+    question = reading("Who was named MVP of Super Bowl LVII?")
     assert question.acronyms == {"mvp": "m v p"}
     story = passage("The Chiefs beat the Eagles 38-35 in Super Bowl LVII on Sunday. "
                     "Quarterback Patrick Mahomes threw three touchdown passes and was "
                     "named the game's most valuable player.")
-    restating, answering = sentence_candidates(question, [story], {}, None)
+    restating, answering = sentence_candidates(question, [story], None)
     assert restating.values["coverage"] > answering.values["coverage"]
     assert (restating.values["predicate_coverage"], answering.values["predicate_coverage"]
             ) == (0.0, 1.0)

@@ -4,8 +4,9 @@ from datetime import date
 
 import pytest
 
-from retrieval.search.rerank import FEATURES, Candidate, QueryInfo, bm25, features, wants_number
-from retrieval.text import content_terms, proper_nouns, sentence_stems
+from retrieval.search.question import ParsedQuestion, parse_question, wants_number
+from retrieval.search.rerank import FEATURES, Candidate, bm25, features
+from retrieval.text import sentence_stems
 
 TODAY = date(2024, 3, 10)
 
@@ -16,12 +17,12 @@ def candidate(text: str, title: str = "Headline", published: date | None = TODAY
                      stems=sentence_stems(text))
 
 
-def query(question: str) -> QueryInfo:
-    terms = content_terms(question)
-    return QueryInfo(terms, dict.fromkeys(terms, 1.0), proper_nouns(question), TODAY, None, None)
+def query(question: str) -> ParsedQuestion:
+    parsed = parse_question(question, TODAY)
+    return parsed.with_idf(dict.fromkeys(parsed.terms, 1.0))
 
 
-def row(q: QueryInfo, cands: list[Candidate], index: int = 0) -> dict[str, float]:
+def row(q: ParsedQuestion, cands: list[Candidate], index: int = 0) -> dict[str, float]:
     for cand in cands:
         cand.bm25 = bm25(q, cand, avg_len=20)
     return dict(zip(FEATURES, features(q, cands)[index].tolist(), strict=True))
@@ -89,7 +90,7 @@ def test_siblings_share_the_article_score() -> None:
 
 def test_number_questions_favour_sentences_with_numbers() -> None:
     q = query("How many towers of the basilica are finished?")
-    q.wants_number = wants_number("How many towers of the basilica are finished?")
+    assert q.wants_number
     with_number = candidate("Five of the 18 towers of the basilica are finished.")
     without = candidate("The towers of the basilica are nearly finished.")
     elsewhere = candidate("The towers rise. In 2026 a choir sang.")  # digit, other sentence

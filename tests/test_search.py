@@ -49,7 +49,7 @@ def test_keyword_names_are_found(searcher: Searcher) -> None:
 def test_fusion_finds_what_either_side_finds(searcher: Searcher) -> None:
     searcher.dense_depth = searcher.keyword_depth = 2
     question = "Rodri goal Istanbul"
-    _, cands, _, _ = searcher.gather(question)
+    cands = searcher.gather(question).candidates
     dense = searcher.index.vectors.query(searcher.index.embedder.embed_query(question), 2, None)
     keyword = searcher.index.keywords.search(["rodri", "goal", "istanbul"], SearchFilters(), 2)
     assert {c.chunk_id for c in cands} == {i for i, _ in dense} | set(keyword)

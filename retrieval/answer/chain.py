@@ -1,6 +1,14 @@
-"""The answer chain: question (plus history) -> standalone question -> passages -> cited
-answer. Built from LangChain Runnables; the answerer is extractive unless a chat model
-is given."""
+"""The answer chain: a LangChain Runnable of five named steps, read top-down. Each step
+takes the record the one before made and adds its own part to it:
+
+    condense  Asked     -> Condensed  a follow-up spelled out as a standalone question
+    retrieve  Condensed -> Retrieved  the search, which parses the question once
+    select    Retrieved -> Selected   the sentences that best answer it, or a decline
+    compose   Selected  -> Draft      those sentences, or what the LLM writes from the passages
+    verify    Draft     -> Answer     every citation checked against its passage
+
+The answerer is extractive unless a chat model is given. A model that fails or outlasts
+NEWSBOT_LLM_TIMEOUT leaves the extractive answer, with a note saying so."""
 
 from __future__ import annotations
 
@@ -9,24 +17,23 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, fields
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
-from langchain_core.runnables import Runnable, RunnableLambda, RunnablePassthrough
+from langchain_core.runnables import Runnable, RunnableLambda
 
-from retrieval.answer import prompts
+from retrieval.answer import extractive, prompts
 from retrieval.answer.bounded import LLMReply, call_before
 from retrieval.answer.citations import CheckedAnswer, check_citations
-from retrieval.answer.extractive import Extract, compose, extract
-from retrieval.answer.features import passage_age
+from retrieval.answer.extractive import Extract
+from retrieval.answer.features import passage_age, read_question
 from retrieval.answer.followup import History, condense
 from retrieval.answer.llm import MARKS_ITS_END, describe_failure, ends_reply, model_where
 from retrieval.answer.refusal import asks_about_now, shipped_refusal, signals, staleness
 from retrieval.errors import LLMError
-from retrieval.index.embedding import sentence_embedder
-from retrieval.search.searcher import Searcher, SearchResult
+from retrieval.search.searcher import IndexExtent, Searcher, SearchResult
 from retrieval.settings import Settings, get_settings
-from retrieval.text import content_terms
 from retrieval.types import Answer, Passage, SearchFilters, Source, day_of
 
 OnToken = Callable[[str], None]
@@ -36,6 +43,50 @@ NO_LLM_NOTE = ("⚠️ The language model did not answer, so this answer is the 
 CUT_OFF_NOTE = "⚠️ The language model stopped mid-answer; this is what it wrote before."
 
 
+# --- what each step hands the next ------------------------------------------------------
+@dataclass(frozen=True)
+class Asked:
+    """What the user sent."""
+    question: str
+    history: History
+    filters: SearchFilters | None
+    today: date | None  # the day time words count from (None: today)
+    on_token: OnToken | None  # receives an LLM's answer as it is written
+    deadline: float  # time.monotonic() by which every model call of the question is done
+
+
+@dataclass(frozen=True)
+class Condensed(Asked):
+    standalone: str  # the question with what a follow-up refers to spelled out
+
+
+@dataclass(frozen=True)
+class Retrieved(Condensed):
+    result: SearchResult  # the passages, and the question as search parsed it
+
+
+@dataclass(frozen=True)
+class Selected(Retrieved):
+    found: Extract  # the best sentences, and the answer's reading of the question
+    declined: bool  # the passages are unlikely to hold the answer
+
+
+@dataclass(frozen=True)
+class Draft(Selected):
+    text: str  # with [n] markers numbered by passage; "" when declined
+    answerer: str  # "extractive" or "llm": who wrote it
+    lead: str | None = None  # the bold short answer, quoted from the first sentence
+    notes: tuple[str, ...] = ()  # said under the answer
+    fallback: Draft | None = None  # what stands if no citation of `text` verifies
+
+
+Step = TypeVar("Step", bound=Asked)
+
+
+def _extend(record: Asked, step: type[Step], **added: Any) -> Step:
+    return step(**{f.name: getattr(record, f.name) for f in fields(record)}, **added)
+
+
 def format_passages(passages: list[Passage]) -> str:
     return "\n\n".join(
         prompts.PASSAGE.format(n=n, title=p.title, source=p.source or "unknown outlet",
@@ -43,45 +94,105 @@ def format_passages(passages: list[Passage]) -> str:
         for n, p in enumerate(passages, start=1))
 
 
+def cannot_answer(extent: IndexExtent) -> str:
+    """The reply when the index does not hold the answer: what it does hold."""
+    return prompts.CANNOT_ANSWER.format(
+        articles=extent.articles, last_date=(extent.last_published or "an unknown date")[:10])
+
+
 class Answerer:
+    """Answers questions from what `searcher` finds; thread-safe (each question's records
+    are its own)."""
+
     def __init__(self, searcher: Searcher, chat_model: Any = None,
                  settings: Settings | None = None) -> None:
         self.searcher = searcher
         self.chat_model = chat_model
         self.settings = settings or get_settings()
-        self.embed = sentence_embedder(searcher.index.embedder)
+        self.embed = searcher.sentence_embedder()
         # A model run in this process (llama.cpp) is not safe to call from two threads.
         self._llm_lock = (threading.Lock() if self.settings.llm_provider == "llamacpp"
                           else contextlib.nullcontext())
-        self.chain: Runnable = (
-            RunnablePassthrough.assign(standalone=RunnableLambda(self._condense))
-            | RunnablePassthrough.assign(search=RunnableLambda(self._retrieve))
-            | RunnableLambda(self._compose)
+        self.chain: Runnable[Asked, Answer] = (
+            RunnableLambda(self.condense, name="condense")
+            | RunnableLambda(self.retrieve, name="retrieve")
+            | RunnableLambda(self.select, name="select")
+            | RunnableLambda(self.compose, name="compose")
+            | RunnableLambda(self.verify, name="verify")
         )
 
-    # --- public ----------------------------------------------------------------------
     def answer(self, question: str, history: History | None = None,
                filters: SearchFilters | None = None, today: date | None = None,
                on_token: OnToken | None = None) -> Answer:
         started = time.perf_counter()
-        answer: Answer = self.chain.invoke({
-            "question": question, "history": history or [], "filters": filters,
-            "today": today, "on_token": on_token,
-            # One deadline for every model call of the question, however many there are.
-            "deadline": time.monotonic() + self.settings.llm_timeout,
-        })
+        # One deadline for every model call of the question, however many there are.
+        deadline = time.monotonic() + self.settings.llm_timeout
+        answer = self.chain.invoke(Asked(question, history or [], filters, today, on_token,
+                                         deadline))
         answer.seconds = round(time.perf_counter() - started, 3)
         return answer
 
-    def coverage(self) -> str:
-        stats = self.searcher.index.catalog.stats()
-        return prompts.CANNOT_ANSWER.format(
-            articles=stats["articles"] - stats["duplicates"],
-            last_date=(stats["last_published"] or "an unknown date")[:10])
+    # --- the steps, in order ----------------------------------------------------------
+    def condense(self, asked: Asked) -> Condensed:
+        return _extend(asked, Condensed, standalone=self._standalone(asked))
 
-    # --- chain steps -----------------------------------------------------------------
-    def _condense(self, state: dict[str, Any]) -> str:
-        question, history = state["question"], state["history"]
+    def retrieve(self, turn: Condensed) -> Retrieved:
+        result = self.searcher.search(turn.standalone, k=self.settings.answer_passages,
+                                      filters=turn.filters, today=turn.today)
+        return _extend(turn, Retrieved, result=result)
+
+    def select(self, turn: Retrieved) -> Selected:
+        """The best sentences (the extractive answer), and whether to decline."""
+        passages, question = turn.result.passages, turn.result.question
+        found = extractive.extract(read_question(question), passages, self.embed,
+                                   self.settings.answer_max_sentences, today=question.today)
+        return _extend(turn, Selected, found=found,
+                       declined=self._decline(found, passages, question.today))
+
+    def compose(self, turn: Selected) -> Draft:
+        if turn.declined:
+            return _extend(turn, Draft, text="", answerer=self._answerer)
+        if self.chat_model is None:
+            return self._extractive(turn)
+        reply = self._generate(turn)
+        text = reply.text.strip()
+        if reply.complete and text:
+            declined = text.lower().startswith(prompts.LLM_DECLINED.lower())
+            return _extend(turn, Draft, text="" if declined else text, answerer="llm")
+        # The model failed, ran out of time or said nothing: what it wrote stands if a
+        # citation of it verifies, else the extractive answer.
+        log.warning("answering without the model: %s",
+                    reply.failure or "the language model returned an empty reply")
+        without = self._extractive(turn, (NO_LLM_NOTE,))
+        if not text:
+            return without
+        return _extend(turn, Draft, text=text, answerer="llm", notes=(CUT_OFF_NOTE,),
+                       fallback=without)
+
+    def verify(self, draft: Draft) -> Answer:
+        result = draft.result
+        answer = Answer(question=draft.question, text="", sources=[], declined=True,
+                        standalone_question=draft.standalone, answerer=draft.answerer,
+                        timings={k: round(v, 4) for k, v in result.timings.items()})
+        if result.keyword_only:
+            answer.notes.append(f"ℹ️ keyword search only: {result.keyword_only_why}.")
+        if not draft.text:
+            answer.text = cannot_answer(result.extent)
+            return answer
+        checked = check_citations(draft.text, result.passages, self.embed)
+        if draft.fallback is not None and not checked.verified:
+            return self.verify(draft.fallback)
+        answer.notes.extend(draft.notes)
+        answer.short_answer = draft.lead
+        return _finish(answer, checked)
+
+    # --- what the steps use -----------------------------------------------------------
+    @property
+    def _answerer(self) -> str:
+        return "extractive" if self.chat_model is None else "llm"
+
+    def _standalone(self, asked: Asked) -> str:
+        question, history = asked.question, asked.history
         if not history:
             return question
         if self.chat_model is None:
@@ -89,45 +200,12 @@ class Answerer:
         convo = "\n".join(f"User: {q}\nAssistant: {a}" for q, a in history[-3:])
         user = prompts.CONDENSE_USER.format(history=convo, question=question)
         reply = self._call_llm([("system", prompts.CONDENSE_SYSTEM), ("human", user)],
-                               None, state["deadline"])
+                               None, asked.deadline)
         if not reply.complete:
             log.warning("condensing without the model: %s", reply.failure)
             return condense(question, history)
         rewritten = reply.text.strip().split("\n")[0].strip()
         return rewritten or condense(question, history)
-
-    def _retrieve(self, state: dict[str, Any]) -> SearchResult:
-        return self.searcher.search(state["standalone"], k=self.settings.answer_passages,
-                                    filters=state["filters"], today=state["today"])
-
-    def _compose(self, state: dict[str, Any]) -> Answer:
-        result = state["search"]
-        passages: list[Passage] = result.passages
-        base = Answer(question=state["question"], text="", sources=[], declined=True,
-                      standalone_question=state["standalone"],
-                      answerer="extractive" if self.chat_model is None else "llm",
-                      timings={k: round(v, 4) for k, v in result.timings.items()})
-        if result.keyword_only:
-            base.notes.append(f"ℹ️ keyword search only: {result.keyword_only_why}.")
-        today = state["today"] or date.today()
-        found = self._extract(state["standalone"], passages, today)
-        if self._decline(found, passages, today):
-            base.text = self.coverage()
-            return base
-        if self.chat_model is None:
-            checked = self._extractive(found, passages, base)
-        else:
-            checked = self._generate(state, passages, found, base)
-            if checked is None:
-                return base
-        return self._finish(base, checked)
-
-    # --- answerers ---------------------------------------------------------------------
-    def _extract(self, question: str, passages: list[Passage], today: date) -> Extract:
-        """The best sentences (the extractive answer), and the signals for declining."""
-        idf, _ = self.searcher.idf(content_terms(question))
-        return extract(question, passages, idf, self.embed, self.settings.answer_max_sentences,
-                       today=today)
 
     def _decline(self, found: Extract, passages: list[Passage], today: date) -> bool:
         if not passages or not found.sentences:
@@ -140,40 +218,18 @@ class Answerer:
             staleness(ages), asks_about_now(found.question.text)))
         return confidence < (model.threshold if threshold is None else threshold)
 
-    def _extractive(self, found: Extract, passages: list[Passage], base: Answer
-                    ) -> CheckedAnswer:
-        base.short_answer = found.lead
-        return check_citations(compose(found.sentences, found.lead), passages, self.embed)
+    def _extractive(self, turn: Selected, notes: tuple[str, ...] = ()) -> Draft:
+        found = turn.found
+        return _extend(turn, Draft, text=extractive.compose(found.sentences, found.lead),
+                       answerer="extractive", lead=found.lead, notes=notes)
 
-    def _generate(self, state: dict[str, Any], passages: list[Passage], found: Extract,
-                  base: Answer) -> CheckedAnswer | None:
+    def _generate(self, turn: Selected) -> LLMReply:
+        """The LLM's answer from the passages, or what it wrote before it stopped."""
         messages = [("system", prompts.ANSWER_SYSTEM),
-                    ("human", prompts.ANSWER_USER.format(passages=format_passages(passages),
-                                                         question=state["standalone"]))]
-        reply = self._call_llm(messages, state["on_token"], state["deadline"])
-        text = reply.text.strip()
-        if reply.complete and not text:
-            reply.failure = "the language model returned an empty reply"
-        if reply.complete:
-            if text.lower().startswith(prompts.LLM_DECLINED.lower()):
-                base.text = self.coverage()
-                return None
-            return check_citations(text, passages, self.embed)
-        return self._without_the_model(reply, passages, found, base)
-
-    def _without_the_model(self, reply: LLMReply, passages: list[Passage], found: Extract,
-                           base: Answer) -> CheckedAnswer:
-        """The model failed or ran out of time: keep what it wrote if a citation of it is
-        verified, else answer extractively; say which, and log why (with its URL)."""
-        log.warning("answering without the model: %s", reply.failure)
-        kept = check_citations(reply.text.strip(), passages, self.embed) if reply.text.strip() \
-            else None
-        if kept is not None and kept.verified:
-            base.notes.append(CUT_OFF_NOTE)
-            return kept
-        base.answerer = "extractive"
-        base.notes.append(NO_LLM_NOTE)
-        return self._extractive(found, passages, base)
+                    ("human", prompts.ANSWER_USER.format(
+                        passages=format_passages(turn.result.passages),
+                        question=turn.standalone))]
+        return self._call_llm(messages, turn.on_token, turn.deadline)
 
     def _call_llm(self, messages: list[tuple[str, str]], on_token: OnToken | None,
                   deadline: float) -> LLMReply:
@@ -205,18 +261,18 @@ class Answerer:
         except Exception as exc:  # providers raise many kinds
             raise LLMError(describe_failure(self.settings, exc)) from exc
 
-    @staticmethod
-    def _finish(base: Answer, checked: CheckedAnswer) -> Answer:
-        base.text = checked.text
-        base.sources = [
-            Source(n=c.n, title=c.passage.title, source=c.passage.source,
-                   published_at=c.passage.published_at, url=c.passage.url, quote=c.quote,
-                   passage=c.passage.text, chunk_id=c.passage.chunk_id,
-                   also_in=list(c.passage.also_in))
-            for c in checked.citations
-        ]
-        base.citations_verified = checked.verified
-        base.citations_total = checked.total
-        base.unsupported = checked.unsupported
-        base.declined = not checked.text
-        return base
+
+def _finish(answer: Answer, checked: CheckedAnswer) -> Answer:
+    answer.text = checked.text
+    answer.sources = [
+        Source(n=c.n, title=c.passage.title, source=c.passage.source,
+               published_at=c.passage.published_at, url=c.passage.url, quote=c.quote,
+               passage=c.passage.text, chunk_id=c.passage.chunk_id,
+               also_in=list(c.passage.also_in))
+        for c in checked.citations
+    ]
+    answer.citations_verified = checked.verified
+    answer.citations_total = checked.total
+    answer.unsupported = checked.unsupported
+    answer.declined = not checked.text
+    return answer

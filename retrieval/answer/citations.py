@@ -5,20 +5,17 @@ renumbered in order of first citation."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from retrieval.text import content_terms, split_sentences, stem_set
-from retrieval.types import Passage
+from retrieval.types import Embed, Passage
 
 _MARKERS = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")
 _MARKERS_AFTER_STOP = re.compile(r"([.!?])((?:\s*\[\d+(?:\s*[,;]\s*\d+)*\])+)")
 LEXICAL_SUPPORT = 0.6
 EMBEDDING_SUPPORT = 0.7
-
-Embed = Callable[[list[str]], np.ndarray]
 
 
 @dataclass

@@ -14,7 +14,6 @@ from itertools import combinations
 import numpy as np
 
 from retrieval.answer.answer_types import YESNO
-from retrieval.answer.citations import Embed
 from retrieval.answer.features import (
     FEATURES,
     Question,
@@ -22,12 +21,11 @@ from retrieval.answer.features import (
     add_relative,
     add_similarity,
     matrix,
-    read_question,
     sentence_candidates,
 )
 from retrieval.answer.weights import shipped_weights
 from retrieval.text import stem_set
-from retrieval.types import Passage
+from retrieval.types import Embed, Passage
 
 YESNO_BONUS = 0.5
 
@@ -73,12 +71,12 @@ class Extract:
     lead: str | None           # the short answer, word for word from sentences[0]
 
 
-def extract(question_text: str, passages: list[Passage], idf: dict[str, float],
-            embed: Embed | None, max_sentences: int = 3, model: AnswerModel | None = None,
+def extract(question: Question, passages: list[Passage], embed: Embed | None,
+            max_sentences: int = 3, model: AnswerModel | None = None,
             today: date | None = None) -> Extract:
+    """The best sentences of the passages for the question (`read_question`)."""
     model = model or shipped_model()
-    question = read_question(question_text)
-    found = sentence_candidates(question, passages, idf, None, today=today)
+    found = sentence_candidates(question, passages, None, today=today)
     if not found:
         return Extract(question, [], [], None)
     if embed is not None and model.uses("similarity"):

@@ -20,9 +20,9 @@ from retrieval.answer.answer_types import (
     fits,
     question_kind,
 )
-from retrieval.answer.citations import Embed
+from retrieval.search.question import ParsedQuestion
 from retrieval.text import content_terms, proper_nouns, split_sentences, stem, stem_set, words
-from retrieval.types import Passage
+from retrieval.types import Embed, Passage
 
 MIN_WORDS, MAX_WORDS = 5, 70
 RELEVANCE_SCALE = 2.0  # a passage this far below the best counts e^-1 as much
@@ -51,25 +51,30 @@ FEATURES = (
 
 @dataclass
 class Question:
+    """The answer's reading of a question, on top of search's (`ParsedQuestion`)."""
     text: str
     kind: str
-    terms: list[str]
+    terms: list[str]  # as search parsed them
     stems: set[str]
     bigrams: set[tuple[str, str]]
     acronyms: dict[str, str]  # "mvp" -> "m v p": initials a sentence may spell out
     asked: list[str]  # terms of its last sentence: what it asks, not the story it opens with
     names: set[str]   # stems of its capitalised words: the people and places it is about
+    idf: dict[str, float]  # of each term, as search read it
 
 
-def read_question(text: str) -> Question:
-    terms = content_terms(text)
+def read_question(parsed: ParsedQuestion) -> Question:
+    """What the answer adds to search's reading: the kind of thing asked for, the
+    question's stems, word pairs, acronyms and the terms of its asking sentence."""
+    text, terms = parsed.text, parsed.terms
     acronyms = {stem(w): " ".join(w.lower()) for w in words(text)
                 if 2 <= len(w) <= 6 and w.isupper() and w.isalpha()
                 and not _ROMAN.fullmatch(w)}
     parts = split_sentences(text)
+    asked = content_terms(parts[-1]) if len(parts) > 1 else terms
     return Question(text, question_kind(text), terms, stem_set(text),
-                    set(zip(terms, terms[1:], strict=False)), acronyms,
-                    content_terms(parts[-1]) if parts else terms, set(proper_nouns(text)))
+                    set(zip(terms, terms[1:], strict=False)), acronyms, asked,
+                    set(parsed.names), parsed.idf)
 
 
 @dataclass
@@ -117,10 +122,11 @@ def _found(term: str, stems: set[str]) -> bool:
     return term in stems or bool(_ALSO.get(term, set()) & stems)
 
 
-def _coverage(question: Question, sentence: str, stems: set[str], idf: dict[str, float],
+def _coverage(question: Question, sentence: str, stems: set[str],
               terms: list[str] | None = None) -> float:
     """The share of the question's terms (or of `terms`) a sentence holds, by IDF."""
     terms = question.terms if terms is None else terms
+    idf = question.idf
     total = sum(idf.get(t, 1.0) for t in terms) or 1.0
     found = {t for t in terms if _found(t, stems)}
     if question.acronyms:  # "MVP" answered by "most valuable player"
@@ -182,8 +188,8 @@ def age_values(age_days: int | None) -> dict[str, float]:
             "this_week": float(age <= 7)}
 
 
-def sentence_candidates(question: Question, passages: list[Passage], idf: dict[str, float],
-                        embed: Embed | None, depth: int = 5, today: date | None = None
+def sentence_candidates(question: Question, passages: list[Passage], embed: Embed | None,
+                        depth: int = 5, today: date | None = None
                         ) -> list[Sentence]:
     """Every whole sentence of the first `depth` passages, with its feature values.
     `today`: the day asked (the passages' ages count only with it)."""
@@ -202,8 +208,8 @@ def sentence_candidates(question: Question, passages: list[Passage], idf: dict[s
             n_words = len(text.split())
             stems = stem_set(text)
             spans = _new_spans(question, text)
-            coverage = _coverage(question, text, stems, idf)
-            predicate = _coverage(question, text, stems, idf, predicates)
+            coverage = _coverage(question, text, stems)
+            predicate = _coverage(question, text, stems, predicates)
             terms = content_terms(text)
             sentence_bigrams = set(zip(terms, terms[1:], strict=False))
             values = {

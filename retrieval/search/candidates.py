@@ -9,7 +9,8 @@ import numpy as np
 
 from retrieval.index.catalog import ChunkRow
 from retrieval.index.stores import Hits
-from retrieval.search.rerank import Candidate, QueryInfo, bm25
+from retrieval.search.question import ParsedQuestion
+from retrieval.search.rerank import Candidate, bm25
 
 
 class KeywordSide(NamedTuple):
@@ -31,7 +32,7 @@ def candidate(row: ChunkRow) -> Candidate:
 
 
 def merge(dense: Hits, dense_rows: dict[str, ChunkRow], keyword: KeywordSide,
-          vector: np.ndarray, query: QueryInfo, avg_len: float) -> list[Candidate]:
+          vector: np.ndarray, query: ParsedQuestion, avg_len: float) -> list[Candidate]:
     """Dense hits first, then keyword-only ones. Hits whose rows are gone (removed by an
     index run since the query) are left out."""
     cands: dict[str, Candidate] = {}

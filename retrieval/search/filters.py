@@ -3,10 +3,13 @@ question, and the same filters in Chroma's `where` language for the dense side."
 
 from __future__ import annotations
 
+import difflib
 from typing import Any
 
 from retrieval.search.timewords import TimeWindow
 from retrieval.types import SearchFilters
+
+MAX_OUTLETS_SHOWN = 12  # in "no outlet named ..."
 
 
 def narrow(filters: SearchFilters, window: TimeWindow | None) -> SearchFilters:
@@ -31,3 +34,17 @@ def dense_where(filters: SearchFilters, spellings: set[str]) -> dict[str, Any] |
     if filters.until:
         clauses.append({"published_ts": {"$lte": filters.until_ts}})
     return clauses[0] if len(clauses) == 1 else ({"$and": clauses} if clauses else None)
+
+
+
+def no_such_outlet(name: str, outlets: list[str]) -> str:
+    """What to say of an outlet filter that matches no indexed outlet (`outlets`, most
+    articles first), with the closest name: a misspelling would otherwise find nothing,
+    silently."""
+    by_lower = {o.lower(): o for o in outlets}
+    close = difflib.get_close_matches(name.lower(), list(by_lower), n=1, cutoff=0.6)
+    hint = f" (did you mean {by_lower[close[0]]!r}?)" if close else ""
+    shown = ", ".join(outlets[:MAX_OUTLETS_SHOWN]) or "none yet"
+    more = len(outlets) - MAX_OUTLETS_SHOWN
+    return (f"no outlet named {name!r}{hint}; outlets: {shown}"
+            + (f" and {more} more" if more > 0 else ""))

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from retrieval.search import bm25 as okapi
+from retrieval.search.question import ParsedQuestion
 from retrieval.text import sentence_stems, stem, words
 
 FEATURES = (
@@ -84,43 +85,7 @@ class Candidate:
         return _title_stems(self.title)
 
 
-@dataclass
-class QueryInfo:
-    terms: list[str]          # content stems, in question order
-    idf: dict[str, float]
-    names: list[str]          # stems of proper nouns
-    today: date
-    window_since: date | None
-    window_until: date | None
-    wants_number: bool = False  # "how many", "what year", ...: answers carry digits
-
-    @cached_property
-    def total_idf(self) -> float:
-        return sum(self.idf.get(t, 0.0) for t in self.terms) or 1.0
-
-    @cached_property
-    def weighted_terms(self) -> list[tuple[str, str, float]]:
-        """(stem, stem between spaces as `Candidate.spaced` holds it, idf) per term."""
-        return [(t, f" {t} ", self.idf.get(t, 0.0)) for t in self.terms]
-
-    @cached_property
-    def bigrams(self) -> list[str]:
-        """Each pair of neighbouring terms, as the two stems appear together in `spaced`."""
-        return [f" {a}  {b} " for a, b in zip(self.terms, self.terms[1:], strict=False)]
-
-    @cached_property
-    def padded_names(self) -> list[tuple[str, str]]:
-        return [(n, f" {n} ") for n in self.names]
-
-
 _DIGIT = re.compile(r" \d")
-_NUMBER_QUESTION = re.compile(
-    r"\b(how (many|much|old|long|far)|what (year|percent\w*|number|age)|which year)\b",
-    re.IGNORECASE)
-
-
-def wants_number(question: str) -> bool:
-    return bool(_NUMBER_QUESTION.search(question))
 
 
 @lru_cache(maxsize=4096)
@@ -128,7 +93,7 @@ def _title_stems(title: str) -> tuple[str, ...]:
     return tuple(stem(w) for w in words(title))
 
 
-def bm25(query: QueryInfo, cand: Candidate, avg_len: float) -> float:
+def bm25(query: ParsedQuestion, cand: Candidate, avg_len: float) -> float:
     """BM25 (`bm25.py`) of the passage and its headline for the question's stems."""
     title, spaced = cand.title_stems, cand.spaced
     title_weight = okapi.TITLE_WEIGHT
@@ -136,7 +101,7 @@ def bm25(query: QueryInfo, cand: Candidate, avg_len: float) -> float:
                         for term, padded, idf in query.weighted_terms], cand.length, avg_len)
 
 
-def _dates(query: QueryInfo, published: date | None) -> tuple[float, ...]:
+def _dates(query: ParsedQuestion, published: date | None) -> tuple[float, ...]:
     """in_window, log_days_before, after_today, after_week, recent_7, recent_30."""
     if published is None:
         return 0.0, 0.0, 0.0, 0.0, 0.0, 0.0
@@ -148,7 +113,7 @@ def _dates(query: QueryInfo, published: date | None) -> tuple[float, ...]:
             float(-1 <= days <= 7), float(-1 <= days <= 30))
 
 
-def features(query: QueryInfo, cands: list[Candidate]) -> np.ndarray:
+def features(query: ParsedQuestion, cands: list[Candidate]) -> np.ndarray:
     out = np.zeros((len(cands), len(FEATURES)), dtype=np.float32)
     top_bm25 = max((c.bm25 for c in cands), default=0.0) or 1.0
     siblings: dict[str, int] = {}
@@ -217,7 +182,8 @@ class Reranker:
         for name in DATE_FEATURES:
             self.content_vector[FEATURES.index(name)] = 0.0
 
-    def score(self, query: QueryInfo, cands: list[Candidate]) -> tuple[np.ndarray, np.ndarray]:
+    def score(self, query: ParsedQuestion, cands: list[Candidate]
+              ) -> tuple[np.ndarray, np.ndarray]:
         """(ranking score, relevance): relevance ignores the date features."""
         if not cands:
             empty = np.zeros(0, dtype=np.float32)
