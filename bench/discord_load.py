@@ -34,8 +34,8 @@ from discord_server import ClientThread, FakeDiscord  # noqa: E402
 from serve_memory import memory_mb  # noqa: E402
 
 from bot.discord.client import NewsbotClient  # noqa: E402
-from bot.feedback import FeedbackStore  # noqa: E402
 from retrieval.app import NewsApp  # noqa: E402
+from retrieval.feedback import FeedbackStore  # noqa: E402
 from retrieval.settings import get_settings  # noqa: E402
 
 QUESTIONS = ["Who won the World Cup final in Qatar?", "When did Queen Elizabeth die?",

@@ -25,8 +25,8 @@ from discord_server import ClientThread, FakeDiscord
 from serve_memory import memory_mb
 
 from bot.discord.client import NewsbotClient
-from bot.feedback import FeedbackStore
 from retrieval.app import NewsApp
+from retrieval.feedback import FeedbackStore
 from retrieval.settings import get_settings
 
 QUESTIONS = ["Who won the World Cup final in Qatar?", "When did Queen Elizabeth die?",

@@ -11,11 +11,12 @@ from pathlib import Path
 from prompt_toolkit import PromptSession
 from prompt_toolkit.history import FileHistory
 from rich.console import Console
+from rich.markup import escape
 
+from bot.context import error_text
 from bot.render import print_answer, print_sources
 from corpus.errors import NewsbotError
-from retrieval.answer.followup import History
-from retrieval.app import NewsApp
+from retrieval.app import History, NewsApp
 from retrieval.types import Answer
 
 log = logging.getLogger(__name__)
@@ -66,7 +67,7 @@ class ChatSession:
             self.console.print("\n[yellow]Cancelled.[/]")
             return
         except NewsbotError as exc:
-            self.console.print(f"[red]⚠️ {exc}[/]")
+            self.console.print(f"[red]⚠️ {escape(error_text(exc))}[/]")
             return
         except Exception as exc:  # a library failure must not end the chat
             log.exception("answering %r failed", question)

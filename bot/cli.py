@@ -6,18 +6,25 @@ Heavy libraries (torch, chromadb) are imported inside commands, so `--help` is i
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 import click
 
-from bot.options import echo_json, filter_options, filters_of, parse_day
+from bot.context import (
+    echo_json,
+    error_text,
+    filter_options,
+    filters_of,
+    index_dir_option,
+    open_app,
+    parse_day,
+)
+from bot.discord_commands import discord_, feedback
+from bot.doctor_command import doctor
+from bot.eval_command import eval_
+from bot.feeds_commands import feeds, fetch
+from bot.watch_command import watch
 from corpus.errors import NewsbotError
-
-if TYPE_CHECKING:
-    from retrieval.app import NewsApp
-    from retrieval.settings import Settings
 
 
 class NewsbotGroup(click.Group):
@@ -27,7 +34,7 @@ class NewsbotGroup(click.Group):
         try:
             return super().invoke(ctx)
         except NewsbotError as exc:
-            click.secho(f"error: {exc}", fg="red", err=True)
+            click.secho(f"error: {error_text(exc)}", fg="red", err=True)
             ctx.exit(1)
         except click.UsageError as exc:  # a bad option or argument: one line, not usage
             where = exc.ctx.command_path if exc.ctx else "newsbot"
@@ -39,41 +46,11 @@ class NewsbotGroup(click.Group):
             ctx.exit(130)
 
 
-def _remember_index_dir(ctx: click.Context, _: click.Parameter, value: Path | None) -> None:
-    if value is not None:
-        ctx.ensure_object(dict)["index_dir"] = value
-        ctx.find_root().ensure_object(dict)["index_dir"] = value
-
-
-def index_dir_option(command: Callable[..., Any]) -> Callable[..., Any]:
-    """--index-dir, accepted before the command name and after it."""
-    return click.option(
-        "--index-dir", type=click.Path(path_type=Path), expose_value=False,
-        callback=_remember_index_dir, is_eager=True,
-        help="Index folder (default: NEWSBOT_INDEX_DIR or ~/.local/share/newsbot/index).",
-    )(command)
-
-
 @click.group(cls=NewsbotGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="newsbot-qa")
 @index_dir_option
 def cli() -> None:
     """newsbot: ask questions about news articles and get answers with cited passages."""
-
-
-def settings_of(ctx: click.Context) -> Settings:
-    from retrieval.settings import get_settings
-
-    return get_settings(index_dir=(ctx.find_root().obj or {}).get("index_dir"))
-
-
-def open_app(ctx: click.Context, create: bool = False, rebuild: bool = False) -> NewsApp:
-    """The app for this command, closed when the command ends."""
-    from retrieval.app import NewsApp
-
-    app = NewsApp.open(settings_of(ctx), create=create, discard_damaged=rebuild)
-    ctx.call_on_close(app.close)
-    return app
 
 
 @cli.command()
@@ -265,13 +242,6 @@ def chat(ctx: click.Context) -> None:
 def main() -> None:
     cli(prog_name="newsbot")
 
-
-# Commands in their own modules, registered here (they import helpers from this one).
-from bot.discord_commands import discord_, feedback  # noqa: E402
-from bot.doctor_command import doctor  # noqa: E402
-from bot.eval_command import eval_  # noqa: E402
-from bot.feeds_commands import feeds, fetch  # noqa: E402
-from bot.watch_command import watch  # noqa: E402
 
 cli.add_command(eval_)
 cli.add_command(feeds)

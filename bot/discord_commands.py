@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from bot.cli import index_dir_option, open_app, settings_of
+from bot.context import index_dir_option, open_app, settings_of
 
 
 @click.command(name="discord")
@@ -36,7 +36,7 @@ def discord_(ctx: click.Context, guild: int | None) -> None:
 
 
 def _open_store(ctx: click.Context):
-    from bot.feedback import FeedbackStore
+    from retrieval.app import FeedbackStore
     from retrieval.errors import NewsbotError
 
     path = Path(settings_of(ctx).discord_feedback_db).expanduser()

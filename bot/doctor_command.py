@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING
 
 import click
 
-from bot.cli import index_dir_option, settings_of
+from bot.context import index_dir_option, settings_of, with_fix
 
 if TYPE_CHECKING:
-    from retrieval.health import Check
+    from retrieval.app import Check
     from retrieval.settings import Settings
 
 DISCORD_API = "https://discord.com/api/v10"
@@ -19,7 +19,7 @@ DISCORD_API = "https://discord.com/api/v10"
 
 def discord_check(settings: Settings) -> Check:
     """The bot's token is valid: `GET /users/@me` answers with the bot's user."""
-    from retrieval.health import http_get, timed
+    from retrieval.app import http_get, timed
 
     def probe() -> str:
         assert settings.discord_token is not None
@@ -33,7 +33,7 @@ def discord_check(settings: Settings) -> Check:
 
 
 def all_checks(settings: Settings, with_index: bool = True) -> list[Check]:
-    from retrieval.health import index_checks, service_checks
+    from retrieval.app import index_checks, service_checks
 
     checks = index_checks(settings) if with_index else []
     checks += service_checks(settings)
@@ -64,6 +64,6 @@ def doctor(ctx: click.Context, as_json: bool) -> None:
         for check in checks:
             mark = click.style("ok  ", fg="green") if check.ok else click.style("FAIL", fg="red")
             click.echo(f"{mark} {check.name:<{width}}  {check.seconds * 1000:7.0f} ms  "
-                       f"{check.detail}")
+                       f"{with_fix(check.detail, check.fix)}")
     if not healthy:
         ctx.exit(1)

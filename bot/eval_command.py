@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from bot.cli import index_dir_option, open_app
+from bot.context import index_dir_option, open_app
 
 
 @click.command(name="eval")
@@ -35,8 +35,8 @@ def eval_(ctx: click.Context, questions: Path, k: int, out: Path | None, answers
 
     Example: newsbot eval my-questions.jsonl --out results.jsonl --answers
     """
+    from retrieval.app import AnswerReport, evaluate, read_questions
     from retrieval.errors import NewsbotError
-    from retrieval.evaluation import AnswerReport, evaluate, read_questions
 
     items = list(read_questions(questions))
     app = open_app(ctx)

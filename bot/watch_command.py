@@ -9,8 +9,7 @@ from pathlib import Path
 
 import click
 
-from bot.cli import index_dir_option, open_app, settings_of
-from bot.feeds_commands import feed_poller
+from bot.context import index_dir_option, open_app, settings_of
 
 
 @click.command()
@@ -29,7 +28,6 @@ def watch(ctx: click.Context, folders: tuple[Path, ...], no_feeds: bool) -> None
     Example: newsbot watch ~/news/
     """
     from retrieval.errors import NewsbotError
-    from retrieval.watch import Watcher
 
     settings = settings_of(ctx)
     targets = list(folders) or [Path(settings.corpus_dir)]
@@ -39,9 +37,7 @@ def watch(ctx: click.Context, folders: tuple[Path, ...], no_feeds: bool) -> None
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(message)s")
     app = open_app(ctx, create=True)
-    poll = None if no_feeds else feed_poller(app, settings)
-    watcher = Watcher(app, targets, quiet_s=settings.watch_debounce_s,
-                      poll_every_s=settings.watch_poll_minutes * 60, poll_feeds=poll)
+    watcher = app.watcher(targets, with_feeds=not no_feeds)
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: watcher.stop.set())
     click.echo(f"watching {', '.join(str(t) for t in targets)} (Ctrl-C stops)", err=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+from enum import StrEnum
 from pathlib import Path
 
 # Lone surrogates cannot be written as UTF-8: Python makes them from undecodable bytes in
@@ -28,8 +29,25 @@ def safe_name(path: Path | str) -> str:
     return _SURROGATE.sub(_escape_byte, os.fspath(path))
 
 
+class Fix(StrEnum):
+    """What a person does about an error. The message says what happened; each front end
+    says the fix in its own words (a command on the CLI, an admin's job on Discord)."""
+
+    INDEX = "index"  # nothing is indexed yet: index the articles
+    INDEX_AGAIN = "index-again"  # a run stopped short or left a gap: index again
+    REBUILD = "rebuild"  # the index must be built again from the articles
+    AWAIT_REBUILD = "await-rebuild"  # a rebuild is under way: ask again once it is done
+
+
 class NewsbotError(Exception):
     """Base class for every error newsbot reports to a user as a plain message."""
+
+    fix: Fix | None = None
+
+    def __init__(self, *args: object, fix: Fix | None = None) -> None:
+        super().__init__(*args)
+        if fix is not None:
+            self.fix = fix
 
 
 class ArticleReadError(NewsbotError):

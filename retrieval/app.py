@@ -12,7 +12,7 @@ several threads at once, an index run among them.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,10 @@ from corpus.loader import LoadResult, load_articles
 from retrieval.answer.chain import Answerer, OnToken
 from retrieval.answer.followup import History
 from retrieval.errors import InvalidRequest
+from retrieval.evaluation import AnswerReport, evaluate, read_questions
+from retrieval.feedback import FeedbackStore
+from retrieval.feeds import Feeds, Note, log_problems
+from retrieval.health import Check, HealthLog, http_get, index_checks, service_checks, timed
 from retrieval.index.embedding import Embedder
 from retrieval.index.news_index import NewsIndex, Progress
 from retrieval.index.report import IndexReport
@@ -36,6 +40,11 @@ MAX_QUESTION_CHARS = 2000
 TOPIC_GAP = 4.0
 TOPIC_FLOOR = 4.0
 _UNSET: Any = object()
+# What the front ends use besides `NewsApp`, so that they import one module of the core
+# (with `types`, `errors` and `settings`): a test holds `bot/` to that.
+__all__ = ["AnswerReport", "Check", "FeedbackStore", "Feeds", "HealthLog", "History",
+           "IndexReport", "NewsApp", "Note", "clean_question", "evaluate", "http_get",
+           "index_checks", "read_questions", "service_checks", "timed"]
 
 
 def clean_question(question: str) -> str:
@@ -218,3 +227,36 @@ class NewsApp:
             return self.index_store.catalog.latest(limit)
         found = self.search(topic, k=max(10, 2 * limit), today=today).passages
         return self.index_store.catalog.latest(limit, about_topic(found))
+
+    # --- feeds and the watch loop ----------------------------------------------------------
+    def feeds(self, note: Note | None = None) -> Feeds:
+        """The feed list of this index (the caller closes it)."""
+        return Feeds(self.settings, note) if note else Feeds(self.settings)
+
+    def index_feeds(self, feeds: Feeds, progress: Progress | None = None) -> IndexReport:
+        """Index the whole feeds folder: articles written while an earlier indexing failed
+        come in too."""
+        feeds.folder.mkdir(parents=True, exist_ok=True)  # an empty folder indexes as nothing
+        return self.index([feeds.folder], progress=progress)
+
+    def feed_poller(self) -> Callable[[], IndexReport | None]:
+        """For the watch loop: poll every feed and index what they bring."""
+        def poll() -> IndexReport | None:
+            with self.feeds() as feeds:  # opened each time: feeds may be added meanwhile
+                report = feeds.poll()
+            if report is None:
+                return None
+            log_problems(report)
+            return self.index_feeds(feeds) if feeds.folder.exists() else None
+
+        return poll
+
+    def watcher(self, folders: Iterable[Path], *, with_feeds: bool = True,
+                on_indexed: Callable[[IndexReport], None] | None = None) -> Any:
+        """The watch loop over `folders` (and the feeds), a `retrieval.watch.Watcher`."""
+        from retrieval.watch import Watcher
+
+        return Watcher(self, folders, quiet_s=self.settings.watch_debounce_s,
+                       poll_every_s=self.settings.watch_poll_minutes * 60,
+                       poll_feeds=self.feed_poller() if with_feeds else None,
+                       on_indexed=on_indexed)

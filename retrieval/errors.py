@@ -1,13 +1,16 @@
 """Every domain error of the retrieval library. Each derives from `NewsbotError`, which
-every front end (CLI, chat, Discord) turns into a one-line message, never a traceback."""
+every front end (CLI, chat, Discord) turns into a one-line message, never a traceback.
+A message says what happened, never which command to run: its `fix` (a `Fix`) is said
+by each front end in its own words."""
 
 from __future__ import annotations
 
-from corpus.errors import ArticleReadError, NewsbotError
+from corpus.errors import ArticleReadError, Fix, NewsbotError
 
 __all__ = [
     "ArticleReadError",
     "EmbeddingModelError",
+    "Fix",
     "DiskFull",
     "IndexBusy",
     "IndexDamaged",

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from corpus.errors import NewsbotError
+from corpus.errors import Fix, NewsbotError
 from retrieval.settings import Settings
 
 SERVICE_TIMEOUT_S = 5.0
@@ -27,6 +27,7 @@ class Check:
     ok: bool
     detail: str
     seconds: float
+    fix: Fix | None = None  # what to do about a failure, said by each front end
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -47,11 +48,12 @@ def _one_line(exc: BaseException) -> str:
 def timed(name: str, probe: Callable[[], str]) -> Check:
     """Run `probe` (which says what it found, or raises) as the check `name`."""
     started = time.perf_counter()
+    fix = None
     try:
         detail, ok = probe(), True
     except Exception as exc:  # every failure is the check's answer, never a crash
-        detail, ok = _one_line(exc), False
-    return Check(name, ok, detail, round(time.perf_counter() - started, 4))
+        detail, ok, fix = _one_line(exc), False, getattr(exc, "fix", None)
+    return Check(name, ok, detail, round(time.perf_counter() - started, 4), fix)
 
 
 def http_get(url: str, headers: dict[str, str] | None = None,
@@ -168,8 +170,8 @@ def index_checks(settings: Settings) -> list[Check]:
         embedder.embed_query("health check")
         built = opened["index"].model if "index" in opened else None
         if built and built != embedder.name:
-            raise ValueError(f"the index was built with {built!r}, not {embedder.name!r}; "
-                             "re-index with `newsbot index --rebuild`")
+            raise NewsbotError(f"the index was built with {built!r}, not {embedder.name!r}",
+                               fix=Fix.REBUILD)
         return f"{embedder.name} loads" + (" and built this index" if built else "")
 
     try:

@@ -14,8 +14,8 @@ from discord_server import ClientThread, FakeDiscord
 
 from bot.discord.client import NewsbotClient
 from bot.discord.cooldowns import Cooldowns
-from bot.feedback import FeedbackStore
 from retrieval.app import NewsApp
+from retrieval.feedback import FeedbackStore
 from retrieval.index.embedding import HashEmbedder
 from retrieval.settings import get_settings
 

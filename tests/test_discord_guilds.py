@@ -16,8 +16,8 @@ from test_discord_shards import world_on_shard
 
 from bot.cli import cli
 from bot.discord.client import NewsbotClient
-from bot.feedback import FeedbackStore
 from retrieval.app import NewsApp
+from retrieval.feedback import FeedbackStore
 from retrieval.index.embedding import HashEmbedder
 from retrieval.settings import Settings, get_settings
 

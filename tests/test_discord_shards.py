@@ -17,9 +17,9 @@ from test_discord_cli import read_lines, start_bot
 
 from bot.cli import cli
 from bot.discord.client import NewsbotClient
-from bot.feedback import FeedbackStore
 from retrieval.app import NewsApp
 from retrieval.errors import SettingsError
+from retrieval.feedback import FeedbackStore
 from retrieval.index.embedding import HashEmbedder
 from retrieval.settings import get_settings
 

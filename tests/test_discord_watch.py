@@ -8,8 +8,8 @@ from conftest import story, write_article
 from discord_server import ClientThread, FakeDiscord
 
 from bot.discord.client import NewsbotClient
-from bot.feedback import FeedbackStore
 from retrieval.app import NewsApp
+from retrieval.feedback import FeedbackStore
 from retrieval.index.embedding import HashEmbedder
 from retrieval.settings import get_settings
 

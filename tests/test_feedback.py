@@ -8,7 +8,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from bot.cli import cli
-from bot.feedback import FeedbackStore
+from retrieval.feedback import FeedbackStore
 from retrieval.types import Answer, Source
 
 URL = "https://sample.newsbot.example/sport/2022/12/18/world-cup-final"

@@ -51,7 +51,7 @@ def test_reads_during_a_rebuild_say_a_rebuild_is_under_way(tmp_path: Path) -> No
             with pytest.raises(IndexEmpty) as refused:
                 reader.search("Who won the World Cup final?")
             assert "is being rebuilt (since " in str(refused.value)
-            assert "ask again when `newsbot index --rebuild` is done" in str(refused.value)
+            assert refused.value.fix == "await-rebuild"  # said by each front end
             app.index()
             assert reader.search("World Cup final").passages  # whole again
         assert app.index_store.catalog.get_meta("rebuild_started") is None

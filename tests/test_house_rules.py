@@ -34,6 +34,81 @@ def test_imports_point_one_way(package: str) -> None:
     assert not wrong
 
 
+def module_name(path: Path) -> str:
+    parts = path.relative_to(REPO).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imports_among(package: str) -> dict[str, set[str]]:
+    """Each module of the package and the package's modules it imports anywhere: at the top,
+    under TYPE_CHECKING or inside a function (a late import still ties the two together)."""
+    paths = {module_name(path): path for path in modules(package)}
+    graph: dict[str, set[str]] = {}
+    for name, path in paths.items():
+        here = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        found = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                found |= {alias.name for alias in node.names}
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    up = here.split(".")[:len(here.split(".")) - node.level + 1]
+                    base = ".".join([*up, base] if base else up)
+                found |= {f"{base}.{a.name}" if f"{base}.{a.name}" in paths else base
+                          for a in node.names}
+        graph[name] = (found & set(paths)) - {name}
+    return graph
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """One path around each cycle found by a depth-first walk."""
+    found, state, stack = [], dict.fromkeys(graph, 0), []  # 0 new, 1 on the path, 2 done
+
+    def walk(name: str) -> None:
+        state[name] = 1
+        stack.append(name)
+        for other in sorted(graph[name]):
+            if state[other] == 1:
+                found.append([*stack[stack.index(other):], other])
+            elif state[other] == 0:
+                walk(other)
+        stack.pop()
+        state[name] = 2
+
+    for name in sorted(graph):
+        if state[name] == 0:
+            walk(name)
+    return found
+
+
+def test_cycles_are_found() -> None:
+    assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c", "a"]]
+    assert cycles({"a": {"b"}, "b": set()}) == []
+
+
+def test_no_import_cycles_in_the_front_ends() -> None:
+    graph = imports_among("bot")
+    assert "bot.feeds_commands" in graph["bot.cli"]  # the walk sees imports
+    assert not [" -> ".join(cycle) for cycle in cycles(graph)]
+
+
+# The front ends use one core: its app (with what it re-exports), types, errors, settings.
+CORE_FACES = {"retrieval", "retrieval.app", "retrieval.types", "retrieval.errors",
+              "retrieval.settings"}
+
+
+def test_the_front_ends_use_the_core_through_its_faces() -> None:
+    wrong = []
+    for path in modules("bot"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            wrong += [f"{path.relative_to(REPO)} imports {n}" for n in names
+                      if n.split(".")[0] == "retrieval" and n not in CORE_FACES]
+    assert not wrong
+
+
 def test_modules_read_in_one_sitting() -> None:
     long = [f"{path.relative_to(REPO)}: {n} lines" for package in ALLOWED
             for path in modules(package)

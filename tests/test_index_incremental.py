@@ -116,8 +116,9 @@ def test_other_model_is_refused_with_a_hint(tmp_path: Path, corpus_dir: Path) ->
     update(first, corpus_dir)
     first.close()
     second = NewsIndex(tmp_path / "idx", HashEmbedder(128))
-    with pytest.raises(IndexModelMismatch, match="--rebuild"):
+    with pytest.raises(IndexModelMismatch, match="was built with embedding model") as refused:
         update(second, corpus_dir)
+    assert refused.value.fix == "rebuild"  # each front end says how in its own words
     second.rebuild()
     assert update(second, corpus_dir).added == 4
     assert second.model == "hash:128"

@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from servers import database
 
-from bot.feedback import FeedbackStore
 from corpus.feeds.errors import FeedError
 from corpus.feeds.store import FeedStore
 from corpus.migrations import Migrations, NewerSchema, migrate_sqlite, user_version
 from retrieval.errors import IndexSchemaError, NewsbotError
+from retrieval.feedback import FeedbackStore
 from retrieval.index.sqlite import SCHEMA_VERSION, SqliteDatabase
 from retrieval.types import SearchFilters
 

@@ -100,7 +100,6 @@ def test_the_watch_loop_polls_the_feeds(tmp_path: Path) -> None:
     from feed_server import Canned, FeedServer, page, rss
     from feed_server import story as paragraphs
 
-    from bot.feeds_commands import feed_poller
     from corpus.feeds import FeedStore, add_feed
 
     folder = tmp_path / "news"
@@ -114,7 +113,7 @@ def test_the_watch_loop_polls_the_feeds(tmp_path: Path) -> None:
             "description": "A glacier lake drained."}]), content_type="application/rss+xml")
         server.routes["/a/1"] = Canned(page("Glacier lake drains overnight",
                                             *paragraphs("glacier lake")))
-        poll = feed_poller(app, settings)  # before any feed exists: one is added later
+        poll = app.feed_poller()  # before any feed exists: one is added later
         assert poll() is None
         with FeedStore(settings.feeds_db) as store:
             add_feed(store, server.url("/rss.xml"), "Mountain Post")

@@ -15,16 +15,16 @@ from typing import Any
 import discord
 from discord import app_commands
 
+from bot.discord.commands import VoteButton, register, vote_view
 from bot.discord.conversation import Conversations
 from bot.discord.cooldowns import Cooldowns, wait_message
-from bot.discord.format import THREAD_NAME_CHARS, answer_embeds, clip
+from bot.discord.format import THREAD_NAME_CHARS, answer_embeds, clip, error_text
 from bot.discord.health import watch_health, watches_anything
 from bot.discord.replies import Reply, Streamer
 from bot.discord.servers import Servers, sync_commands
-from bot.feedback import FeedbackStore
 from corpus.errors import NewsbotError
-from retrieval.answer.followup import History
-from retrieval.app import NewsApp
+from retrieval.app import FeedbackStore, History, NewsApp, clean_question
+from retrieval.errors import InvalidRequest
 from retrieval.settings import Settings
 from retrieval.types import Answer, SearchFilters
 
@@ -59,8 +59,6 @@ class NewsbotClient(discord.Client):
         self._health: asyncio.Task | None = None  # the watch on PostgreSQL, Chroma, the LLM
 
     async def setup_hook(self) -> None:
-        from bot.discord.commands import VoteButton, register
-
         register(self)
         self.add_dynamic_items(VoteButton)  # votes on answers given before a restart count
         if self.on_login is not None and self.application_id:
@@ -73,9 +71,7 @@ class NewsbotClient(discord.Client):
             return
         await sync_commands(self)
         if self.settings.discord_watch:
-            from bot.feeds_commands import feed_poller
-
-            self.start_watching(feed_poller(self.app, self.settings))
+            self.start_watching()
 
     @property
     def once_per_bot(self) -> bool:
@@ -86,11 +82,10 @@ class NewsbotClient(discord.Client):
         the shared index, so a new article is indexed and its headline posted once)."""
         return not self.shard_id
 
-    def start_watching(self, poll_feeds: Any = None) -> None:
-        """The watch loop in a thread of its own; what it indexes is announced here."""
+    def start_watching(self) -> None:
+        """The watch loop (the corpus and the feeds) in a thread of its own; what it
+        indexes is announced here."""
         import threading
-
-        from retrieval.watch import Watcher
 
         loop = asyncio.get_running_loop()
 
@@ -102,10 +97,7 @@ class NewsbotClient(discord.Client):
                     lambda f: f.exception() and log.error("posting headlines failed",
                                                           exc_info=f.exception()))
 
-        self.watcher = Watcher(self.app, [self.settings.corpus_dir],
-                               quiet_s=self.settings.watch_debounce_s,
-                               poll_every_s=self.settings.watch_poll_minutes * 60,
-                               poll_feeds=poll_feeds, on_indexed=announce)
+        self.watcher = self.app.watcher([self.settings.corpus_dir], on_indexed=announce)
         self._watching = threading.Thread(target=self.watcher.run, name="newsbot-watch",
                                           daemon=True)
         self._watching.start()
@@ -174,11 +166,13 @@ class NewsbotClient(discord.Client):
     def check_question(self, question: str, user: discord.abc.User, guild_id: int | None
                        ) -> str | None:
         """Why this question is not answered now, or None."""
-        if not question.strip():
-            return "Ask me a question about the news, e.g. `@newsbot who won the final?`"
-        limit = self.settings.discord_max_question_chars
+        limit = self.settings.discord_max_question_chars  # at most the core's own limit
         if len(question) > limit:
             return f"That question is {len(question)} characters long; the limit is {limit}."
+        try:
+            clean_question(question)
+        except InvalidRequest:  # under the length cap, only an empty question is refused
+            return "Ask me a question about the news, e.g. `@newsbot who won the final?`"
         wait = self.cooldowns.wait_for(user.id, guild_id)
         return wait_message(wait) if wait else None
 
@@ -211,8 +205,6 @@ class NewsbotClient(discord.Client):
                 done.set()
                 if showing:
                     await showing
-            from bot.discord.commands import vote_view
-
             footer = f"{answer.answerer} · {answer.seconds:.1f} s · rate it below"
             sent = await reply.finish(answer_embeds(answer, footer), vote_view(answer_id))
         except Exception as exc:  # every failure is said, never silence
@@ -228,7 +220,7 @@ class NewsbotClient(discord.Client):
         error_id = secrets.token_hex(4)
         if isinstance(exc, NewsbotError):
             log.warning("error %s: %s", error_id, exc)
-            text = f"⚠️ {exc} (error {error_id})"
+            text = f"⚠️ {error_text(exc)} (error {error_id})"
         else:
             log.error("error %s", error_id, exc_info=exc)
             text = f"⚠️ Something went wrong on my side (error {error_id}); it is in the log."

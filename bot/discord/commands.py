@@ -24,7 +24,7 @@ from retrieval.errors import InvalidRequest
 from retrieval.types import SearchFilters
 
 if TYPE_CHECKING:
-    from bot.discord.client import NewsbotClient
+    from bot.discord.host import BotHost
 
 PROGRESS_EVERY_S = 2.0
 
@@ -43,11 +43,11 @@ class VoteButton(discord.ui.DynamicItem[discord.ui.Button[Any]],
         return cls(match["vote"], match["answer"])
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
-        client: NewsbotClient = interaction.client  # type: ignore[assignment]
+        client: BotHost = interaction.client  # type: ignore[assignment]
         return client.servers.serves(interaction.guild_id)  # no vote off the server list
 
     async def callback(self, interaction: discord.Interaction) -> None:
-        client: NewsbotClient = interaction.client  # type: ignore[assignment]
+        client: BotHost = interaction.client  # type: ignore[assignment]
         known = await asyncio.to_thread(client.feedback.vote, self.answer_id,
                                         interaction.user.id, self.vote == "up")
         text = "Thanks, noted." if known else "I no longer have that answer on record."
@@ -70,7 +70,7 @@ def _day(value: str | None) -> date | None:
         raise InvalidRequest(f"`{clip(value, 40)}` is not a date like 2023-03-31") from None
 
 
-def register(client: NewsbotClient) -> None:
+def register(client: BotHost) -> None:
     tree = client.tree
     outlets: dict[str, Any] = {"at": 0.0, "names": []}
 
@@ -163,7 +163,7 @@ def register(client: NewsbotClient) -> None:
             await run_reindex(client, interaction)
 
 
-async def run_reindex(client: NewsbotClient, interaction: discord.Interaction) -> None:
+async def run_reindex(client: BotHost, interaction: discord.Interaction) -> None:
     state = {"done": 0, "total": 0}
 
     def progress(done: int, total: int) -> None:  # called from the indexing thread

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from retrieval.answer.followup import History
+from retrieval.app import History
 from retrieval.types import Answer
 
 MAX_TURNS = 6  # turns of history given with a follow-up

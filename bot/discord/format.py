@@ -12,7 +12,17 @@ import re
 import discord
 
 from bot.render import answer_notes, outlet, top_sources
+from retrieval.errors import Fix, NewsbotError
 from retrieval.types import Answer, ArticleSummary, day_of
+
+# What to do about an error, said to a member of a server: they have no shell, and only
+# an admin may reindex.
+FIX_ON_DISCORD = {
+    Fix.INDEX: "an admin must index the articles first (`/reindex`)",
+    Fix.INDEX_AGAIN: "an admin must index the articles again (`/reindex`)",
+    Fix.REBUILD: "an admin must rebuild the index",
+    Fix.AWAIT_REBUILD: "ask again once the index is rebuilt",
+}
 
 MESSAGE_CHARS = 2000
 DESCRIPTION_CHARS = 4096
@@ -156,3 +166,8 @@ def stats_embed(data: dict[str, object]) -> discord.Embed:
                     inline=False)
     embed.add_field(name="Last index run", value=str(data["last_indexed"] or "never"))
     return embed
+
+
+def error_text(exc: NewsbotError) -> str:
+    """A domain error for a Discord member, with what an admin does about it."""
+    return f"{exc}; {FIX_ON_DISCORD[exc.fix]}" if exc.fix else str(exc)

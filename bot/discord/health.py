@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from retrieval.health import HealthLog, service_checks
+from retrieval.app import HealthLog, service_checks
 from retrieval.settings import Settings
 
 log = logging.getLogger("newsbot.discord")

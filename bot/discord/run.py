@@ -15,8 +15,7 @@ import discord
 
 from bot.discord.client import NewsbotClient
 from bot.discord.servers import check_server_list
-from bot.feedback import FeedbackStore
-from retrieval.app import NewsApp
+from retrieval.app import FeedbackStore, NewsApp
 from retrieval.errors import NewsbotError
 from retrieval.settings import Settings
 

@@ -11,17 +11,34 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
 import discord
 
 from corpus.errors import NewsbotError
 
 if TYPE_CHECKING:
-    from bot.discord.client import NewsbotClient
+    from discord import app_commands
+
     from retrieval.settings import Settings
 
 log = logging.getLogger("newsbot.discord")
+
+
+class Shard(Protocol):
+    """What the server list needs of the bot process (the client, without importing it)."""
+
+    settings: Settings
+    tree: app_commands.CommandTree[Any]
+
+    @property
+    def guilds(self) -> Any: ...
+
+    @property
+    def shard_id(self) -> int | None: ...
+
+    @property
+    def shard_count(self) -> int | None: ...
 
 
 def check_server_list(settings: Settings) -> None:
@@ -35,7 +52,7 @@ def check_server_list(settings: Settings) -> None:
 class Servers:
     """The allow list of one bot process, and the servers it has left (each logged once)."""
 
-    def __init__(self, client: NewsbotClient) -> None:
+    def __init__(self, client: Shard) -> None:
         self.client = client
         self.listed = frozenset(client.settings.discord_guilds)
         self.left: set[int] = set()
@@ -74,7 +91,7 @@ class Servers:
         return f"in servers: {held}; answering only in: {answering}"
 
 
-async def sync_commands(client: NewsbotClient) -> None:
+async def sync_commands(client: Shard) -> None:
     """Sync the slash commands: to the `--guild` server (at once) or globally (Discord
     shows global ones within about an hour)."""
     guild = client.settings.discord_guild

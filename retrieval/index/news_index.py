@@ -20,7 +20,7 @@ from typing import Any
 
 from corpus.article import Article
 from corpus.loader import LoadResult
-from retrieval.errors import IndexDamaged, IndexModelMismatch
+from retrieval.errors import Fix, IndexDamaged, IndexModelMismatch
 from retrieval.index.access import VectorAccess
 from retrieval.index.catalog import IndexedArticle
 from retrieval.index.chunking import Chunk, chunk_article, embedding_text
@@ -100,9 +100,8 @@ class NewsIndex:
         if built_with and built_with != self.embedder.name:
             raise IndexModelMismatch(
                 f"the index in {self.index_dir} was built with embedding model {built_with!r}, "
-                f"not {self.embedder.name!r}; re-index with `newsbot index --rebuild` "
-                "or set NEWSBOT_EMBEDDING_MODEL back"
-            )
+                f"not {self.embedder.name!r} (or set NEWSBOT_EMBEDDING_MODEL back)",
+                fix=Fix.REBUILD)
 
     def recover(self) -> int:
         """Delete vectors a killed run left in Chroma without committing them."""
@@ -131,8 +130,8 @@ class NewsIndex:
         if have < listed:
             raise IndexDamaged(
                 f"the vector store in {self.index_dir} holds {have} of the {listed} chunks "
-                "the catalog lists (deleted or damaged?); run `newsbot index` to re-embed "
-                "what is missing")
+                "the catalog lists (deleted or damaged?): what is missing must be re-embedded",
+                fix=Fix.INDEX_AGAIN)
 
     def rebuild(self) -> None:
         """Forget everything: used to switch models."""

@@ -32,6 +32,7 @@ from urllib.parse import urlsplit
 
 from corpus.migrations import Migrations, NewerSchema
 from retrieval.errors import (
+    Fix,
     IndexBusy,
     IndexDatabaseError,
     IndexMissing,
@@ -207,8 +208,8 @@ class PostgresDatabase:
             self._run_conn.execute("SELECT 1")
         except self._psycopg.Error as exc:
             raise RunLockLost(f"the index run lost its connection to {self.where} "
-                              f"({_first_line(exc)}) and stopped; what it committed is kept: "
-                              "run `newsbot index` again to complete it") from exc
+                              f"({_first_line(exc)}) and stopped; what it committed is kept",
+                              fix=Fix.INDEX_AGAIN) from exc
 
     def footprint(self) -> tuple[str, int]:
         """Where the index is, and the size of its tables (the vectors are elsewhere)."""
@@ -270,7 +271,7 @@ class PostgresDatabase:
             if version == SCHEMA_VERSION:
                 return
             if version == 0 and not create:
-                raise IndexMissing(f"no index in {self.where}; run `newsbot index` first")
+                raise IndexMissing(f"no index in {self.where}", fix=Fix.INDEX)
             with self.transaction() as tx:
                 # Two processes opening a new index at once: one creates, the other waits.
                 tx.execute("SELECT pg_advisory_xact_lock(%s)", (lock_key("migrate", self.schema),))

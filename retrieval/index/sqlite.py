@@ -25,6 +25,7 @@ from corpus.migrations import (
 )
 from retrieval.errors import (
     DiskFull,
+    Fix,
     IndexDamaged,
     IndexMissing,
     IndexSchemaError,
@@ -86,14 +87,14 @@ def storage_errors(where: Path) -> Iterator[None]:
         yield
     except (sqlite3.DatabaseError, OSError, VectorStoreError) as exc:
         if is_disk_full(exc) or nearly_full(where):
-            raise DiskFull(f"the disk holding {where} is full; free some space and run "
-                           "`newsbot index` again (what was indexed before is kept)") from None
+            raise DiskFull(f"the disk holding {where} is full (what was indexed before is "
+                           "kept): free some space", fix=Fix.INDEX_AGAIN) from None
         if isinstance(exc, VectorStoreError):
             raise
         if isinstance(exc, sqlite3.DatabaseError) and not isinstance(
                 exc, sqlite3.OperationalError | sqlite3.IntegrityError):
-            raise IndexDamaged(f"the index in {where} is damaged ({str(exc).splitlines()[0]}); run "
-                               "`newsbot index --rebuild`") from None
+            raise IndexDamaged(f"the index in {where} is damaged ({str(exc).splitlines()[0]})",
+                               fix=Fix.REBUILD) from None
         raise
 
 
@@ -138,7 +139,7 @@ class SqliteDatabase:
         self.path = Path(path)
         if not self.path.exists():
             if not create:
-                raise IndexMissing(f"no index at {self.path.parent}; run `newsbot index` first")
+                raise IndexMissing(f"no index at {self.path.parent}", fix=Fix.INDEX)
             self.path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
         self._readers: dict[int, sqlite3.Connection] = {}  # by thread id
@@ -245,16 +246,16 @@ class SqliteDatabase:
             problems = [r[0] for r in self.writer.execute("PRAGMA quick_check(3)")]
         if problems != ["ok"]:
             detail = " ".join(" ".join(problems).split())[:160]
-            raise IndexDamaged(f"the index in {self.path.parent} is damaged ({detail}); run "
-                               "`newsbot index --rebuild`")
+            raise IndexDamaged(f"the index in {self.path.parent} is damaged ({detail})",
+                               fix=Fix.REBUILD)
 
     def _migrate(self) -> None:
         try:
             try:
                 needed = MIGRATIONS.needed(self.reader())
             except sqlite3.DatabaseError as exc:
-                raise IndexDamaged(f"{self.path} cannot be read as an index ({exc}); run "
-                                   "`newsbot index --rebuild`") from None
+                raise IndexDamaged(f"{self.path} cannot be read as an index ({exc})",
+                                   fix=Fix.REBUILD) from None
             if needed:
                 with self.transaction() as db:
                     MIGRATIONS.apply(db)

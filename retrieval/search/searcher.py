@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from retrieval.errors import IndexEmpty, InvalidRequest, VectorStoreUnreachable
+from retrieval.errors import Fix, IndexEmpty, InvalidRequest, VectorStoreUnreachable
 from retrieval.index.embedding import sentence_embedder
 from retrieval.index.news_index import NewsIndex
 from retrieval.index.stores import Hits
@@ -135,10 +135,8 @@ class Searcher:
         started = self.index.catalog.get_meta(REBUILD_MARK)
         if started:
             raise IndexEmpty(f"the index in {self.index.index_dir} is being rebuilt "
-                             f"(since {started}); ask again when `newsbot index "
-                             "--rebuild` is done")
-        raise IndexEmpty(f"the index in {self.index.index_dir} is empty; "
-                         "run `newsbot index` first")
+                             f"(since {started})", fix=Fix.AWAIT_REBUILD)
+        raise IndexEmpty(f"the index in {self.index.index_dir} is empty", fix=Fix.INDEX)
 
     def check_sources(self, filters: SearchFilters | None) -> None:
         """An `InvalidRequest` naming an outlet filter that matches no indexed outlet."""

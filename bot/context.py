@@ -1,0 +1,104 @@
+"""What every command shares: the index folder option, the settings and the app of this
+command, and the options and output helpers several commands take. Command modules import
+from here, never from `bot.cli`, so the CLI can import them at its top."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from retrieval.errors import Fix, NewsbotError
+
+if TYPE_CHECKING:
+    from retrieval.app import NewsApp
+    from retrieval.settings import Settings
+    from retrieval.types import SearchFilters
+
+
+# What to do about an error, said to someone at a shell (the CLI and the terminal chat).
+FIX_AT_SHELL = {
+    Fix.INDEX: "run `newsbot index` first",
+    Fix.INDEX_AGAIN: "run `newsbot index` again",
+    Fix.REBUILD: "run `newsbot index --rebuild`",
+    Fix.AWAIT_REBUILD: "ask again when `newsbot index --rebuild` is done",
+}
+
+
+def with_fix(message: str, fix: Fix | None) -> str:
+    return f"{message}; {FIX_AT_SHELL[fix]}" if fix else message
+
+
+def error_text(exc: NewsbotError) -> str:
+    """A domain error as one line for the terminal, with the command that fixes it."""
+    return with_fix(str(exc), exc.fix)
+
+
+def _remember_index_dir(ctx: click.Context, _: click.Parameter, value: Path | None) -> None:
+    if value is not None:
+        ctx.ensure_object(dict)["index_dir"] = value
+        ctx.find_root().ensure_object(dict)["index_dir"] = value
+
+
+def index_dir_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    """--index-dir, accepted before the command name and after it."""
+    return click.option(
+        "--index-dir", type=click.Path(path_type=Path), expose_value=False,
+        callback=_remember_index_dir, is_eager=True,
+        help="Index folder (default: NEWSBOT_INDEX_DIR or ~/.local/share/newsbot/index).",
+    )(command)
+
+
+def settings_of(ctx: click.Context) -> Settings:
+    from retrieval.settings import get_settings
+
+    return get_settings(index_dir=(ctx.find_root().obj or {}).get("index_dir"))
+
+
+def open_app(ctx: click.Context, create: bool = False, rebuild: bool = False) -> NewsApp:
+    """The app for this command, closed when the command ends."""
+    from retrieval.app import NewsApp
+
+    app = NewsApp.open(settings_of(ctx), create=create, discard_damaged=rebuild)
+    ctx.call_on_close(app.close)
+    return app
+
+
+def parse_day(value: str | None, name: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date like 2023-03-31", param_hint=name) \
+            from None
+
+
+def filter_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """--source, --since, --until and --today, shared by search and ask."""
+    for option in reversed([
+        click.option("--source", "sources", multiple=True,
+                     help="Only this outlet (repeatable)."),
+        click.option("--since", help="Only articles published on or after this date "
+                     "(YYYY-MM-DD)."),
+        click.option("--until", help="Only articles published on or before this date "
+                     "(YYYY-MM-DD)."),
+        click.option("--today", help="The date time words such as 'last week' count from."),
+    ]):
+        command = option(command)
+    return command
+
+
+def filters_of(sources: tuple[str, ...], since: str | None, until: str | None
+               ) -> SearchFilters:
+    from retrieval.types import SearchFilters
+
+    return SearchFilters(tuple(sources), parse_day(since, "--since"), parse_day(until, "--until"))
+
+
+def echo_json(data: object) -> None:
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
