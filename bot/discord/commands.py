@@ -48,7 +48,7 @@ class VoteButton(discord.ui.DynamicItem[discord.ui.Button[Any]],
 
     async def callback(self, interaction: discord.Interaction) -> None:
         client: BotHost = interaction.client  # type: ignore[assignment]
-        known = await asyncio.to_thread(client.feedback.vote, self.answer_id,
+        known = await asyncio.to_thread(client.app.vote, self.answer_id,
                                         interaction.user.id, self.vote == "up")
         text = "Thanks, noted." if known else "I no longer have that answer on record."
         await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NONE)
