@@ -79,6 +79,8 @@ class NewsApp:
         self._lock = threading.Lock()  # builds the searcher and answerer once
         self._searcher: Searcher | None = None
         self._answerer: Answerer | None = None
+        self._votes: FeedbackStore | None = None
+        self._own_votes = False  # the app closes only a vote store it opened
 
     @classmethod
     def open(cls, settings: Settings | None = None, *, embedder: Embedder | None = None,
@@ -97,6 +99,8 @@ class NewsApp:
         """Stop the search thread and close every connection."""
         if self._searcher is not None:
             self._searcher.close()
+        if self._votes is not None and self._own_votes:
+            self._votes.close()
         self.index_store.close()
 
     def __enter__(self) -> NewsApp:
@@ -227,6 +231,29 @@ class NewsApp:
             return self.index_store.catalog.latest(limit)
         found = self.search(topic, k=max(10, 2 * limit), today=today).passages
         return self.index_store.catalog.latest(limit, about_topic(found))
+
+    # --- answers as given and members' votes on them ------------------------------------
+    def use_votes(self, store: FeedbackStore) -> None:
+        """Keep answers and votes in `store` (its opener closes it) instead of the
+        database the settings name."""
+        self._votes, self._own_votes = store, False
+
+    def votes(self) -> FeedbackStore:
+        """The vote store, opened on first use at `NEWSBOT_DISCORD_FEEDBACK_DB`."""
+        with self._lock:
+            if self._votes is None:
+                self._votes = FeedbackStore(self.settings.discord_feedback_db.expanduser())
+                self._own_votes = True
+            return self._votes
+
+    def record_answer(self, answer: Answer, guild_id: int | None = None,
+                      channel_id: int | None = None) -> str:
+        """Keep an answer as it was given; its id is what a vote names."""
+        return self.votes().record_answer(answer, guild_id, channel_id)
+
+    def vote(self, answer_id: str, user_id: int, up: bool) -> bool:
+        """A member's vote on an answer; False when that answer is not on record."""
+        return self.votes().vote(answer_id, user_id, up)
 
     # --- feeds and the watch loop ----------------------------------------------------------
     def feeds(self, note: Note | None = None) -> Feeds:

@@ -8,7 +8,10 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from bot.cli import cli
+from retrieval.app import NewsApp
 from retrieval.feedback import FeedbackStore
+from retrieval.index.news_index import NewsIndex
+from retrieval.settings import get_settings
 from retrieval.types import Answer, Source
 
 URL = "https://sample.newsbot.example/sport/2022/12/18/world-cup-final"
@@ -62,3 +65,15 @@ def test_export_is_a_question_file_that_eval_reads(tmp_path: Path) -> None:
     assert metrics["answerable"] == 1 and metrics["hits@5"] == 1.0
     stats = runner.invoke(cli, ["feedback", "stats"], env=env)
     assert "answers 2, rated 2: 1 👍, 1 👎" in stats.output
+
+
+def test_the_app_records_answers_and_votes_in_the_store_the_settings_name(
+        tmp_path: Path, news_index: NewsIndex) -> None:
+    settings = get_settings(discord_feedback_db=tmp_path / "votes" / "app.sqlite")
+    app = NewsApp(settings, news_index, chat_model=None)
+    answer_id = app.record_answer(answer("Who scored the winning penalty?"), 1, 2)
+    assert app.vote(answer_id, 42, up=True) and not app.vote("000000000000", 42, up=True)
+    app.close()
+    store = FeedbackStore(tmp_path / "votes" / "app.sqlite")  # opened lazily, there
+    assert (store.stats()["answers"], store.stats()["up"]) == (1, 1)
+    store.close()

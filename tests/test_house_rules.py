@@ -10,6 +10,7 @@ REPO = Path(__file__).resolve().parent.parent
 ALLOWED = {"corpus": {"corpus"}, "retrieval": {"corpus", "retrieval"},
            "bot": {"corpus", "retrieval", "bot"}}
 MAX_LINES = 300
+MAX_FUNCTION_LINES = 60
 
 
 def modules(package: str) -> list[Path]:
@@ -113,6 +114,17 @@ def test_modules_read_in_one_sitting() -> None:
     long = [f"{path.relative_to(REPO)}: {n} lines" for package in ALLOWED
             for path in modules(package)
             if (n := len(path.read_text(encoding="utf-8").splitlines())) > MAX_LINES]
+    assert not long
+
+
+def test_functions_read_in_one_sitting() -> None:
+    """No function or method (nested ones count on their own too) is over 60 lines, from
+    `def` to its last line: a click command's options are not its body."""
+    long = [f"{path.relative_to(REPO)}:{node.lineno} {node.name}: {n} lines"
+            for package in ALLOWED for path in modules(package)
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+            and (n := (node.end_lineno or 0) - node.lineno + 1) > MAX_FUNCTION_LINES]
     assert not long
 
 

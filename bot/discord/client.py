@@ -33,7 +33,7 @@ _MENTION = re.compile(r"<@!?\d+>")
 
 
 class NewsbotClient(discord.Client):
-    def __init__(self, app: NewsApp, settings: Settings, feedback: FeedbackStore, *,
+    def __init__(self, app: NewsApp, settings: Settings, votes: FeedbackStore | None = None, *,
                  on_login: Callable[[int], None] | None = None, **options: Any) -> None:
         intents = discord.Intents.default()
         intents.message_content = settings.discord_message_content
@@ -44,7 +44,8 @@ class NewsbotClient(discord.Client):
                          **options)
         self.app = app
         self.settings = settings
-        self.feedback = feedback
+        if votes is not None:  # a store the caller opened (tests); else the app opens its own
+            app.use_votes(votes)
         self.tree = app_commands.CommandTree(self)
         self.tree.on_error = self.on_command_error
         self.servers = Servers(self)
@@ -197,7 +198,7 @@ class NewsbotClient(discord.Client):
                 # question asked meanwhile.
                 answer = self.app.answer(question, history=history, filters=filters,
                                          on_token=streamer.on_token if streamer else None)
-                return answer, self.feedback.record_answer(answer, guild_id, channel.id)
+                return answer, self.app.record_answer(answer, guild_id, channel.id)
 
             try:
                 answer, answer_id = await asyncio.to_thread(work)

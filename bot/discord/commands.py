@@ -48,7 +48,7 @@ class VoteButton(discord.ui.DynamicItem[discord.ui.Button[Any]],
 
     async def callback(self, interaction: discord.Interaction) -> None:
         client: BotHost = interaction.client  # type: ignore[assignment]
-        known = await asyncio.to_thread(client.feedback.vote, self.answer_id,
+        known = await asyncio.to_thread(client.app.vote, self.answer_id,
                                         interaction.user.id, self.vote == "up")
         text = "Thanks, noted." if known else "I no longer have that answer on record."
         await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NONE)
@@ -71,7 +71,21 @@ def _day(value: str | None) -> date | None:
 
 
 def register(client: BotHost) -> None:
-    tree = client.tree
+    """Add every command to the client's tree, in three groups."""
+    _register_questions(client)
+    _register_reading(client)
+    _register_admin(client)
+
+
+async def refused_here(client: BotHost, interaction: discord.Interaction) -> bool:
+    if client.allowed_here(interaction.channel):
+        return False
+    await InteractionReply(interaction).say("I don't answer in this channel.")
+    return True
+
+
+def outlet_completer(client: BotHost) -> Any:
+    """The outlets' autocomplete; the list is read again at most once a minute."""
     outlets: dict[str, Any] = {"at": 0.0, "names": []}
 
     async def outlet_names(interaction: discord.Interaction, current: str
@@ -82,14 +96,20 @@ def register(client: BotHost) -> None:
         wanted = current.lower()
         return [app_commands.Choice(name=clip(n, 100), value=clip(n, 100))
                 for n in outlets["names"] if wanted in n.lower()][:25]
+    return outlet_names
+
+
+def _register_questions(client: BotHost) -> None:
+    """/ask and the message menu's "Ask newsbot"."""
+    tree = client.tree
 
     @tree.command(name="ask", description="Ask a question about the news I have read")
     @app_commands.describe(question="What you want to know",
                            source="Only this outlet", since="Only articles since (YYYY-MM-DD)")
-    @app_commands.autocomplete(source=outlet_names)
+    @app_commands.autocomplete(source=outlet_completer(client))
     async def ask(interaction: discord.Interaction, question: str, source: str | None = None,
                   since: str | None = None) -> None:
-        if await refused_here(interaction):
+        if await refused_here(client, interaction):
             return
         filters = SearchFilters((source,) if source else (), _day(since))
         result = await client.answer(InteractionReply(interaction), question,
@@ -101,20 +121,19 @@ def register(client: BotHost) -> None:
 
     @tree.context_menu(name="Ask newsbot")
     async def ask_about(interaction: discord.Interaction, message: discord.Message) -> None:
-        if await refused_here(interaction):
+        if await refused_here(client, interaction):
             return
         await client.answer(InteractionReply(interaction), message.content,
                             user=interaction.user, channel=interaction.channel)
 
-    async def refused_here(interaction: discord.Interaction) -> bool:
-        if client.allowed_here(interaction.channel):
-            return False
-        await InteractionReply(interaction).say("I don't answer in this channel.")
-        return True
+
+def _register_reading(client: BotHost) -> None:
+    """/sources, /latest and /stats: what the bot read and cited."""
+    tree = client.tree
 
     @tree.command(name="sources", description="The passages behind my last answer here")
     async def sources(interaction: discord.Interaction) -> None:
-        if await refused_here(interaction):
+        if await refused_here(client, interaction):
             return
         answer = client.conversations.last_answer.get(getattr(interaction.channel, "id", 0))
         if answer is None or not answer.sources:
@@ -133,7 +152,7 @@ def register(client: BotHost) -> None:
     @tree.command(name="latest", description="The newest articles I have read")
     @app_commands.describe(topic="Only articles about this")
     async def latest(interaction: discord.Interaction, topic: str | None = None) -> None:
-        if await refused_here(interaction):
+        if await refused_here(client, interaction):
             return
         await interaction.response.defer(thinking=True)
         articles = await asyncio.to_thread(client.app.latest, 10, topic)
@@ -143,13 +162,17 @@ def register(client: BotHost) -> None:
 
     @tree.command(name="stats", description="What I have read: articles, sources, dates")
     async def stats(interaction: discord.Interaction) -> None:
-        if await refused_here(interaction):
+        if await refused_here(client, interaction):
             return
         await interaction.response.defer(thinking=True)
         data = await asyncio.to_thread(client.app.stats)
         await interaction.edit_original_response(embed=stats_embed(data), allowed_mentions=NONE)
 
-    @tree.command(name="reindex", description="Read the corpus again (admins only)")
+
+def _register_admin(client: BotHost) -> None:
+    """/reindex, for admins only."""
+
+    @client.tree.command(name="reindex", description="Read the corpus again (admins only)")
     async def reindex(interaction: discord.Interaction) -> None:
         if not client.is_admin(interaction.user):
             await InteractionReply(interaction).say(

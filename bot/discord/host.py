@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from bot.discord.conversation import Conversations
     from bot.discord.replies import Reply
     from bot.discord.servers import Servers
-    from retrieval.app import FeedbackStore, NewsApp
+    from retrieval.app import NewsApp
     from retrieval.settings import Settings
     from retrieval.types import Answer
 
@@ -22,7 +22,6 @@ if TYPE_CHECKING:
 class BotHost(Protocol):
     app: NewsApp
     settings: Settings
-    feedback: FeedbackStore
     servers: Servers
     conversations: Conversations
     reindexing: asyncio.Lock

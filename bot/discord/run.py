@@ -15,7 +15,7 @@ import discord
 
 from bot.discord.client import NewsbotClient
 from bot.discord.servers import check_server_list
-from retrieval.app import FeedbackStore, NewsApp
+from retrieval.app import NewsApp
 from retrieval.errors import NewsbotError
 from retrieval.settings import Settings
 
@@ -126,10 +126,9 @@ def run_discord(app: NewsApp, settings: Settings) -> None:
     point_at(settings.discord_api_url, token)
     app.ready()  # an unusable index fails here, before logging in
     app.answerer  # noqa: B018 - loads the LLM provider now, not on the event loop later
-    feedback = FeedbackStore(settings.discord_feedback_db.expanduser())
-    client = NewsbotClient(app, settings, feedback, on_login=show_invite)
+    app.votes()  # an unreadable vote store fails here, before logging in
+    client = NewsbotClient(app, settings, on_login=show_invite)
     try:
         asyncio.run(serve(client, token))
     finally:
-        feedback.close()
         log.info("stopped")
