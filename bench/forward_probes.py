@@ -20,7 +20,7 @@ import json
 import sys
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -29,13 +29,16 @@ from forward_split import split_of
 
 from retrieval.evaluation import Question, contains_answer, read_questions
 
+if TYPE_CHECKING:
+    from retrieval.app import NewsApp
+
 
 def cutoff(asked: date, gap_days: int) -> date:
     """The last publication day searched: the Monday on or before `asked`, less the gap."""
     return asked - timedelta(days=asked.weekday() + gap_days)
 
 
-def probe(app: Any, question: Question, gap_days: int) -> dict[str, Any]:
+def probe(app: NewsApp, question: Question, gap_days: int) -> dict[str, Any]:
     from retrieval.types import SearchFilters
 
     assert question.date is not None  # forward questions are dated
