@@ -211,14 +211,17 @@ def main() -> None:
     parser.add_argument("--questions", type=Path, default=DATA / "news-dev" / "questions.jsonl")
     parser.add_argument("--probes", action="store_true",
                         help="also the no-gold questions whose answer no article holds")
+    parser.add_argument("--articles", type=Path,
+                        help="the indexed articles (default: articles.jsonl.gz beside the "
+                        "questions)")
     args = parser.parse_args()
     with open(args.results, encoding="utf-8") as handle:
         records = [json.loads(line) for line in handle]
     pairs = paired(list(read_questions(args.questions)), records)
     print_side_by_side(score(pairs))
     if args.probes:
-        corpus = CorpusText(r["text"] for r in read_records(
-            args.questions.parent / "articles.jsonl.gz"))
+        articles = args.articles or args.questions.parent / "articles.jsonl.gz"
+        corpus = CorpusText(r["text"] for r in read_records(articles))
         probes = score_probes(pairs, corpus)
         print()
         print_table(["split", "no-gold", "answer in corpus", "share", "in 5 passages",
