@@ -13,6 +13,7 @@ import pytest
 from conftest import index_rows
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
+from test_answers import ARTICLES as ANSWER_ARTICLES
 
 from retrieval.answer.chain import Answerer, Asked, Condensed, Draft, Retrieved, Selected
 from retrieval.app import NewsApp
@@ -24,14 +25,7 @@ from retrieval.text import content_terms, proper_nouns
 from retrieval.types import Answer, SearchFilters
 
 REPO = Path(__file__).resolve().parent.parent
-ARTICLES = [
-    ("dam.md", "River dam opens after ten years", "The Lakeside dam opened on Monday after "
-     "ten years of building. It holds enough water for two million homes. Engineer Maria "
-     "Duarte led the project.", "River Post", "2024-05-06"),
-    ("pledge.md", "Canada pledges aid at Paris talks", "Canada pledged 2.5 billion dollars "
-     "for Ukraine's recovery at the Paris talks. Prime Minister Mark Carney announced the "
-     "money on Tuesday.", "Northern Ledger", "2024-05-07"),
-]
+ARTICLES = ANSWER_ARTICLES[:2]  # the dam and the Paris pledge
 
 
 @pytest.fixture
