@@ -6,6 +6,7 @@ import logging
 import re
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import discord_payloads as p
 import pytest
@@ -17,20 +18,25 @@ from bot.discord.cooldowns import Cooldowns
 from retrieval.app import NewsApp
 from retrieval.feedback import FeedbackStore
 from retrieval.index.embedding import HashEmbedder
-from retrieval.settings import get_settings
+from retrieval.settings import Settings, get_settings
 
 READERS = 50  # extra members, for the load test
 
 
-@pytest.fixture(scope="module")
-def discord_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple]:
-    tmp = tmp_path_factory.mktemp("discord")
+def sample_bot_app(tmp: Path) -> tuple[NewsApp, Settings, FeedbackStore]:
+    """The app over the bundled sample corpus (hash embedder), with no cooldowns and a
+    vote store, as the bot tests run it."""
     settings = get_settings(index_dir=tmp / "index", decline_below=0.0,
                             discord_user_cooldown=0.0, discord_guild_per_minute=10_000,
                             discord_feedback_db=tmp / "feedback.sqlite")
     app = NewsApp.open(settings, embedder=HashEmbedder(), chat_model=None, create=True)
     app.index()  # the bundled sample corpus
-    feedback = FeedbackStore(settings.discord_feedback_db)
+    return app, settings, FeedbackStore(settings.discord_feedback_db)
+
+
+@pytest.fixture(scope="module")
+def discord_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple]:
+    app, settings, feedback = sample_bot_app(tmp_path_factory.mktemp("discord"))
     server = FakeDiscord(heartbeat_interval=0.5)
     for i in range(READERS):
         server.world.members.append(member(user(snowflake(), f"reader{i}"), []))

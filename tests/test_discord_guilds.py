@@ -12,13 +12,13 @@ import pytest
 from click.testing import CliRunner
 from discord_payloads import World
 from discord_server import ClientThread, FakeDiscord
+from test_discord_bot import sample_bot_app
 from test_discord_shards import world_on_shard
 
 from bot.cli import cli
 from bot.discord.client import NewsbotClient
 from retrieval.app import NewsApp
 from retrieval.feedback import FeedbackStore
-from retrieval.index.embedding import HashEmbedder
 from retrieval.settings import Settings, get_settings
 
 QUESTION = "Who won the World Cup final in Qatar?"
@@ -27,13 +27,7 @@ QUESTION = "Who won the World Cup final in Qatar?"
 @pytest.fixture(scope="module")
 def indexed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[NewsApp, Settings,
                                                                          FeedbackStore]]:
-    tmp = tmp_path_factory.mktemp("guilds")
-    settings = get_settings(index_dir=tmp / "index", decline_below=0.0,
-                            discord_user_cooldown=0.0, discord_guild_per_minute=10_000,
-                            discord_feedback_db=tmp / "feedback.sqlite")
-    app = NewsApp.open(settings, embedder=HashEmbedder(), chat_model=None, create=True)
-    app.index()  # the bundled sample corpus
-    feedback = FeedbackStore(settings.discord_feedback_db)
+    app, settings, feedback = sample_bot_app(tmp_path_factory.mktemp("guilds"))
     yield app, settings, feedback
     feedback.close()
     app.close()
