@@ -68,7 +68,7 @@ def main() -> None:
             week = week_of(q.date, weeks) if q.date else None
             until = SearchFilters(until=date.fromisoformat(week)) if args.as_of and week \
                 else None
-            result = searcher.search(q.question, k=settings.answer_passages, filters=until,
+            result = searcher.search(q.question, k=settings.answers.passages, filters=until,
                                      today=q.date)
             ages = [passage_age(p, q.date) for p in result.passages[:3]]  # as the chain does
             question = read_question(result.question)  # with the IDF the search read

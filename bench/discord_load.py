@@ -34,9 +34,9 @@ from discord_server import ClientThread, FakeDiscord  # noqa: E402
 from serve_memory import memory_mb  # noqa: E402
 
 from bot.discord.client import NewsbotClient  # noqa: E402
+from bot.settings import get_settings  # noqa: E402
 from retrieval.app import NewsApp  # noqa: E402
 from retrieval.feedback import FeedbackStore  # noqa: E402
-from retrieval.settings import get_settings  # noqa: E402
 
 QUESTIONS = ["Who won the World Cup final in Qatar?", "When did Queen Elizabeth die?",
              "Which country joined NATO in 2023?", "What did the writers' strike win?",
@@ -90,7 +90,7 @@ def main() -> None:
     app = NewsApp.open(settings, chat_model=None, create=True)
     if not args.index_dir:
         app.index()
-    feedback = FeedbackStore(settings.discord_feedback_db)
+    feedback = FeedbackStore(settings.answers.feedback_db)
     server = FakeDiscord(heartbeat_interval=1.0, interaction_deadline=30.0)
     readers = [user(snowflake(), f"reader{i}") for i in range(args.questions)]
     server.world.members.extend(member(u, []) for u in readers)
@@ -111,7 +111,7 @@ def main() -> None:
         bot.stop()
     feedback.close()
     app.close()
-    print(f"{args.questions} questions, model {settings.embedding_model}; process resident "
+    print(f"{args.questions} questions, model {settings.embedding.model}; process resident "
           f"{now:.0f} MB, peak {peak:.0f} MB")
     print(summary("one at a time", one_by_one, len(ids)))
     print(summary(f"{len(ids)} at once", together, len(ids)))

@@ -44,7 +44,7 @@ def probe(app: NewsApp, question: Question, gap_days: int) -> dict[str, Any]:
     assert question.date is not None  # forward questions are dated
     until = cutoff(question.date, gap_days)
     filters = SearchFilters(until=until)
-    found = app.search(question.question, k=app.settings.answer_passages, filters=filters,
+    found = app.search(question.question, k=app.settings.answers.passages, filters=filters,
                        today=question.date)
     answer = app.answer(question.question, filters=filters, today=question.date)
     return {

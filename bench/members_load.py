@@ -25,9 +25,9 @@ from discord_server import ClientThread, FakeDiscord
 from serve_memory import memory_mb
 
 from bot.discord.client import NewsbotClient
+from bot.settings import get_settings
 from retrieval.app import NewsApp
 from retrieval.feedback import FeedbackStore
-from retrieval.settings import get_settings
 
 QUESTIONS = ["Who won the World Cup final in Qatar?", "When did Queen Elizabeth die?",
              "Which country joined NATO in 2023?", "What did the writers' strike win?",
@@ -153,7 +153,7 @@ def run_members(members: int, total: int, index_dir: Path | None) -> None:
     app = NewsApp.open(settings, chat_model=None, create=True)
     if not index_dir:
         app.index()
-    feedback = FeedbackStore(settings.discord_feedback_db)
+    feedback = FeedbackStore(settings.answers.feedback_db)
     server = FakeDiscord(heartbeat_interval=1.0, interaction_deadline=30.0)
     # Enough members that a wave never asks one still inside its cooldown.
     readers = [user(snowflake(), f"reader{i}") for i in range(max(members, 16 * WAVE))]
@@ -163,11 +163,11 @@ def run_members(members: int, total: int, index_dir: Path | None) -> None:
         bot = ClientThread(NewsbotClient(app, settings, feedback, guild_ready_timeout=0.1),
                            server.token).start()
         app.search("warm up the model")
-        print(f"model {settings.embedding_model}, member cooldown "
-              f"{settings.discord_user_cooldown:g} s; resident {memory_mb()[0]:.0f} MB")
+        print(f"model {settings.embedding.model}, member cooldown "
+              f"{settings.discord.user_cooldown:g} s; resident {memory_mb()[0]:.0f} MB")
         rss = members_phase(server, ids[:members])
         forget(server)
-        time.sleep(settings.discord_user_cooldown)
+        time.sleep(settings.discord.user_cooldown)
         memory_phase(server, ids, members + members // 10 + (members % 10 > 0), total, rss)
         gaps = server.heartbeat_gaps(include_open=False)
         bot.stop()

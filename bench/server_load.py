@@ -213,7 +213,7 @@ def main() -> None:
             _, local_s = build(local, embedder, corpus)
             print(f"{corpus}: {chunks} chunks; indexed in server mode in {server_s:.0f} s, "
                   f"locally in {local_s:.0f} s (vectors reused); model "
-                  f"{server.embedding_model}; {len(questions)} questions at once per process",
+                  f"{server.embedding.model}; {len(questions)} questions at once per process",
                   flush=True)
             rows = []
             results, wall = timed(server, questions)

@@ -81,7 +81,8 @@ class ChatSession:
             self.history.append((answer.standalone_question, answer.text))
 
 
-def run_chat(app: NewsApp) -> None:
+def run_chat(app: NewsApp, history_file: Path) -> None:
+    """The chat at a terminal; the questions typed are kept in `history_file`."""
     console = Console(highlight=False)
     stats = app.stats()
     console.print(f"[bold]newsbot[/] · {stats['articles']} articles · /help for commands")
@@ -92,7 +93,7 @@ def run_chat(app: NewsApp) -> None:
                 break
         console.print("[dim]Bye.[/]")
         return
-    path = Path(app.settings.chat_history_file).expanduser()
+    path = Path(history_file).expanduser()
     path.parent.mkdir(parents=True, exist_ok=True)
     session: PromptSession[str] = PromptSession(history=FileHistory(str(path)))
     while True:

@@ -18,6 +18,7 @@ from bot.context import (
     index_dir_option,
     open_app,
     parse_day,
+    settings_of,
 )
 from bot.discord_commands import discord_, feedback
 from bot.doctor_command import doctor
@@ -236,7 +237,7 @@ def chat(ctx: click.Context) -> None:
 
     app = open_app(ctx)
     app.ready()  # an unusable index fails here, not at the first question
-    run_chat(app)
+    run_chat(app, settings_of(ctx).chat.history_file)
 
 
 def main() -> None:

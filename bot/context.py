@@ -15,8 +15,8 @@ import click
 from retrieval.errors import Fix, NewsbotError
 
 if TYPE_CHECKING:
+    from bot.settings import BotSettings
     from retrieval.app import NewsApp
-    from retrieval.settings import Settings
     from retrieval.types import SearchFilters
 
 
@@ -53,8 +53,8 @@ def index_dir_option(command: Callable[..., Any]) -> Callable[..., Any]:
     )(command)
 
 
-def settings_of(ctx: click.Context) -> Settings:
-    from retrieval.settings import get_settings
+def settings_of(ctx: click.Context) -> BotSettings:
+    from bot.settings import get_settings
 
     return get_settings(index_dir=(ctx.find_root().obj or {}).get("index_dir"))
 

@@ -30,7 +30,7 @@ def discord_(ctx: click.Context, guild: int | None) -> None:
     settings = settings_of(ctx)
     require_token(settings)
     if guild:
-        settings = settings.model_copy(update={"discord_guild": guild})
+        settings = settings.replace(discord_guild=guild)
     check_server_list(settings)  # before the index is opened
     run_discord(open_app(ctx), settings)
 
@@ -39,7 +39,7 @@ def _open_store(ctx: click.Context):
     from retrieval.app import FeedbackStore
     from retrieval.errors import NewsbotError
 
-    path = Path(settings_of(ctx).discord_feedback_db).expanduser()
+    path = Path(settings_of(ctx).answers.feedback_db).expanduser()
     if not path.exists():
         raise NewsbotError(f"no feedback yet: {path} does not exist (the Discord bot writes it)")
     return FeedbackStore(path)

@@ -11,33 +11,33 @@ import click
 from bot.context import index_dir_option, settings_of, with_fix
 
 if TYPE_CHECKING:
+    from bot.settings import BotSettings
     from retrieval.app import Check
-    from retrieval.settings import Settings
 
 DISCORD_API = "https://discord.com/api/v10"
 
 
-def discord_check(settings: Settings) -> Check:
+def discord_check(settings: BotSettings) -> Check:
     """The bot's token is valid: `GET /users/@me` answers with the bot's user."""
     from retrieval.app import http_get, timed
 
     def probe() -> str:
-        assert settings.discord_token is not None
-        base = (settings.discord_api_url or DISCORD_API).rstrip("/")
+        assert settings.discord.token is not None
+        base = (settings.discord.api_url or DISCORD_API).rstrip("/")
         me = http_get(f"{base}/users/@me",
-                      {"Authorization": f"Bot {settings.discord_token.get_secret_value()}",
+                      {"Authorization": f"Bot {settings.discord.token.get_secret_value()}",
                        "User-Agent": "DiscordBot (newsbot doctor, 1)"})
         return f"the token is valid: logged in as {me.get('username', '?')} ({me.get('id')})"
 
     return timed("Discord", probe)
 
 
-def all_checks(settings: Settings, with_index: bool = True) -> list[Check]:
+def all_checks(settings: BotSettings, with_index: bool = True) -> list[Check]:
     from retrieval.app import index_checks, service_checks
 
     checks = index_checks(settings) if with_index else []
     checks += service_checks(settings)
-    if settings.discord_token and settings.discord_token.get_secret_value():
+    if settings.discord.token and settings.discord.token.get_secret_value():
         checks.append(discord_check(settings))
     return checks
 

@@ -30,7 +30,7 @@ def watch(ctx: click.Context, folders: tuple[Path, ...], no_feeds: bool) -> None
     from retrieval.errors import NewsbotError
 
     settings = settings_of(ctx)
-    targets = list(folders) or [Path(settings.corpus_dir)]
+    targets = list(folders) or [Path(settings.index.corpus_dir)]
     for folder in targets:
         if not folder.expanduser().is_dir():
             raise NewsbotError(f"{folder}: not a folder (newsbot watch follows folders)")

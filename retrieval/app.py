@@ -172,7 +172,7 @@ class NewsApp:
         """Bring the index in step with PATHS (default: the configured corpus): new and
         changed articles embedded, vanished ones removed. Read problems are in the
         report's `errors`; they never stop the run."""
-        targets = [Path(p) for p in paths] if paths else [Path(self.settings.corpus_dir)]
+        targets = [Path(p) for p in paths] if paths else [Path(self.settings.index.corpus_dir)]
         if rebuild:
             missing = [str(p) for p in targets if not p.expanduser().exists()]
             if missing:  # a typo must not cost the whole index
@@ -181,7 +181,7 @@ class NewsApp:
             self.rebuild()
         else:
             self.index_store.check_model()
-        loaded = load_articles(targets, self.settings.max_file_mb)
+        loaded = load_articles(targets, self.settings.index.max_file_mb)
         report = self.index_store.update(loaded, targets, progress=progress)
         report.skipped = loaded.skipped
         if self.index_store.catalog.get_meta(REBUILD_MARK):  # the index is whole again
@@ -195,7 +195,8 @@ class NewsApp:
         scope = sorted({Path(p) for p in changed})
         present = [p for p in scope if p.exists()]
         self.index_store.check_model()
-        loaded = load_articles(present, self.settings.max_file_mb) if present else LoadResult()
+        loaded = (load_articles(present, self.settings.index.max_file_mb) if present
+                  else LoadResult())
         return self.index_store.update(loaded, scope, progress=progress)
 
     def summaries(self, article_ids: Iterable[str]) -> list[ArticleSummary]:
@@ -242,7 +243,7 @@ class NewsApp:
         """The vote store, opened on first use at `NEWSBOT_DISCORD_FEEDBACK_DB`."""
         with self._lock:
             if self._votes is None:
-                self._votes = FeedbackStore(self.settings.discord_feedback_db.expanduser())
+                self._votes = FeedbackStore(self.settings.answers.feedback_db.expanduser())
                 self._own_votes = True
             return self._votes
 
@@ -283,7 +284,7 @@ class NewsApp:
         """The watch loop over `folders` (and the feeds), a `retrieval.watch.Watcher`."""
         from retrieval.watch import Watcher
 
-        return Watcher(self, folders, quiet_s=self.settings.watch_debounce_s,
-                       poll_every_s=self.settings.watch_poll_minutes * 60,
+        return Watcher(self, folders, quiet_s=self.settings.feeds.watch_debounce_s,
+                       poll_every_s=self.settings.feeds.watch_poll_minutes * 60,
                        poll_feeds=self.feed_poller() if with_feeds else None,
                        on_indexed=on_indexed)

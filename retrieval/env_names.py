@@ -20,10 +20,10 @@ def one_line_error(error: ValidationError, env_name: Callable[[str], str]) -> st
         if not item["loc"]:  # a rule across fields: its message names them
             problems.append(message)
             continue
-        field = str(item["loc"][0])
-        secret = "token" in field or "key" in field or field == "database_url"
+        name = env_name(str(item["loc"][0]))
+        secret = any(word in name for word in ("TOKEN", "KEY", "DATABASE_URL"))
         shown = "(secret)" if secret else repr(item.get("input"))
-        problems.append(f"{env_name(field)}={shown} is not accepted: it should be {message}")
+        problems.append(f"{name}={shown} is not accepted: it should be {message}")
     return "; ".join(problems)
 
 

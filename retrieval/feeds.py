@@ -25,9 +25,9 @@ def feeds_dir_of(settings: Settings, note: Note = log.info) -> Path:
     """Where feed articles are written: NEWSBOT_FEEDS_DIR, else `feeds` in the index folder
     (beside it, two indexes in one parent folder would index each other's articles; a
     rebuild keeps it: only the index's own files are ever discarded)."""
-    if settings.feeds_dir is not None:
-        return Path(settings.feeds_dir).expanduser().absolute()
-    index_dir = Path(settings.index_dir).expanduser().absolute()
+    if settings.feeds.dir is not None:
+        return Path(settings.feeds.dir).expanduser().absolute()
+    index_dir = Path(settings.index.dir).expanduser().absolute()
     folder = index_dir / "feeds"
     legacy = index_dir.parent / "feeds"
     if not folder.exists() and legacy.is_dir() and (index_dir / "feeds.sqlite").exists():
@@ -41,9 +41,9 @@ def feeds_db_of(settings: Settings, note: Note = log.info) -> Path:
     An index made before each had its own gets a copy of the file they all shared, so
     nobody loses a feed list (the old file stays, for the other indexes); a new index
     starts with none."""
-    if settings.feeds_db is not None:
-        return Path(settings.feeds_db).expanduser()
-    path = Path(settings.index_dir).expanduser() / "feeds.sqlite"
+    if settings.feeds.db is not None:
+        return Path(settings.feeds.db).expanduser()
+    path = Path(settings.index.dir).expanduser() / "feeds.sqlite"
     shared = legacy_feeds_db()
     if not path.exists() and path.parent.is_dir() and shared.is_file():
         from corpus.feeds.store import copy_database
@@ -61,10 +61,10 @@ def legacy_feeds_db() -> Path:
 
 
 def fetch_options(settings: Settings) -> FetchOptions:
-    return FetchOptions(user_agent=settings.fetch_user_agent, timeout=settings.fetch_timeout,
-                        max_page_mb=settings.fetch_max_page_mb,
-                        per_host=settings.fetch_per_host,
-                        allow_hosts=tuple(settings.fetch_allow_hosts))
+    feeds = settings.feeds
+    return FetchOptions(user_agent=feeds.fetch_user_agent, timeout=feeds.fetch_timeout,
+                        max_page_mb=feeds.fetch_max_page_mb, per_host=feeds.fetch_per_host,
+                        allow_hosts=tuple(feeds.fetch_allow_hosts))
 
 
 class Feeds:

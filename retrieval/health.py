@@ -89,8 +89,8 @@ def postgres_probe(settings: Settings) -> Callable[[], str]:
 
         from retrieval.index.postgres import shown_url
 
-        assert settings.database_url is not None
-        url = settings.database_url.get_secret_value()
+        assert settings.index.database_url is not None
+        url = settings.index.database_url.get_secret_value()
         with psycopg.connect(url, connect_timeout=int(SERVICE_TIMEOUT_S),
                              autocommit=True) as conn:
             version = conn.execute("SHOW server_version").fetchone()[0]
@@ -100,10 +100,10 @@ def postgres_probe(settings: Settings) -> Callable[[], str]:
 
 def chroma_probe(settings: Settings) -> Callable[[], str]:
     def probe() -> str:
-        scheme = "https" if settings.chroma_ssl else "http"
-        base = f"{scheme}://{settings.chroma_host}:{settings.chroma_port}"
-        headers = ({"Authorization": f"Bearer {settings.chroma_token.get_secret_value()}"}
-                   if settings.chroma_token else {})
+        scheme = "https" if settings.index.chroma_ssl else "http"
+        base = f"{scheme}://{settings.index.chroma_host}:{settings.index.chroma_port}"
+        headers = ({"Authorization": f"Bearer {settings.index.chroma_token.get_secret_value()}"}
+                   if settings.index.chroma_token else {})
         http_get(f"{base}/api/v2/heartbeat", headers)
         return f"{base} answers"
     return probe
@@ -114,30 +114,30 @@ def llm_probe(settings: Settings) -> Callable[[], str]:
     def probe() -> str:
         from retrieval.answer.llm import DEFAULT_URLS
 
-        if settings.llm_provider == "llamacpp":
-            path = settings.llm_gguf_path
+        if settings.llm.provider == "llamacpp":
+            path = settings.llm.gguf_path
             if not path or not path.expanduser().is_file():
                 raise FileNotFoundError(f"NEWSBOT_LLM_GGUF_PATH={path}: no such file")
             return f"{path} is there (loaded in this process)"
-        base = (settings.llm_base_url or DEFAULT_URLS[settings.llm_provider]).rstrip("/")
-        if settings.llm_provider == "ollama":
-            http_get(f"{base}/api/tags", timeout=min(settings.llm_timeout, SERVICE_TIMEOUT_S))
+        base = (settings.llm.base_url or DEFAULT_URLS[settings.llm.provider]).rstrip("/")
+        if settings.llm.provider == "ollama":
+            http_get(f"{base}/api/tags", timeout=min(settings.llm.timeout, SERVICE_TIMEOUT_S))
         else:
-            key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else ""
+            key = settings.llm.api_key.get_secret_value() if settings.llm.api_key else ""
             http_get(f"{base}/models", {"Authorization": f"Bearer {key}"} if key else None,
-                     timeout=min(settings.llm_timeout, SERVICE_TIMEOUT_S))
-        return f"{base} answers ({settings.llm_provider}, model {settings.llm_model})"
+                     timeout=min(settings.llm.timeout, SERVICE_TIMEOUT_S))
+        return f"{base} answers ({settings.llm.provider}, model {settings.llm.model})"
     return probe
 
 
 def service_checks(settings: Settings) -> list[Check]:
     """One check per configured service (none in local mode without an LLM)."""
     checks = []
-    if settings.database_url:
+    if settings.index.database_url:
         checks.append(timed("PostgreSQL", postgres_probe(settings)))
-    if settings.chroma_host:
+    if settings.index.chroma_host:
         checks.append(timed("Chroma server", chroma_probe(settings)))
-    if settings.llm_provider != "none":
+    if settings.llm.provider != "none":
         checks.append(timed("LLM server", llm_probe(settings)))
     return checks
 

@@ -15,15 +15,15 @@ from discord_server import ClientThread, FakeDiscord
 
 from bot.discord.client import NewsbotClient
 from bot.discord.cooldowns import Cooldowns
+from bot.settings import BotSettings, get_settings
 from retrieval.app import NewsApp
 from retrieval.feedback import FeedbackStore
 from retrieval.index.embedding import HashEmbedder
-from retrieval.settings import Settings, get_settings
 
 READERS = 50  # extra members, for the load test
 
 
-def sample_bot_app(tmp: Path) -> tuple[NewsApp, Settings, FeedbackStore]:
+def sample_bot_app(tmp: Path) -> tuple[NewsApp, BotSettings, FeedbackStore]:
     """The app over the bundled sample corpus (hash embedder), with no cooldowns and a
     vote store, as the bot tests run it."""
     settings = get_settings(index_dir=tmp / "index", decline_below=0.0,
@@ -31,7 +31,7 @@ def sample_bot_app(tmp: Path) -> tuple[NewsApp, Settings, FeedbackStore]:
                             discord_feedback_db=tmp / "feedback.sqlite")
     app = NewsApp.open(settings, embedder=HashEmbedder(), chat_model=None, create=True)
     app.index()  # the bundled sample corpus
-    return app, settings, FeedbackStore(settings.discord_feedback_db)
+    return app, settings, FeedbackStore(settings.answers.feedback_db)
 
 
 @pytest.fixture(scope="module")

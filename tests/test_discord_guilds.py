@@ -17,15 +17,15 @@ from test_discord_shards import world_on_shard
 
 from bot.cli import cli
 from bot.discord.client import NewsbotClient
+from bot.settings import BotSettings, get_settings
 from retrieval.app import NewsApp
 from retrieval.feedback import FeedbackStore
-from retrieval.settings import Settings, get_settings
 
 QUESTION = "Who won the World Cup final in Qatar?"
 
 
 @pytest.fixture(scope="module")
-def indexed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[NewsApp, Settings,
+def indexed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[NewsApp, BotSettings,
                                                                          FeedbackStore]]:
     app, settings, feedback = sample_bot_app(tmp_path_factory.mktemp("guilds"))
     yield app, settings, feedback
@@ -35,7 +35,7 @@ def indexed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[NewsApp,
 
 def start(indexed: tuple, server: FakeDiscord, **changes: object) -> ClientThread:
     app, settings, feedback = indexed
-    client = NewsbotClient(app, settings.model_copy(update=changes), feedback,
+    client = NewsbotClient(app, settings.replace(**changes), feedback,
                            guild_ready_timeout=0.1)
     return ClientThread(client, server.token).start()
 
@@ -136,9 +136,9 @@ def test_each_shard_leaves_only_its_own_unlisted_servers(indexed, caplog) -> Non
 
 def test_the_list_is_read_like_the_other_id_lists(monkeypatch) -> None:
     monkeypatch.setenv("NEWSBOT_DISCORD_GUILDS", " 123456789012345678, 223456789012345678")
-    assert get_settings().discord_guilds == [123456789012345678, 223456789012345678]
+    assert get_settings().discord.guilds == [123456789012345678, 223456789012345678]
     monkeypatch.setenv("NEWSBOT_DISCORD_GUILDS", "")
-    assert get_settings().discord_guilds == []
+    assert get_settings().discord.guilds == []
 
 
 def test_a_guild_off_the_list_is_one_line(monkeypatch, tmp_path: Path) -> None:

@@ -17,11 +17,11 @@ from test_discord_cli import read_lines, start_bot
 
 from bot.cli import cli
 from bot.discord.client import NewsbotClient
+from bot.settings import get_settings
 from retrieval.app import NewsApp
 from retrieval.errors import SettingsError
 from retrieval.feedback import FeedbackStore
 from retrieval.index.embedding import HashEmbedder
-from retrieval.settings import get_settings
 
 
 def world_on_shard(shard: int, count: int = 2) -> World:
@@ -54,12 +54,12 @@ def test_two_shards_in_one_process_split_the_work(tmp_path: Path) -> None:
                         discord_news_channel=news, watch_debounce_s=0.3,
                         discord_user_cooldown=0.0, discord_shard_count=2, discord_shard_id=0)
     app = NewsApp.open(base, embedder=HashEmbedder(), chat_model=None, create=True)
-    feedback = FeedbackStore(base.discord_feedback_db)
+    feedback = FeedbackStore(base.answers.feedback_db)
     bots = []
     with server.running():
         try:
             for shard in (0, 1):
-                settings = base.model_copy(update={"discord_shard_id": shard})
+                settings = base.replace(discord_shard_id=shard)
                 client = NewsbotClient(app, settings, feedback, guild_ready_timeout=0.1)
                 bots.append(ClientThread(client, server.token).start())
             zero, one = (b.client for b in bots)
@@ -151,4 +151,4 @@ def test_the_cli_says_a_shard_setting_error_in_one_line(monkeypatch) -> None:
 
 def test_unsharded_by_default() -> None:
     settings = get_settings()
-    assert (settings.discord_shard_id, settings.discord_shard_count) == (None, None)
+    assert (settings.discord.shard_id, settings.discord.shard_count) == (None, None)

@@ -8,10 +8,10 @@ from conftest import story, write_article
 from discord_server import ClientThread, FakeDiscord
 
 from bot.discord.client import NewsbotClient
+from bot.settings import get_settings
 from retrieval.app import NewsApp
 from retrieval.feedback import FeedbackStore
 from retrieval.index.embedding import HashEmbedder
-from retrieval.settings import get_settings
 
 
 def test_the_bot_indexes_new_files_and_posts_their_headlines(tmp_path: Path) -> None:
@@ -24,7 +24,7 @@ def test_the_bot_indexes_new_files_and_posts_their_headlines(tmp_path: Path) -> 
                             discord_user_cooldown=0.0,
                             discord_feedback_db=tmp_path / "feedback.sqlite")
     app = NewsApp.open(settings, embedder=HashEmbedder(), chat_model=None, create=True)
-    feedback = FeedbackStore(settings.discord_feedback_db)
+    feedback = FeedbackStore(settings.answers.feedback_db)
     with server.running():
         bot = ClientThread(NewsbotClient(app, settings, feedback, guild_ready_timeout=0.1),
                            server.token).start()

@@ -136,7 +136,7 @@ def test_the_policy_lets_through_the_feeds_own_host_and_the_allowed_ones() -> No
 
 def test_the_allow_list_setting_is_read_and_checked(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("NEWSBOT_FETCH_ALLOW_HOSTS", " Intranet.Example , 10.0.0.5,[::1]")
-    assert get_settings().fetch_allow_hosts == ["intranet.example", "10.0.0.5", "::1"]
+    assert get_settings().feeds.fetch_allow_hosts == ["intranet.example", "10.0.0.5", "::1"]
     monkeypatch.setenv("NEWSBOT_FETCH_ALLOW_HOSTS", "intranet.example,http://10.0.0.5:8080")
     with pytest.raises(SettingsError) as caught:
         get_settings()

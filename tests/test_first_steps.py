@@ -82,7 +82,7 @@ def test_an_unknown_embedding_device_is_refused_up_front(
     assert result.exit_code == 1 and "Traceback" not in result.output
     for good in ("auto", "cpu", "cuda", "cuda:1", "CUDA:0"):
         monkeypatch.setenv("NEWSBOT_EMBEDDING_DEVICE", good)
-        assert get_settings().embedding_device == good.lower()
+        assert get_settings().embedding.device == good.lower()
 
 
 def test_a_misspelled_setting_is_warned_about_with_the_closest_name(

@@ -115,7 +115,7 @@ def test_a_run_that_loses_postgres_stops_and_the_next_completes(
             app.index_store.update(loaded, [SAMPLE_DIR], progress=restart_once,
                                    batch_chunks=16)
         assert restarted and len(str(stopped.value).splitlines()) == 1
-        assert advisory_locks(settings.database_url.get_secret_value()) == 0  # holds nothing
+        assert advisory_locks(settings.index.database_url.get_secret_value()) == 0  # holds nothing
         assert_cited(app)  # what was committed answers meanwhile
         report = app.index_store.update(loaded, [SAMPLE_DIR])
         assert report.added > 0
@@ -169,7 +169,7 @@ def test_index_run_without_chroma_fails_in_one_line_and_the_next_completes(
             assert stopped and len(str(failed.value).splitlines()) == 1
             assert app.index_store.catalog.pending()  # what the next run completes
             # The command line says it in one line too, with nothing written.
-            for name, value in (("DATABASE_URL", settings.database_url.get_secret_value()),
+            for name, value in (("DATABASE_URL", settings.index.database_url.get_secret_value()),
                                 ("CHROMA_HOST", "127.0.0.1"), ("CHROMA_PORT", str(own_chroma)),
                                 ("COLLECTION", "chroma_run")):
                 monkeypatch.setenv(f"NEWSBOT_{name}", value)
@@ -222,7 +222,7 @@ def test_doctor_checks_the_index_and_each_service(
     llm = http.server.ThreadingHTTPServer(("127.0.0.1", 0), ModelList)
     threading.Thread(target=llm.serve_forever, daemon=True).start()
     discord = FakeDiscord()
-    env = {"DATABASE_URL": settings.database_url.get_secret_value(),
+    env = {"DATABASE_URL": settings.index.database_url.get_secret_value(),
            "CHROMA_HOST": "127.0.0.1", "CHROMA_PORT": str(own_chroma), "COLLECTION": "doctor",
            "LLM_PROVIDER": "openai", "LLM_MODEL": "m",
            "LLM_BASE_URL": f"http://127.0.0.1:{llm.server_address[1]}/v1"}

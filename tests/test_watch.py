@@ -115,7 +115,7 @@ def test_the_watch_loop_polls_the_feeds(tmp_path: Path) -> None:
                                             *paragraphs("glacier lake")))
         poll = app.feed_poller()  # before any feed exists: one is added later
         assert poll() is None
-        with FeedStore(settings.feeds_db) as store:
+        with FeedStore(settings.feeds.db) as store:
             add_feed(store, server.url("/rss.xml"), "Mountain Post")
         watcher = Watcher(app, [folder], quiet_s=0.3, poll_every_s=3600, poll_feeds=poll)
         thread = threading.Thread(target=watcher.run)

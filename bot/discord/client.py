@@ -22,10 +22,10 @@ from bot.discord.format import THREAD_NAME_CHARS, answer_embeds, clip, error_tex
 from bot.discord.health import watch_health, watches_anything
 from bot.discord.replies import Reply, Streamer
 from bot.discord.servers import Servers, sync_commands
+from bot.settings import BotSettings
 from corpus.errors import NewsbotError
 from retrieval.app import FeedbackStore, History, NewsApp, clean_question
 from retrieval.errors import InvalidRequest
-from retrieval.settings import Settings
 from retrieval.types import Answer, SearchFilters
 
 log = logging.getLogger("newsbot.discord")
@@ -33,13 +33,13 @@ _MENTION = re.compile(r"<@!?\d+>")
 
 
 class NewsbotClient(discord.Client):
-    def __init__(self, app: NewsApp, settings: Settings, votes: FeedbackStore | None = None, *,
+    def __init__(self, app: NewsApp, settings: BotSettings, votes: FeedbackStore | None = None, *,
                  on_login: Callable[[int], None] | None = None, **options: Any) -> None:
         intents = discord.Intents.default()
-        intents.message_content = settings.discord_message_content
-        if settings.discord_shard_count is not None:  # one of several processes
-            options.update(shard_id=settings.discord_shard_id,
-                           shard_count=settings.discord_shard_count)
+        intents.message_content = settings.discord.message_content
+        if settings.discord.shard_count is not None:  # one of several processes
+            options.update(shard_id=settings.discord.shard_id,
+                           shard_count=settings.discord.shard_count)
         super().__init__(intents=intents, allowed_mentions=discord.AllowedMentions.none(),
                          **options)
         self.app = app
@@ -52,8 +52,8 @@ class NewsbotClient(discord.Client):
         # No command, menu or autocomplete is answered in a server off the list.
         self.tree.interaction_check = self._in_served_server  # type: ignore[method-assign]
         self.on_login = on_login  # given the application id before the command sync
-        self.cooldowns = Cooldowns(settings.discord_user_cooldown,
-                                   settings.discord_guild_per_minute)
+        self.cooldowns = Cooldowns(settings.discord.user_cooldown,
+                                   settings.discord.guild_per_minute)
         self.conversations = Conversations()
         self.reindexing = asyncio.Lock()
         self.watcher: Any = None  # retrieval.watch.Watcher, when the bot runs the loop
@@ -71,7 +71,7 @@ class NewsbotClient(discord.Client):
                      self.shard_count)
             return
         await sync_commands(self)
-        if self.settings.discord_watch:
+        if self.settings.discord.watch:
             self.start_watching()
 
     @property
@@ -98,14 +98,14 @@ class NewsbotClient(discord.Client):
                     lambda f: f.exception() and log.error("posting headlines failed",
                                                           exc_info=f.exception()))
 
-        self.watcher = self.app.watcher([self.settings.corpus_dir], on_indexed=announce)
+        self.watcher = self.app.watcher([self.settings.index.corpus_dir], on_indexed=announce)
         self._watching = threading.Thread(target=self.watcher.run, name="newsbot-watch",
                                           daemon=True)
         self._watching.start()
 
     async def post_headlines(self, article_ids: list[str]) -> None:
         """One message for a batch of new articles, in the news channel, pinging no one."""
-        channel_id = self.settings.discord_news_channel
+        channel_id = self.settings.discord.news_channel
         if not channel_id:
             return
         try:  # shard 0 need not hold the channel's server: then the API is asked for it
@@ -140,7 +140,7 @@ class NewsbotClient(discord.Client):
 
     async def on_guild_join(self, guild: discord.Guild) -> None:
         await self.servers.keep_to_listed([guild])
-        if guild.id == self.settings.discord_guild:  # invited after a refused --guild sync
+        if guild.id == self.settings.discord.guild:  # invited after a refused --guild sync
             await sync_commands(self)
 
     async def _in_served_server(self, interaction: discord.Interaction) -> bool:
@@ -150,24 +150,24 @@ class NewsbotClient(discord.Client):
     def allowed_here(self, channel: Any) -> bool:
         if not self.servers.serves(getattr(getattr(channel, "guild", None), "id", None)):
             return False
-        allowed = self.settings.discord_channels
+        allowed = self.settings.discord.channels
         if not allowed:
             return True
         parent = getattr(channel, "parent_id", None)
         return channel.id in allowed or (parent is not None and parent in allowed)
 
     def is_admin(self, user: discord.abc.User) -> bool:
-        if user.id in self.settings.discord_admin_users:
+        if user.id in self.settings.discord.admin_users:
             return True
         if isinstance(user, discord.Member):
             return user.guild_permissions.manage_guild or any(
-                role.id in self.settings.discord_admin_roles for role in user.roles)
+                role.id in self.settings.discord.admin_roles for role in user.roles)
         return False
 
     def check_question(self, question: str, user: discord.abc.User, guild_id: int | None
                        ) -> str | None:
         """Why this question is not answered now, or None."""
-        limit = self.settings.discord_max_question_chars  # at most the core's own limit
+        limit = self.settings.discord.max_question_chars  # at most the core's own limit
         if len(question) > limit:
             return f"That question is {len(question)} characters long; the limit is {limit}."
         try:
@@ -259,7 +259,7 @@ class NewsbotClient(discord.Client):
         answer, sent = result
         if in_thread is not None:
             self.conversations.add_to_thread(message.channel.id, answer)
-        elif self.settings.discord_threads and isinstance(message.channel, discord.TextChannel):
+        elif self.settings.discord.threads and isinstance(message.channel, discord.TextChannel):
             await self.open_thread(sent, answer)
 
     async def open_thread(self, sent: discord.Message, answer: Answer) -> None:

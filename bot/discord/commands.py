@@ -115,7 +115,7 @@ def _register_questions(client: BotHost) -> None:
         result = await client.answer(InteractionReply(interaction), question,
                                      user=interaction.user, channel=interaction.channel,
                                      filters=filters)
-        if result and client.settings.discord_threads and \
+        if result and client.settings.discord.threads and \
                 isinstance(interaction.channel, discord.TextChannel):
             await client.open_thread(result[1], result[0])
 

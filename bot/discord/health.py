@@ -14,7 +14,8 @@ CHECK_EVERY_S = 60.0
 
 
 def watches_anything(settings: Settings) -> bool:
-    return bool(settings.database_url or settings.chroma_host or settings.llm_provider != "none")
+    return bool(settings.index.database_url or settings.index.chroma_host
+                or settings.llm.provider != "none")
 
 
 async def watch_health(settings: Settings, every_s: float = CHECK_EVERY_S) -> None:

@@ -14,14 +14,14 @@ if TYPE_CHECKING:
     from bot.discord.conversation import Conversations
     from bot.discord.replies import Reply
     from bot.discord.servers import Servers
+    from bot.settings import BotSettings
     from retrieval.app import NewsApp
-    from retrieval.settings import Settings
     from retrieval.types import Answer
 
 
 class BotHost(Protocol):
     app: NewsApp
-    settings: Settings
+    settings: BotSettings
     servers: Servers
     conversations: Conversations
     reindexing: asyncio.Lock

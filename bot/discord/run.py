@@ -15,9 +15,9 @@ import discord
 
 from bot.discord.client import NewsbotClient
 from bot.discord.servers import check_server_list
+from bot.settings import BotSettings
 from retrieval.app import NewsApp
 from retrieval.errors import NewsbotError
-from retrieval.settings import Settings
 
 log = logging.getLogger("newsbot.discord")
 
@@ -112,18 +112,18 @@ async def serve(client: NewsbotClient, token: str) -> None:
                 from None
 
 
-def require_token(settings: Settings) -> str:
-    if settings.discord_token is None or not settings.discord_token.get_secret_value():
+def require_token(settings: BotSettings) -> str:
+    if settings.discord.token is None or not settings.discord.token.get_secret_value():
         raise NewsbotError("DISCORD_TOKEN is not set; put the bot's token in the environment "
                            "or in .env (see README, 'Discord')")
-    return settings.discord_token.get_secret_value()
+    return settings.discord.token.get_secret_value()
 
 
-def run_discord(app: NewsApp, settings: Settings) -> None:
+def run_discord(app: NewsApp, settings: BotSettings) -> None:
     token = require_token(settings)
     check_server_list(settings)
     discord.utils.setup_logging(level=logging.INFO)  # discord's and newsbot's lines
-    point_at(settings.discord_api_url, token)
+    point_at(settings.discord.api_url, token)
     app.ready()  # an unusable index fails here, before logging in
     app.answerer  # noqa: B018 - loads the LLM provider now, not on the event loop later
     app.votes()  # an unreadable vote store fails here, before logging in

@@ -20,7 +20,7 @@ from corpus.errors import NewsbotError
 if TYPE_CHECKING:
     from discord import app_commands
 
-    from retrieval.settings import Settings
+    from bot.settings import BotSettings
 
 log = logging.getLogger("newsbot.discord")
 
@@ -28,7 +28,7 @@ log = logging.getLogger("newsbot.discord")
 class Shard(Protocol):
     """What the server list needs of the bot process (the client, without importing it)."""
 
-    settings: Settings
+    settings: BotSettings
     tree: app_commands.CommandTree[Any]
 
     @property
@@ -41,9 +41,9 @@ class Shard(Protocol):
     def shard_count(self) -> int | None: ...
 
 
-def check_server_list(settings: Settings) -> None:
+def check_server_list(settings: BotSettings) -> None:
     """The `--guild` server must be one the bot stays in."""
-    guild, listed = settings.discord_guild, settings.discord_guilds
+    guild, listed = settings.discord.guild, settings.discord.guilds
     if guild and listed and guild not in listed:
         raise NewsbotError(f"--guild / NEWSBOT_DISCORD_GUILD {guild} is not in "
                            "NEWSBOT_DISCORD_GUILDS: add it there, or the bot would leave it")
@@ -54,7 +54,7 @@ class Servers:
 
     def __init__(self, client: Shard) -> None:
         self.client = client
-        self.listed = frozenset(client.settings.discord_guilds)
+        self.listed = frozenset(client.settings.discord.guilds)
         self.left: set[int] = set()
 
     def serves(self, guild_id: int | None) -> bool:
@@ -94,7 +94,7 @@ class Servers:
 async def sync_commands(client: Shard) -> None:
     """Sync the slash commands: to the `--guild` server (at once) or globally (Discord
     shows global ones within about an hour)."""
-    guild = client.settings.discord_guild
+    guild = client.settings.discord.guild
     if not guild:
         synced = await client.tree.sync()
         log.info("synced %d commands", len(synced))

@@ -111,7 +111,7 @@ class Answerer:
         self.settings = settings or get_settings()
         self.embed = searcher.sentence_embedder()
         # A model run in this process (llama.cpp) is not safe to call from two threads.
-        self._llm_lock = (threading.Lock() if self.settings.llm_provider == "llamacpp"
+        self._llm_lock = (threading.Lock() if self.settings.llm.provider == "llamacpp"
                           else contextlib.nullcontext())
         self.chain: Runnable[Asked, Answer] = (
             RunnableLambda(self.condense, name="condense")
@@ -126,7 +126,7 @@ class Answerer:
                on_token: OnToken | None = None) -> Answer:
         started = time.perf_counter()
         # One deadline for every model call of the question, however many there are.
-        deadline = time.monotonic() + self.settings.llm_timeout
+        deadline = time.monotonic() + self.settings.llm.timeout
         answer = self.chain.invoke(Asked(question, history or [], filters, today, on_token,
                                          deadline))
         answer.seconds = round(time.perf_counter() - started, 3)
@@ -137,7 +137,7 @@ class Answerer:
         return _extend(asked, Condensed, standalone=self._standalone(asked))
 
     def retrieve(self, turn: Condensed) -> Retrieved:
-        result = self.searcher.search(turn.standalone, k=self.settings.answer_passages,
+        result = self.searcher.search(turn.standalone, k=self.settings.answers.passages,
                                       filters=turn.filters, today=turn.today)
         return _extend(turn, Retrieved, result=result)
 
@@ -145,7 +145,7 @@ class Answerer:
         """The best sentences (the extractive answer), and whether to decline."""
         passages, question = turn.result.passages, turn.result.question
         found = extractive.extract(read_question(question), passages, self.embed,
-                                   self.settings.answer_max_sentences, today=question.today)
+                                   self.settings.answers.max_sentences, today=question.today)
         return _extend(turn, Selected, found=found,
                        declined=self._decline(found, passages, question.today))
 
@@ -211,7 +211,7 @@ class Answerer:
         if not passages or not found.sentences:
             return True
         model = shipped_refusal()
-        threshold = self.settings.decline_below
+        threshold = self.settings.answers.decline_below
         ages = [passage_age(p, today) for p in passages[:3]]
         confidence = model.confidence(signals(
             found.ranked, [p.relevance for p in passages], found.question.kind,
@@ -252,7 +252,7 @@ class Answerer:
                 if piece:
                     parts.append(piece)
                     on_token(piece)
-            if not finished and self.settings.llm_provider in MARKS_ITS_END:
+            if not finished and self.settings.llm.provider in MARKS_ITS_END:
                 raise LLMError(f"{model_where(self.settings)} stopped mid-answer: its stream "
                                "closed before the reply was finished")
             return "".join(parts)

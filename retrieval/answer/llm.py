@@ -23,7 +23,7 @@ def ends_reply(chunk: Any) -> bool:
 
 def model_where(settings: Settings) -> str:
     """'the language model at URL', for messages and the log."""
-    url = settings.llm_base_url or DEFAULT_URLS.get(settings.llm_provider)
+    url = settings.llm.base_url or DEFAULT_URLS.get(settings.llm.provider)
     return f"the language model at {url}" if url else "the language model"
 
 
@@ -31,12 +31,12 @@ def describe_failure(settings: Settings, exc: Exception) -> str:
     """One line: which model at which URL failed, how, and what to check."""
     name = type(exc).__name__
     detail = str(exc).splitlines()[0][:200] if str(exc) else name
-    if settings.llm_provider == "llamacpp":
-        return f"the llama.cpp model {settings.llm_gguf_path} failed: {name}: {detail}"
+    if settings.llm.provider == "llamacpp":
+        return f"the llama.cpp model {settings.llm.gguf_path} failed: {name}: {detail}"
     model = model_where(settings)
     lowered = f"{name} {detail}".lower()
     if "timeout" in lowered or "timed out" in lowered:
-        return (f"{model} did not answer within {settings.llm_timeout:g} s; check that it "
+        return (f"{model} did not answer within {settings.llm.timeout:g} s; check that it "
                 "is running, or raise NEWSBOT_LLM_TIMEOUT")
     if "connect" in lowered or "refused" in lowered:
         return (f"cannot reach {model} ({name}: {detail}); check that the server is running "
@@ -46,34 +46,34 @@ def describe_failure(settings: Settings, exc: Exception) -> str:
 
 def make_chat_model(settings: Settings) -> Any | None:
     """The configured chat model, or None for the extractive answerer."""
-    provider = settings.llm_provider
+    provider = settings.llm.provider
     if provider == "none":
         return None
     try:
         if provider == "ollama":
             from langchain_ollama import ChatOllama
 
-            return ChatOllama(model=settings.llm_model, base_url=settings.llm_base_url or None,
-                              temperature=settings.llm_temperature,
-                              num_predict=settings.llm_max_tokens,
-                              client_kwargs={"timeout": settings.llm_timeout})
+            return ChatOllama(model=settings.llm.model, base_url=settings.llm.base_url or None,
+                              temperature=settings.llm.temperature,
+                              num_predict=settings.llm.max_tokens,
+                              client_kwargs={"timeout": settings.llm.timeout})
         if provider == "openai":
             from langchain_openai import ChatOpenAI
 
-            return ChatOpenAI(model=settings.llm_model, base_url=settings.llm_base_url or None,
-                              api_key=(settings.llm_api_key.get_secret_value()
-                                       if settings.llm_api_key else "not-needed"),
-                              temperature=settings.llm_temperature,
-                              max_tokens=settings.llm_max_tokens,
-                              timeout=settings.llm_timeout, max_retries=0)
+            return ChatOpenAI(model=settings.llm.model, base_url=settings.llm.base_url or None,
+                              api_key=(settings.llm.api_key.get_secret_value()
+                                       if settings.llm.api_key else "not-needed"),
+                              temperature=settings.llm.temperature,
+                              max_tokens=settings.llm.max_tokens,
+                              timeout=settings.llm.timeout, max_retries=0)
         if provider == "llamacpp":
-            if not settings.llm_gguf_path:
+            if not settings.llm.gguf_path:
                 raise LLMError("NEWSBOT_LLM_GGUF_PATH must name a .gguf file for llamacpp")
             from langchain_community.chat_models import ChatLlamaCpp
 
-            return ChatLlamaCpp(model_path=str(settings.llm_gguf_path),
-                                temperature=settings.llm_temperature,
-                                max_tokens=settings.llm_max_tokens, n_ctx=4096, verbose=False)
+            return ChatLlamaCpp(model_path=str(settings.llm.gguf_path),
+                                temperature=settings.llm.temperature,
+                                max_tokens=settings.llm.max_tokens, n_ctx=4096, verbose=False)
     except ImportError as exc:
         raise LLMError(f"the {provider} provider needs an extra package: {exc.name} "
                        "(pip install '.[llm]' in newsbot's checkout)") from None

@@ -228,7 +228,7 @@ def _nvidia_present() -> bool:
 
 def embedder_from_settings(settings: Settings) -> Embedder:
     return make_embedder(
-        settings.embedding_model, settings.embedding_device, settings.embedding_batch_size,
-        settings.embedding_backend, Path(settings.cache_dir).expanduser() / "onnx",
-        settings.embedding_int8_questions, settings.embedding_fast_indexing,
-        settings.embedding_index_batch_size)
+        settings.embedding.model, settings.embedding.device, settings.embedding.batch_size,
+        settings.embedding.backend, Path(settings.embedding.cache_dir).expanduser() / "onnx",
+        settings.embedding.int8_questions, settings.embedding.fast_indexing,
+        settings.embedding.index_batch_size)

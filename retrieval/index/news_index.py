@@ -37,11 +37,11 @@ from retrieval.index.sqlite import FILE_NAME, SqliteDatabase, open_local
 from retrieval.index.stores import Database
 from retrieval.index.stories import StoryFinder, backfill_stories, signature
 from retrieval.index.vectors import VectorStore, chunk_metadata
-from retrieval.settings import Settings
+from retrieval.settings import IndexSettings, Settings
 
 Progress = Callable[[int, int], None]  # (articles done, articles to embed)
-DEFAULT_CHUNK_MAX_CHARS: int = Settings.model_fields["chunk_max_chars"].default
-DEFAULT_MAX_FILE_MB: float = Settings.model_fields["max_file_mb"].default
+DEFAULT_CHUNK_MAX_CHARS: int = IndexSettings.model_fields["chunk_max_chars"].default
+DEFAULT_MAX_FILE_MB: float = IndexSettings.model_fields["max_file_mb"].default
 
 
 class NewsIndex:
@@ -70,15 +70,15 @@ class NewsIndex:
         given. With `create` off, a missing index is an `IndexMissing` error and nothing
         is written to disk. With `discard_damaged` (a rebuild), a local index too damaged
         to open is started afresh. Server mode: PostgreSQL beside a Chroma server."""
-        directory = Path(index_dir or settings.index_dir).expanduser()
-        if settings.database_url:  # server mode (the settings allow both or neither)
+        directory = Path(index_dir or settings.index.dir).expanduser()
+        if settings.index.database_url:  # server mode (the settings allow both or neither)
             from retrieval.index.postgres import open_server  # psycopg is optional
             database, client = open_server(settings, directory, create)
         else:
             database, client = open_local(directory, create, discard_damaged), None
         return cls(directory, embedder or embedder_from_settings(settings), client,
-                   settings.collection, settings.chunk_max_chars, create, settings.max_file_mb,
-                   database)
+                   settings.index.collection, settings.index.chunk_max_chars, create,
+                   settings.index.max_file_mb, database)
 
     @property
     def vectors(self) -> VectorStore:

@@ -109,12 +109,12 @@ def open_server(settings: Settings, index_dir: Path, create: bool
     said first) and a client of the Chroma server."""
     from retrieval.index.vectors import open_client
 
-    assert settings.database_url is not None
-    database = PostgresDatabase(settings.database_url.get_secret_value(), settings.collection,
-                                create)
+    index = settings.index
+    assert index.database_url is not None
+    database = PostgresDatabase(index.database_url.get_secret_value(), index.collection, create)
     try:
-        return database, open_client(index_dir, settings.chroma_host, settings.chroma_port,
-                                     settings.chroma_token, settings.chroma_ssl)
+        return database, open_client(index_dir, index.chroma_host, index.chroma_port,
+                                     index.chroma_token, index.chroma_ssl)
     except BaseException:
         database.close()
         raise
