@@ -14,6 +14,7 @@ from typing import Protocol
 import numpy as np
 
 from retrieval.errors import EmbeddingModelError
+from retrieval.index.bert import BertEncoder, plain_bert
 from retrieval.settings import BUNDLED_MODEL, Settings
 
 
@@ -52,9 +53,10 @@ def quiet_loading() -> None:
 
 
 class SentenceTransformerEmbedder:
-    """sentence-transformers model, loaded on first use with the Hub switched off.
-    `device="auto"` takes a GPU when torch sees one; `bfloat16` halves the weights where
-    the chip computes in bfloat16 natively (a GPU, or a CPU with AMX / AVX-512 BF16)."""
+    """The model in torch, loaded on first use with the Hub switched off: the bundled
+    model's shape by `BertEncoder`, others by sentence-transformers. `device="auto"` takes
+    a GPU when torch sees one; `bfloat16` halves the weights where the chip computes in
+    bfloat16 natively (a GPU, or a CPU with AMX / AVX-512 BF16)."""
 
     def __init__(self, model: str = BUNDLED_MODEL, device: str = "cpu", batch_size: int = 4,
                  bfloat16: bool = False) -> None:
@@ -72,24 +74,37 @@ class SentenceTransformerEmbedder:
 
     def _load(self):
         if self._model is None:
-            quiet_loading()
-            from sentence_transformers import SentenceTransformer
-
             path = resolve_model_path(self.name)
-            device = pick_device(self.device)
-            kwargs = {"torch_dtype": "bfloat16"} if self.bfloat16 and native_bf16(device) else {}
             try:
-                self._model = SentenceTransformer(path, device=device, model_kwargs=kwargs)
+                self._model = self._open(path)
+            except EmbeddingModelError:
+                raise
             except Exception as exc:  # many libraries, one message
                 raise EmbeddingModelError(
                     f"cannot load embedding model {self.name!r} from {path}: {exc}"
                 ) from exc
         return self._model
 
+    def _open(self, path: str):
+        """The bundled model's shape runs as plain torch (`BertEncoder`: no
+        sentence-transformers import, less padding); any other through sentence-transformers."""
+        device = pick_device(self.device)
+        bf16 = self.bfloat16 and native_bf16(device)
+        if plain_bert(Path(path)):
+            return BertEncoder(Path(path), "bfloat16" if bf16 else "float32", device)
+        quiet_loading()
+        from sentence_transformers import SentenceTransformer
+
+        kwargs = {"torch_dtype": "bfloat16"} if bf16 else {}
+        return SentenceTransformer(path, device=device, model_kwargs=kwargs)
+
     def embed_documents(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, 0), dtype=np.float32)
-        vectors = self.model.encode(
+        model = self.model
+        if isinstance(model, BertEncoder):
+            return model.embed(texts)
+        vectors = model.encode(
             texts, batch_size=self.batch_size, normalize_embeddings=True,
             convert_to_tensor=True, show_progress_bar=False)
         return vectors.float().cpu().numpy()  # numpy has no bfloat16
