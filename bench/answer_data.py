@@ -2,11 +2,15 @@
 each candidate sentence with its feature values and whether it holds the gold answer.
 
     python bench/answer_data.py INDEX_DIR QUESTIONS.jsonl OUT.jsonl.gz [--all] [--as-of]
+        [--cut-days N] [--every N]
 
 Only answerable questions unless --all (probes for the refusal need every question).
 The week of a question is the news-dev week its date falls in (for cross-validation).
 --as-of searches only the articles published by the end of the question's week, as the
 index stood when someone asked it: no later story can stand in for a missing one.
+--cut-days N searches only articles published by the Monday on or before the question's
+date less N days (`forward_probes.cutoff`): off-corpus probes of kind (a). --every N
+keeps every Nth question (a cheaper sample of a split).
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import DATA, read_records
+from forward_probes import cutoff
 
 from retrieval.answer.features import passage_age, read_question, sentence_candidates
 from retrieval.app import NewsApp
@@ -54,6 +59,9 @@ def main() -> None:
     parser.add_argument("--all", action="store_true", help="unanswerable questions too")
     parser.add_argument("--as-of", action="store_true",
                         help="only articles published by the end of each question's week")
+    parser.add_argument("--cut-days", type=int, help="off-corpus probes: the question's "
+                        "week and N days before it left out of the search")
+    parser.add_argument("--every", type=int, default=1, help="every Nth question only")
     args = parser.parse_args()
     weeks = sorted({date.fromisoformat(r["retrieved_at"])
                     for r in read_records(DATA / "news-dev" / "articles.jsonl.gz")})
@@ -61,18 +69,21 @@ def main() -> None:
     app = NewsApp.open(settings, index_dir=args.index_dir, create=False)
     searcher = app.searcher
     embed = searcher.index.embedder.embed_documents
-    questions = [q for q in read_questions(args.questions) if args.all or q.answerable]
+    questions = [q for q in read_questions(args.questions)
+                 if args.all or q.answerable][::args.every]
     started = time.perf_counter()
     with gzip.open(args.out, "wt", encoding="utf-8") as out:
         for n, q in enumerate(questions, 1):
             week = week_of(q.date, weeks) if q.date else None
             until = SearchFilters(until=date.fromisoformat(week)) if args.as_of and week \
                 else None
+            if args.cut_days is not None and q.date:
+                until = SearchFilters(until=cutoff(q.date, args.cut_days))
             result = searcher.search(q.question, k=settings.answers.passages, filters=until,
                                      today=q.date)
             ages = [passage_age(p, q.date) for p in result.passages[:3]]  # as the chain does
             question = read_question(result.question)  # with the IDF the search read
-            found = sentence_candidates(question, result.passages, embed, today=q.date)
+            found = sentence_candidates(question, result.passages, embed)
             gold = clean_gold(q.answer)
             out.write(json.dumps({
                 "id": q.id, "week": week,
@@ -80,6 +91,10 @@ def main() -> None:
                 "kind": question.kind,
                 "relevances": [p.relevance for p in result.passages],
                 "passages": [p.text for p in result.passages],  # to recompute features
+                "published": [p.published_at.date().isoformat() if p.published_at else None
+                              for p in result.passages],
+                "date": q.date.isoformat() if q.date else None,
+                "idf": result.question.idf, "names": list(result.question.names),
                 "passage_gold": [contains_answer(gold, p.text) for p in result.passages],
                 "ages": ages,
                 "sentences": [{

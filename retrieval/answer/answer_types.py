@@ -80,15 +80,17 @@ _PLAIN_NUMBER = re.compile(rf"\b{_NUM}{_SCALE}\b|\b(?:{_NUMBER_WORD})\b", re.IGN
 # Runs of capitalised words, joined by a few lower-case linking words: "Bank of America".
 _NAME = re.compile(r"\b[A-Z][\w.&-]*(?:['’][\w]+)?(?:\s(?:(?:of|the|de|del|da|von|van|and|al|bin)"
                    r"\s)?[A-Z][\w.&-]*(?:['’][\w]+)?)*")
-# "WASHINGTON –", "BERLIN (AP) —", "WELLINGTON, New Zealand (AP) —": where a story was filed.
-_DATELINE = re.compile(r"^[A-Z][A-Z .]{2,}(?:,\s[A-Z][\w .]+)?\s*(?:\([\w ]+\))?\s*[–—-]\s")
+# "WASHINGTON –", "BERLIN (AP) —", "WELLINGTON, New Zealand (AP) —", "Colombo, Sri Lanka
+# (CNN)": where a story was filed.
+_DATELINE = re.compile(r"^[A-Z][A-Z .]{2,}(?:,\s[A-Z][\w .]+)?\s*(?:\([\w ]+\))?\s*[–—-]\s|"
+                       r"^[A-Z][\w .’'-]*(?:,\s[A-Z][\w .]+)?\s\((?:CNN|AP|AFP|Reuters)\)\s*")
 _QUOTED = re.compile(r"[“\"]([^”\"]{2,60})[”\"]")
 _NOT_NAMES = frozenset({"mr", "mrs", "ms", "dr", "i", "it", "he", "she", "they", "we", "but",
                         "and", "in", "on", "at", "as", "if", "so", "after", "before",
                         "when", "while", "this", "that", "there", "here", "a", "an", "the"})
 # What a sentence may put before a full name: "Goalkeeper Emiliano Martínez" is answered
 # as "Emiliano Martínez" (kept when one word would be left: "General Motors").
-_TITLES = frozenset({"president", "vice", "prime", "minister", "senator", "sen", "rep",
+TITLES = frozenset({"president", "vice", "prime", "minister", "senator", "sen", "rep",
                      "gov", "governor", "judge", "justice", "coach", "quarterback",
                      "goalkeeper", "captain", "chancellor", "secretary", "ceo", "chief",
                      "gen", "general", "speaker", "mayor", "professor", "prof", "pope",
@@ -158,7 +160,7 @@ def _trim_name(text: str) -> str:
         parts = parts[1:]
     while parts and parts[-1].lower() in ("of", "the", "and", "for", "on", "de"):
         parts = parts[:-1]
-    while len(parts) > 2 and parts[0].lower().strip(".") in _TITLES:
+    while len(parts) > 2 and parts[0].lower().strip(".") in TITLES:
         parts = parts[1:]
     return " ".join(parts)
 

@@ -27,10 +27,10 @@ from retrieval.answer import extractive, prompts
 from retrieval.answer.bounded import LLMReply, call_before
 from retrieval.answer.citations import CheckedAnswer, check_citations
 from retrieval.answer.extractive import Extract
-from retrieval.answer.features import passage_age, read_question
+from retrieval.answer.features import READ, passage_age, read_question
 from retrieval.answer.followup import History, condense
 from retrieval.answer.llm import MARKS_ITS_END, describe_failure, ends_reply, model_where
-from retrieval.answer.refusal import asks_about_now, shipped_refusal, signals, staleness
+from retrieval.answer.refusal import shipped_refusal, signals, staleness
 from retrieval.errors import LLMError
 from retrieval.search.searcher import IndexExtent, Searcher, SearchResult
 from retrieval.settings import Settings, get_settings
@@ -145,7 +145,7 @@ class Answerer:
         """The best sentences (the extractive answer), and whether to decline."""
         passages, question = turn.result.passages, turn.result.question
         found = extractive.extract(read_question(question), passages, self.embed,
-                                   self.settings.answers.max_sentences, today=question.today)
+                                   self.settings.answers.max_sentences)
         return _extend(turn, Selected, found=found,
                        declined=self._decline(found, passages, question.today))
 
@@ -214,8 +214,8 @@ class Answerer:
         threshold = self.settings.answers.decline_below
         ages = [passage_age(p, today) for p in passages[:3]]
         confidence = model.confidence(signals(
-            found.ranked, [p.relevance for p in passages], found.question.kind,
-            staleness(ages), asks_about_now(found.question.text)))
+            found.question, found.ranked, [p.relevance for p in passages],
+            [p.text for p in passages[:READ]], staleness(ages), found.lead_chance))
         return confidence < (model.threshold if threshold is None else threshold)
 
     def _extractive(self, turn: Selected, notes: tuple[str, ...] = ()) -> Draft:

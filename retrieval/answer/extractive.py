@@ -1,19 +1,18 @@
 """The default answerer, no LLM needed: the passage sentences that best answer the
 question, each with its [n] marker, led by the answer itself in bold when the question
-asks for a name, place, number or date and one candidate clearly wins. It writes no word
+asks for a name, place, number or date and a candidate is likely enough to be it
+(`lead.py`). It writes no word
 that is not in a passage; only the markers and the bold lead are added."""
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import date
 from functools import lru_cache
 from itertools import combinations
 
 import numpy as np
 
-from retrieval.answer.answer_types import YESNO
 from retrieval.answer.features import (
     FEATURES,
     Question,
@@ -23,8 +22,9 @@ from retrieval.answer.features import (
     matrix,
     sentence_candidates,
 )
+from retrieval.answer.lead import LeadModel, choose_lead
 from retrieval.answer.weights import shipped_weights
-from retrieval.text import stem_set
+from retrieval.text import proper_nouns, stem_set
 from retrieval.types import Embed, Passage
 
 YESNO_BONUS = 0.5
@@ -39,7 +39,6 @@ class AnswerModel:
     mean: np.ndarray
     scale: np.ndarray
     length_cost: float  # chance of holding the answer a character of answer must buy
-    span_margin: float  # the lead span's support must beat the runner-up's by this
 
     def uses(self, feature: str) -> bool:
         return bool(self.weights[FEATURES.index(feature)])
@@ -55,7 +54,7 @@ class AnswerModel:
             return np.array([data[key].get(n, missing) for n in FEATURES], dtype=np.float64)
 
         return cls(column("weights", 0.0), float(data["bias"]), column("mean", 0.0),
-                   column("scale", 1.0), float(data["length_cost"]), float(data["span_margin"]))
+                   column("scale", 1.0), float(data["length_cost"]))
 
 
 @lru_cache(maxsize=1)
@@ -69,14 +68,15 @@ class Extract:
     sentences: list[Sentence]  # chosen, best first
     ranked: list[Sentence]     # every candidate, best first
     lead: str | None           # the short answer, word for word from sentences[0]
+    lead_chance: float = 0.0   # the best candidate's chance of being the answer
 
 
 def extract(question: Question, passages: list[Passage], embed: Embed | None,
             max_sentences: int = 3, model: AnswerModel | None = None,
-            today: date | None = None) -> Extract:
+            lead_model: LeadModel | None = None) -> Extract:
     """The best sentences of the passages for the question (`read_question`)."""
     model = model or shipped_model()
-    found = sentence_candidates(question, passages, None, today=today)
+    found = sentence_candidates(question, passages, None)
     if not found:
         return Extract(question, [], [], None)
     if embed is not None and model.uses("similarity"):
@@ -86,8 +86,8 @@ def extract(question: Question, passages: list[Passage], embed: Embed | None,
         # "no" about what the question asks is its answer.
         sentence.score = float(p) + YESNO_BONUS * sentence.values["negation"]
     ranked = sorted(found, key=lambda s: -s.score)
-    chosen, lead = answer_from(question, ranked, model, max_sentences)
-    return Extract(question, chosen, ranked, lead)
+    chosen, lead, chance = answer_from(question, ranked, model, max_sentences, lead_model)
+    return Extract(question, chosen, ranked, lead, chance)
 
 
 EMBEDDED = 6  # sentences compared with the question by embedding: most of an answer's time
@@ -109,23 +109,28 @@ def embed_likeliest(question: Question, found: list[Sentence], model: AnswerMode
 
 
 def answer_from(question: Question, ranked: list[Sentence], model: AnswerModel,
-                max_sentences: int) -> tuple[list[Sentence], str | None]:
-    """The chosen sentences and the lead. With a lead, the likeliest sentence that names
-    it comes first (the lead is quoted from it)."""
-    lead = lead_span(question, ranked, model)
+                max_sentences: int, lead_model: LeadModel | None = None
+                ) -> tuple[list[Sentence], str | None, float]:
+    """The chosen sentences, the lead and the best candidate's chance of being the
+    answer. With a lead, the likeliest sentence that names it comes first (the lead is
+    quoted from it)."""
+    lead, chance = choose_lead(question, ranked, lead_model)
     if lead is None:
-        return choose(ranked, model, max_sentences), None
-    carrier = next(s for s in ranked if any(span.text == lead for span in s.spans))
-    return choose([carrier, *(s for s in ranked if s is not carrier)], model,
-                  max_sentences), lead
+        return choose(question, ranked, model, max_sentences), None, chance
+    carrier = lead.carrier
+    return choose(question, [carrier, *(s for s in ranked if s is not carrier)], model,
+                  max_sentences), lead.text, chance
 
 
-def choose(ranked: list[Sentence], model: AnswerModel, max_sentences: int) -> list[Sentence]:
+def choose(question: Question, ranked: list[Sentence], model: AnswerModel,
+           max_sentences: int) -> list[Sentence]:
     """The best sentence, and the others of the likeliest few that make the answer most
     likely to hold the answer for its length: each set is worth the chance that one of
-    its sentences holds it, less `length_cost` per character. No two sentences that
-    say much the same."""
-    best, others = ranked[0], ranked[1:CHOOSE_FROM]
+    its sentences holds it, less `length_cost` per character. Only sentences of the best
+    one's story join (`same_story`), and no two that say much the same."""
+    best = ranked[0]
+    others = [s for s in ranked[1:CHOOSE_FROM] if same_story(question, best, s)]
+    ranked = [best, *others]
     stems = [stem_set(s.text) for s in ranked[:CHOOSE_FROM]]
     chosen, top = (), -math.inf
     for size in range(min(max_sentences, len(others) + 1)):
@@ -142,43 +147,22 @@ def choose(ranked: list[Sentence], model: AnswerModel, max_sentences: int) -> li
     return [best, *sorted((ranked[i] for i in chosen), key=lambda c: (c.passage, c.position))]
 
 
+def same_story(question: Question, best: Sentence, other: Sentence) -> bool:
+    """Whether `other` tells of the same story as `best`: from the same passage, or
+    naming someone or something the best sentence names that the question does not
+    (names the question gives are shared by every story it found: "Harbor City" joins
+    the tram's cost to the library's)."""
+    if other.passage == best.passage:
+        return True
+    return bool(_own_names(question, best) & _own_names(question, other))
+
+
+def _own_names(question: Question, sentence: Sentence) -> set[str]:
+    return set(proper_nouns(sentence.text)) - question.names - question.stems
+
+
 def _jaccard(a: set[str], b: set[str]) -> float:
     return len(a & b) / max(1, len(a | b))
-
-
-LEAD_FROM = 3  # the lead is a candidate of the likeliest few sentences
-
-
-def lead_span(question: Question, ranked: list[Sentence], model: AnswerModel) -> str | None:
-    """The candidate of the asked-for kind, in one of the likeliest sentences, that all
-    the sentences back most (each naming it adds its probability); none when two are
-    close or the question is yes/no. A name is led with in its fullest form found there:
-    "Kevin McCarthy", not "McCarthy"."""
-    if question.kind == YESNO:
-        return None
-    names = {span.text for s in ranked[:LEAD_FROM] for span in s.spans}
-    support: dict[str, float] = {}
-    for sentence in ranked:
-        lowered = sentence.text.lower()
-        for name in names:
-            if name.lower() in lowered:
-                support[name] = support.get(name, 0.0) + sentence.score
-    backing: dict[str, float] = {}  # by the fullest form of each name
-    for name, value in support.items():
-        full = _fullest(name, names)
-        backing[full] = max(backing.get(full, 0.0), value)
-    ordered = sorted(backing.items(), key=lambda kv: -kv[1])
-    if not ordered:
-        return None
-    if len(ordered) > 1 and ordered[0][1] - ordered[1][1] < model.span_margin:
-        return None
-    return ordered[0][0]
-
-
-def _fullest(name: str, names: set[str]) -> str:
-    """The longest of `names` that ends with `name` as whole words."""
-    tail = " " + name.lower()
-    return max((n for n in names if n.lower().endswith(tail)), key=len, default=name)
 
 
 def compose(chosen: list[Sentence], lead: str | None = None) -> str:

@@ -25,6 +25,7 @@ from retrieval.text import content_terms, proper_nouns, split_sentences, stem, s
 from retrieval.types import Embed, Passage
 
 MIN_WORDS, MAX_WORDS = 5, 70
+READ = 5  # passages the answerer reads, best first
 RELEVANCE_SCALE = 2.0  # a passage this far below the best counts e^-1 as much
 # A passage whose relevance_gap is below this (six points under the best) is about
 # something else: on a small index it fills the last places, and its sums and names would
@@ -171,16 +172,17 @@ def whole_statement(text: str) -> bool:
 
 
 def passage_age(passage: Passage, today: date | None) -> int | None:
-    """Days from the passage's article to the day asked (None: undated, or no day)."""
+    """Days from the passage's article to `today` (None: undated, or no day)."""
     if today is None or passage.published_at is None:
         return None
     return (today - passage.published_at.date()).days
 
 
 def age_values(age_days: int | None) -> dict[str, float]:
-    """How recent a sentence's article is against the day asked: a quiz about this week's
-    news is answered by this week's story, not by last year's on the same subject. An
-    undated article is neither."""
+    """How recent a sentence's article is against the newest article read: of two stories
+    on the same subject the later one tells how it ended. Measured between the passages,
+    not against the day asked, so that a question about March 2023 is answered the same
+    whenever it is asked. An undated article is neither."""
     if age_days is None:
         return {"fresh": 0.0, "this_week": 0.0}
     age = abs(age_days)
@@ -188,20 +190,24 @@ def age_values(age_days: int | None) -> dict[str, float]:
             "this_week": float(age <= 7)}
 
 
+def newest_day(passages: list[Passage]) -> date | None:
+    days = [p.published_at.date() for p in passages if p.published_at is not None]
+    return max(days, default=None)
+
+
 def sentence_candidates(question: Question, passages: list[Passage], embed: Embed | None,
-                        depth: int = 5, today: date | None = None
-                        ) -> list[Sentence]:
-    """Every whole sentence of the first `depth` passages, with its feature values.
-    `today`: the day asked (the passages' ages count only with it)."""
+                        depth: int = READ) -> list[Sentence]:
+    """Every whole sentence of the first `depth` passages, with its feature values."""
     names = question.names | set(question.terms)
     predicates = predicate_terms(question)
     best_relevance = max((p.relevance for p in passages[:depth]), default=0.0)
+    newest = newest_day(passages[:depth])
     found: list[Sentence] = []
     for p_index, passage in enumerate(passages[:depth]):
         gap = math.exp((passage.relevance - best_relevance) / RELEVANCE_SCALE)
         if gap < FAR_BELOW:
             continue
-        ages = age_values(passage_age(passage, today))
+        ages = age_values(passage_age(passage, newest))
         for position, text in enumerate(split_sentences(passage.text)):
             if not whole_statement(text):
                 continue

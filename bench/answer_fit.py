@@ -1,0 +1,272 @@
+"""What `train_answers.py` fits the answerer with: dumped questions read back into the
+answerer's own records, the sentence model, the lead model, the refusal, and the answer
+each question gets from a set of them."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+
+import numpy as np
+from scipy.optimize import minimize
+from sklearn.linear_model import LogisticRegression
+
+from retrieval.answer.extractive import AnswerModel, answer_from, compose, embed_likeliest
+from retrieval.answer.features import (
+    FEATURES,
+    READ,
+    Question,
+    Sentence,
+    passage_age,
+    read_question,
+    sentence_candidates,
+)
+from retrieval.answer.lead import LEAD_FEATURES, LeadModel, lead_candidates
+from retrieval.answer.refusal import SIGNALS, RefusalModel, signals, staleness
+from retrieval.evaluation import contains_answer
+from retrieval.search.question import parse_question
+from retrieval.types import Passage
+
+COST = 0.004  # the length cost before it is tuned (per character)
+
+
+@dataclass
+class Asked:
+    """One dumped question, read back as the answerer reads it."""
+    id: str
+    week: str
+    day: date | None
+    text: str
+    gold: str
+    answerable: bool
+    question: Question
+    passages: list[Passage]
+    sentences: list[Sentence]   # every candidate, with its features and no score
+    labels: list[bool]          # whether each holds the gold answer
+    sims: dict[str, float] = field(default_factory=dict)  # stored similarities by text
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        """The similarities the dump stored, as an embedding would give them."""
+        out = np.zeros((len(texts), 2))
+        out[0] = (1.0, 0.0)
+        for i, text in enumerate(texts[1:], 1):
+            sim = float(np.clip(self.sims.get(text, 0.0), -1, 1))
+            out[i] = (sim, np.sqrt(1 - sim * sim))
+        return out
+
+
+def _passage(n: int, text: str, relevance: float, published: str | None) -> Passage:
+    day = date.fromisoformat(published) if published else None
+    return Passage(chunk_id=f"c{n}", article_id=f"a{n}", text=text, title="", url="",
+                   source="", published_at=datetime(day.year, day.month, day.day)
+                   if day else None, score=relevance, relevance=relevance)
+
+
+def load(path: Path) -> list[Asked]:
+    """A dump of `answer_data.py`, every sentence's features computed by today's code."""
+    out = []
+    with gzip.open(path, "rt", encoding="utf-8") as handle:
+        for line in handle:
+            q = json.loads(line)
+            day = date.fromisoformat(q["date"]) if q.get("date") else None
+            parsed = parse_question(q["question"], day or date.today()).with_idf(q["idf"])
+            question = read_question(parsed)
+            passages = [_passage(n, t, r, d) for n, (t, r, d) in enumerate(
+                zip(q["passages"], q["relevances"], q["published"], strict=True))]
+            asked = Asked(q["id"], q["week"], day, q["question"], q["answer"],
+                          q["answerable"], question, passages, [], [],
+                          {s["text"]: s["values"].get("similarity", 0.0)
+                           for s in q["sentences"]})
+            asked.sentences = sentence_candidates(question, passages, asked.embed)
+            asked.labels = [contains_answer(asked.gold, s.text) for s in asked.sentences]
+            out.append(asked)
+    return out
+
+
+def design(questions: list[Asked]) -> tuple[np.ndarray, np.ndarray]:
+    rows = [[s.values.get(n, 0.0) for n in FEATURES] for q in questions for s in q.sentences]
+    labels = [y for q in questions for y in q.labels]
+    return np.array(rows).reshape(len(rows), len(FEATURES)), np.array(labels, dtype=float)
+
+
+def fit_sentences(questions: list[Asked], strength: float = 1.0) -> AnswerModel:
+    """Weights that put one of each question's gold sentences first (a softmax over the
+    question's sentences, fitted to the chance it gives the gold ones together), then
+    scaled into a probability by a one-feature logistic fit. Ranking within a question is
+    what picks the answer. `strength`: the L2 penalty. The length cost is tuned apart."""
+    x, y = design(questions)
+    mean, scale = x.mean(0), x.std(0) + 1e-9
+    # A feature the same for every sentence of a question cannot rank them.
+    constant = np.array([n.startswith("kind_") for n in FEATURES])
+    xs = (x - mean) / scale
+    xs[:, constant] = 0.0
+    groups, start = [], 0
+    for q in questions:
+        end = start + len(q.sentences)
+        if y[start:end].any():
+            groups.append((start, end))
+        start = end
+
+    def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
+        total, grad = 0.5 * strength * w @ w, strength * w
+        for a, b in groups:
+            z = xs[a:b] @ w
+            p = np.exp(z - z.max())
+            p /= p.sum()
+            gold = p * y[a:b]
+            total -= float(np.log(gold.sum() + 1e-12))
+            grad = grad + xs[a:b].T @ (p - gold / gold.sum())
+        return total, grad
+
+    w = minimize(loss, np.zeros(x.shape[1]), jac=True, method="L-BFGS-B").x
+    calibration = LogisticRegression(max_iter=1000).fit((xs @ w).reshape(-1, 1), y)
+    slope = float(calibration.coef_[0][0])
+    return AnswerModel(slope * w, float(calibration.intercept_[0]), mean, scale, COST)
+
+
+def ranked(q: Asked, model: AnswerModel) -> list[Sentence]:
+    """The question's sentences scored by `model`, best first, as `extract` scores them."""
+    found = [Sentence(s.passage, s.position, s.text, s.spans, dict(s.values))
+             for s in q.sentences]
+    if not found:
+        return []
+    embed_likeliest(q.question, found, model, q.embed)
+    x = np.array([[s.values.get(n, 0.0) for n in FEATURES] for s in found])
+    for sentence, p in zip(found, model.probabilities(x), strict=True):
+        sentence.score = float(p) + 0.5 * sentence.values["negation"]
+    return sorted(found, key=lambda s: -s.score)
+
+
+@dataclass
+class Models:
+    sentences: AnswerModel
+    lead: LeadModel | None = None
+    refusal: RefusalModel | None = None
+
+
+@dataclass
+class Reply:
+    text: str          # "" when declined
+    lead: str | None
+    confidence: float  # the refusal's (1 without one)
+    declined: bool
+
+
+def refusal_values(q: Asked, order: list[Sentence], chance: float) -> list[float]:
+    ages = [passage_age(p, q.day) for p in q.passages[:3]]
+    values = signals(q.question, order, [p.relevance for p in q.passages],
+                     [p.text for p in q.passages[:READ]], staleness(ages), chance)
+    return [values[n] for n in SIGNALS]
+
+
+def evidence(q: Asked, models: Models) -> list[float]:
+    """The refusal's signals for `q` as `models` answer it."""
+    order = ranked(q, models.sentences)
+    if not order:
+        return [0.0] * len(SIGNALS)
+    _, _, chance = answer_from(q.question, order, models.sentences, 3, models.lead or NEVER)
+    return refusal_values(q, order, chance)
+
+
+def reply(q: Asked, models: Models, cost: float | None = None,
+          threshold: float | None = None) -> Reply:
+    """The answer `models` give `q`: `cost` and `threshold` stand in for the length cost
+    and the lead's threshold being tuned."""
+    sentences = models.sentences
+    if cost is not None:
+        sentences = AnswerModel(sentences.weights, sentences.bias, sentences.mean,
+                                sentences.scale, cost)
+    lead_model = models.lead
+    if threshold is not None and lead_model is not None:
+        lead_model = LeadModel(lead_model.weights, lead_model.bias, lead_model.mean,
+                               lead_model.scale, threshold)
+    order = ranked(q, sentences)
+    if not order:
+        return Reply("", None, 0.0, True)
+    chosen, lead, chance = answer_from(q.question, order, sentences, 3, lead_model or NEVER)
+    confidence = 1.0
+    if models.refusal is not None:
+        confidence = models.refusal.confidence(dict(zip(
+            SIGNALS, refusal_values(q, order, chance), strict=True)))
+    declined = models.refusal is not None and confidence < models.refusal.threshold
+    return Reply("" if declined else compose(chosen, lead), None if declined else lead,
+                 confidence, declined)
+
+
+NEVER = LeadModel(np.zeros(len(LEAD_FEATURES)), -50.0, np.zeros(len(LEAD_FEATURES)),
+                  np.ones(len(LEAD_FEATURES)), 1.0)
+
+
+def by_week(questions: list[Asked], folds: int,
+            fit: Callable[[list[Asked]], Models]) -> dict[str, Models]:
+    """For each week, what `fit` makes of the folds without it."""
+    weeks = sorted({q.week for q in questions})
+    out: dict[str, Models] = {}
+    for k in range(folds):
+        held = set(weeks[k::folds])
+        models = fit([q for q in questions if q.week not in held])
+        out.update(dict.fromkeys(held, models))
+    return out
+
+
+def lead_rows(questions: list[Asked], models: dict[str, Models],
+              verdict: Callable[[str, str], str]
+              ) -> tuple[np.ndarray, np.ndarray, list, list[str]]:
+    """Each candidate of each question's likeliest sentences, with its verdict against
+    the gold answer; per question the candidates' row numbers and the week."""
+    rows, labels, owners = [], [], []
+    for q in questions:
+        order = ranked(q, models[q.week].sentences)
+        mine = []
+        for c in lead_candidates(q.question, order):
+            mine.append(len(rows))
+            rows.append([c.values[n] for n in LEAD_FEATURES])
+            labels.append(verdict(c.text, q.gold))
+        owners.append(mine)
+    return (np.array(rows).reshape(len(rows), len(LEAD_FEATURES)), np.array(labels),
+            owners, [q.week for q in questions])
+
+
+def fit_lead(x: np.ndarray, verdicts: np.ndarray, owners: list[list[int]],
+             weeks: list[str], most_wrong: float) -> LeadModel:
+    """Logistic "this candidate is the answer"; the threshold is the one that gives the
+    most right leads while at most `most_wrong` of those given share no word with the
+    gold answer, chosen on chances each question gets from a model fitted without its
+    week. (A threshold for each kind asked was tried: on the forward weeks it gave
+    twice the wrong leads, bench/README.md.)"""
+    mean, scale = x.mean(0), x.std(0) + 1e-9
+    xs, right = (x - mean) / scale, verdicts == "equal"
+    clf = LogisticRegression(C=1.0, max_iter=2000).fit(xs, right)
+    p = np.zeros(len(x))
+    row_week = np.array([weeks[i] for i, rows in enumerate(owners) for _ in rows])
+    ordered = sorted(set(weeks))
+    for k in range(INNER_FOLDS):
+        held = np.isin(row_week, ordered[k::INNER_FOLDS])
+        fold = LogisticRegression(C=1.0, max_iter=2000).fit(xs[~held], right[~held])
+        p[held] = fold.predict_proba(xs[held])[:, 1]
+    best = [max(rows, key=lambda r: p[r]) for rows in owners if rows]
+    top, threshold = -1, 1.0
+    for t in np.arange(0.05, 0.95, 0.01):
+        given = [verdicts[r] for r in best if p[r] >= t]
+        equal, wrong = given.count("equal"), given.count("wrong")
+        if given and wrong <= most_wrong * len(given) and equal > top:
+            top, threshold = equal, float(t)
+    return LeadModel(clf.coef_[0], float(clf.intercept_[0]), mean, scale, threshold)
+
+
+INNER_FOLDS = 4
+def fit_refusal(x: np.ndarray, y: np.ndarray, most_declined: float) -> RefusalModel:
+    """Logistic "the passages answer it"; declines below the confidence that at most
+    `most_declined` of the answerable questions fall under, those declined as
+    `off_subject` included."""
+    mean, scale = x.mean(0), x.std(0) + 1e-9
+    clf = LogisticRegression(C=1.0, max_iter=2000).fit((x - mean) / scale, y)
+    model = RefusalModel(clf.coef_[0], float(clf.intercept_[0]), mean, scale, 0.0)
+    conf = np.array([model.confidence(dict(zip(SIGNALS, row, strict=True)))
+                     for row in x[y == 1]])
+    threshold = float(np.quantile(conf, most_declined))
+    return RefusalModel(model.weights, model.bias, mean, scale, threshold)
