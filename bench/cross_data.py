@@ -4,6 +4,9 @@ reranker is trained on (fit weeks) and scored on (forward weeks).
     python bench/cross_data.py INDEX_DIR QUESTIONS.jsonl OUT.jsonl [--depth 20]
                                [--before 2023-07-01 | --from 2023-07-01]
 
+With `--before`, the search also holds to articles published before that day, so that no
+forward week's article enters the training pairs.
+
 One line per question: its id, date, question, whether it is answerable, and the top
 `depth` passages of `Searcher.search` (the fast path, as `newsbot search` shows them)
 with their url, headline, text, the fast score and whether each is a hit by the scoring
@@ -16,6 +19,7 @@ import argparse
 import json
 import os
 import sys
+from datetime import date, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -26,6 +30,7 @@ from retrieval.evaluation import is_hit, read_questions
 from retrieval.index.news_index import NewsIndex
 from retrieval.search.searcher import Searcher
 from retrieval.settings import get_settings
+from retrieval.types import SearchFilters
 
 
 def main() -> None:
@@ -49,7 +54,10 @@ def main() -> None:
             if q.id in done or (args.before and day >= args.before) or (
                     args.since and day < args.since):
                 continue
-            result = searcher.search(q.question, k=args.depth, today=q.date)
+            until = SearchFilters(
+                until=date.fromisoformat(args.before) - timedelta(days=1)) if args.before \
+                else None
+            result = searcher.search(q.question, k=args.depth, filters=until, today=q.date)
             passages = [{"url": p.url, "title": p.title, "text": p.text,
                          "score": round(p.score, 5), "hit": is_hit(p.url, p.text, q)}
                         for p in result.passages]
