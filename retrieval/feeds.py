@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from corpus.errors import Fix
 from corpus.feeds import FeedError, FeedStore, FetchOptions
 
 if TYPE_CHECKING:
@@ -120,7 +121,7 @@ class Feeds:
 
         store = self.store(create=False)
         if store is None:
-            raise FeedError("there are no feeds yet; `newsbot feeds add URL` adds one")
+            raise FeedError("there are no feeds yet", fix=Fix.ADD_FEED)
         feed = find_feed(store, name_or_url)
         folders = store.article_folders(feed.url)  # where they were written, whatever index
         store.remove(feed)

@@ -21,7 +21,7 @@ from retrieval.settings import get_settings
 
 def test_every_fix_has_words_at_the_shell_and_on_discord() -> None:
     assert set(FIX_AT_SHELL) == set(Fix) == set(FIX_ON_DISCORD)
-    assert all("`newsbot index" in words for words in FIX_AT_SHELL.values())
+    assert all("`newsbot " in words for words in FIX_AT_SHELL.values())
     assert not [words for words in FIX_ON_DISCORD.values() if "newsbot" in words]
 
 
@@ -78,3 +78,16 @@ def test_the_cli_prints_the_command_in_its_one_line(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["--index-dir", str(tmp_path / "none"), "stats"])
     assert result.exit_code == 1
     assert result.output.strip().endswith("; run `newsbot index` first")
+
+
+def test_feed_errors_leave_the_fix_to_each_front_end(tmp_path: Path) -> None:
+    from corpus.feeds import FeedError
+
+    settings = get_settings(index_dir=tmp_path / "index")
+    with NewsApp.open(settings, embedder=HashEmbedder(), create=True) as app, \
+            pytest.raises(FeedError) as refused, app.feeds() as feeds:
+        feeds.remove("World news")
+    exc = refused.value
+    assert str(exc) == "there are no feeds yet" and exc.fix == Fix.ADD_FEED
+    assert error_text(exc).endswith("; `newsbot feeds add URL` adds one")
+    assert "newsbot" not in discord_text(exc) and "admin" in discord_text(exc)

@@ -197,6 +197,7 @@ def test_feeds_add_list_remove(server: FeedServer, tmp_path: Path) -> None:
     assert "removed '127.0.0.1'; no article was fetched from it" in removed
     missing = run("feeds", "remove", "127.0.0.1")
     assert missing.exit_code == 1 and "no feed named '127.0.0.1'" in missing.output
+    assert "(or with that URL); `newsbot feeds list` shows them" in missing.output
     assert "No feeds yet" in run("feeds", "list").output
 
 

@@ -22,6 +22,8 @@ FIX_ON_DISCORD = {
     Fix.INDEX_AGAIN: "an admin must index the articles again (`/reindex`)",
     Fix.REBUILD: "an admin must rebuild the index",
     Fix.AWAIT_REBUILD: "ask again once the index is rebuilt",
+    Fix.ADD_FEED: "an admin can subscribe to one",
+    Fix.LIST_FEEDS: "an admin can list them",
 }
 
 MESSAGE_CHARS = 2000

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from corpus.errors import Fix
 from corpus.feeds.download import is_web_url, shown
 from corpus.feeds.errors import FeedError
 from corpus.feeds.opml import OpmlFeed
@@ -61,8 +62,8 @@ def add_feed(store: FeedStore, url: str, name: str | None = None) -> Feed:
 def find_feed(store: FeedStore, name_or_url: str) -> Feed:
     feed = store.find(name_or_url) or store.find(name_or_url.strip())
     if feed is None:
-        raise FeedError(f"no feed named {one_line(name_or_url, 120)!r} (or with that URL); "
-                        "`newsbot feeds list` shows them")
+        raise FeedError(f"no feed named {one_line(name_or_url, 120)!r} (or with that URL)",
+                        fix=Fix.LIST_FEEDS)
     return feed
 
 
