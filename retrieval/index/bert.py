@@ -42,21 +42,32 @@ class BertEncoder:
     """Embeds texts with the weights of `model_dir` in `dtype` (bfloat16 on chips that
     compute it natively)."""
 
-    def __init__(self, model_dir: Path, dtype: str = "bfloat16", device: str = "cpu") -> None:
+    def __init__(self, model_dir: Path, dtype: str = "bfloat16", device: str = "cpu",
+                 packed: dict | None = None) -> None:
+        """`model_dir` is a sentence-transformers folder, or with `packed` (the manifest of
+        a packed model: int8 ONNX and int8 weights) that model's folder, with the tokenizer
+        read from the manifest's `tokenizer_dir`."""
         import torch
-        from safetensors.torch import load_file
         from tokenizers import Tokenizer
 
         self.torch = torch
-        self.config = json.loads((model_dir / "config.json").read_text())
-        limit = json.loads((model_dir / "sentence_bert_config.json").read_text())
         self.dtype = getattr(torch, dtype)
         self.device = device
-        self.weights = {k: v.to(device=device, dtype=self.dtype)
-                        for k, v in load_file(str(model_dir / "model.safetensors")).items()
+        if packed is not None:
+            self.config = packed["bert"]
+            weights = read_weights(model_dir / packed["weights"])
+            tokenizer_dir, limit = Path(packed["tokenizer_dir"]), packed["max_tokens"]
+        else:
+            from safetensors.torch import load_file
+
+            self.config = json.loads((model_dir / "config.json").read_text())
+            sbert = json.loads((model_dir / "sentence_bert_config.json").read_text())
+            weights = load_file(str(model_dir / "model.safetensors"))
+            tokenizer_dir, limit = model_dir, int(sbert.get("max_seq_length", 256))
+        self.weights = {k: v.to(device=device, dtype=self.dtype) for k, v in weights.items()
                         if not k.endswith("position_ids")}
-        self.tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
-        self.tokenizer.enable_truncation(max_length=int(limit.get("max_seq_length", 256)))
+        self.tokenizer = Tokenizer.from_file(str(tokenizer_dir / "tokenizer.json"))
+        self.tokenizer.enable_truncation(max_length=limit)
         self.tokenizer.no_padding()
 
     def embed(self, texts: list[str]) -> np.ndarray:
@@ -133,3 +144,35 @@ def length_batches(lengths: list[int], max_tokens: int, max_rows: int = 128
     if current:
         batches.append(current)
     return batches
+
+
+def write_int8_weights(model_file: Path, target: Path) -> None:
+    """A BERT's weights with every matrix in int8 (one scale per row, symmetric) and the
+    rest (biases, layer norms) in float32: a quarter of the size, and as close to the
+    original as the int8 ONNX model that embeds questions."""
+    import torch
+    from safetensors.torch import load_file, save_file
+
+    out = {}
+    for name, tensor in load_file(str(model_file)).items():
+        if name.endswith("position_ids"):
+            continue
+        tensor = tensor.float()
+        if tensor.dim() == 2:
+            scale = tensor.abs().amax(dim=1).clamp(min=1e-12) / 127
+            out[name] = torch.round(tensor / scale[:, None]).to(torch.int8)
+            out[name + ".scale"] = scale
+        else:
+            out[name] = tensor
+    save_file(out, str(target))
+    target.chmod(0o644)  # a model folder others read
+
+
+def read_weights(path: Path) -> dict:
+    """`write_int8_weights`' file back as float32 tensors."""
+    from safetensors.torch import load_file
+
+    stored = load_file(str(path))
+    return {name: tensor.float() * stored[name + ".scale"][:, None]
+            if name + ".scale" in stored else tensor
+            for name, tensor in stored.items() if not name.endswith(".scale")}

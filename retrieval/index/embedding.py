@@ -90,6 +90,12 @@ class SentenceTransformerEmbedder:
         sentence-transformers import, less padding); any other through sentence-transformers."""
         device = pick_device(self.device)
         bf16 = self.bfloat16 and native_bf16(device)
+        from retrieval.index.onnx import read_manifest
+
+        packed = read_manifest(Path(path))
+        if packed is not None:  # a packed ONNX model: its int8 weights, in torch
+            packed["tokenizer_dir"] = resolve_model_path(packed["tokenizer_from"])
+            return BertEncoder(Path(path), "bfloat16" if bf16 else "float32", device, packed)
         if plain_bert(Path(path)):
             return BertEncoder(Path(path), "bfloat16" if bf16 else "float32", device)
         quiet_loading()
@@ -210,6 +216,20 @@ def make_embedder(model: str, device: str = "auto", batch_size: int = 4,
     if model == "hash" or model.startswith("hash:"):
         _, _, size = model.partition(":")
         return HashEmbedder(int(size) if size else 256)
+    if onnx_only(model):
+        from retrieval.index.onnx import OnnxEmbedder
+
+        if not onnx_available():
+            raise EmbeddingModelError(f"{model} runs on ONNX Runtime, which is not installed: "
+                                      "pip install onnxruntime tokenizers")
+        # Questions on its int8 ONNX; index batches on its int8 weights in torch where that
+        # is faster (bfloat16 or a GPU), else on the ONNX model in longer runs.
+        small = OnnxEmbedder(model, cache_dir=cache_dir, batch_size=batch_size,
+                             index_batch_size=index_batch_size)
+        if fast_indexing and fast_bulk(device):
+            return RoutedEmbedder(small, SentenceTransformerEmbedder(
+                model, device=device, batch_size=index_batch_size, bfloat16=True))
+        return small
     bulk = SentenceTransformerEmbedder(model, device=device, batch_size=index_batch_size,
                                        bfloat16=True)
     if backend == "onnx" and device in ("cpu", "auto") and onnx_available():
@@ -221,6 +241,17 @@ def make_embedder(model: str, device: str = "auto", batch_size: int = 4,
     if fast_indexing:
         return bulk
     return SentenceTransformerEmbedder(model, device=device, batch_size=batch_size)
+
+
+def onnx_only(model: str) -> bool:
+    """A model folder of int8 ONNX and int8 weights with a manifest (as
+    `bench/train_embedder.py --export` writes): nothing to export, no sentence-transformers."""
+    from retrieval.index.onnx import MANIFEST
+
+    try:
+        return (Path(resolve_model_path(model)).expanduser() / MANIFEST).exists()
+    except EmbeddingModelError:  # the bundled package missing: said when it is loaded
+        return False
 
 
 def fast_bulk(device: str) -> bool:

@@ -100,7 +100,7 @@ class NewsIndex:
         if built_with and built_with != self.embedder.name:
             raise IndexModelMismatch(
                 f"the index in {self.index_dir} was built with embedding model {built_with!r}, "
-                f"not {self.embedder.name!r} (or set NEWSBOT_EMBEDDING_MODEL back)",
+                f"not {self.embedder.name!r} (NEWSBOT_EMBEDDING_MODEL={built_with} keeps it)",
                 fix=Fix.REBUILD)
 
     def recover(self) -> int:

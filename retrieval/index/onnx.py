@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import threading
 from pathlib import Path
@@ -14,6 +15,26 @@ from retrieval.index.embedding import quiet_loading, resolve_model_path
 from retrieval.settings import BUNDLED_MODEL
 
 SENTENCE_BATCH = 16
+MANIFEST = "newsbot-model.json"  # marks a model packed as int8 ONNX and int8 weights
+
+
+def read_manifest(model_dir: Path) -> dict | None:
+    """A packed model's manifest: its ONNX file, where its tokenizer comes from (the
+    base model's package: fine-tuning keeps the vocabulary), its token limit, and the
+    int8 weights and BERT shape that index batches run on in torch (`BertEncoder`)."""
+    path = model_dir / MANIFEST
+    if not path.exists():
+        return None
+    try:
+        manifest = json.loads(path.read_text())
+        bert = manifest["bert"]
+        return {"onnx": str(manifest["onnx"]), "tokenizer_from": str(manifest["tokenizer_from"]),
+                "max_tokens": int(manifest["max_tokens"]), "weights": str(manifest["weights"]),
+                "bert": {key: bert[key] for key in (
+                    "hidden_size", "num_hidden_layers", "num_attention_heads",
+                    "layer_norm_eps")}}
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise EmbeddingModelError(f"{path}: not a readable model manifest ({exc})") from exc
 
 
 class OnnxEmbedder:
@@ -22,10 +43,11 @@ class OnnxEmbedder:
     from the torch model once and cached; the tokenizer is read from `tokenizer.json`."""
 
     def __init__(self, model: str = BUNDLED_MODEL, cache_dir: Path | None = None,
-                 batch_size: int = 4, max_tokens: int = 256, int8_questions: bool = False
-                 ) -> None:
+                 batch_size: int = 4, max_tokens: int = 256, int8_questions: bool = False,
+                 index_batch_size: int | None = None) -> None:
         self.name = model
         self.batch_size = batch_size
+        self.index_batch_size = index_batch_size or batch_size
         self.max_tokens = max_tokens
         self.int8_questions = int8_questions
         self.cache_dir = Path(cache_dir or Path.home() / ".cache" / "newsbot" / "onnx")
@@ -53,12 +75,23 @@ class OnnxEmbedder:
     def _load(self) -> None:
         from tokenizers import Tokenizer
 
-        model_dir = self._model_dir()
-        onnx_path = self._onnx_path(model_dir)
-        if not onnx_path.exists():
-            export_onnx(model_dir, onnx_path)
+        packed = Path(resolve_model_path(self.name)).expanduser()
+        manifest = read_manifest(packed)
+        if manifest is not None:  # already ONNX, weights already int8
+            onnx_path = packed / manifest["onnx"]
+            model_dir = Path(resolve_model_path(manifest["tokenizer_from"]))
+            max_tokens = min(self.max_tokens, manifest["max_tokens"])
+            self.int8_questions = False  # nothing to quantize
+            if not onnx_path.exists():
+                raise EmbeddingModelError(f"{self.name}: {onnx_path} is missing")
+        else:
+            model_dir = self._model_dir()
+            onnx_path = self._onnx_path(model_dir)
+            max_tokens = self.max_tokens
+            if not onnx_path.exists():
+                export_onnx(model_dir, onnx_path)
         tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
-        tokenizer.enable_truncation(max_length=self.max_tokens)
+        tokenizer.enable_truncation(max_length=max_tokens)
         tokenizer.enable_padding()
         self._tokenizer = tokenizer
         self._onnx_file = onnx_path
@@ -77,6 +110,13 @@ class OnnxEmbedder:
             return np.zeros((0, 0), dtype=np.float32)
         self._ensure_loaded()
         return self._run_sorted(self._session, texts, self.batch_size)
+
+    def embed_index_batch(self, texts: list[str]) -> np.ndarray:
+        """An index batch: the same model, in runs of `index_batch_size` similar lengths."""
+        if not texts:
+            return np.zeros((0, 0), dtype=np.float32)
+        self._ensure_loaded()
+        return self._run_sorted(self._session, texts, self.index_batch_size)
 
     def _run_sorted(self, session, texts: list[str], batch_size: int) -> np.ndarray:
         """Vectors in the order of `texts`, run in batches of similar length (less
@@ -196,3 +236,29 @@ def export_onnx(model_dir: Path, onnx_path: Path) -> None:
     tmp.replace(onnx_path)  # atomic: a killed export never leaves a half file
 
 
+
+
+def write_packed_model(model_dir: Path, target: Path, tokenizer_from: str,
+                       made_by: str) -> None:
+    """A sentence-transformers BERT folder packed for newsbot: int8 ONNX (`model.onnx`,
+    for questions), int8 weights (for index batches in torch) and `newsbot-model.json`;
+    the tokenizer stays in `tokenizer_from` (fine-tuning keeps the vocabulary)."""
+    import tempfile
+
+    from retrieval.index.bert import write_int8_weights
+
+    target.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        full = Path(tmp) / "model.onnx"
+        export_onnx(model_dir, full)
+        quantize_onnx(full, target / "model.onnx")
+    write_int8_weights(model_dir / "model.safetensors", target / "weights.int8.safetensors")
+    limit = json.loads((model_dir / "sentence_bert_config.json").read_text())
+    config = json.loads((model_dir / "config.json").read_text())
+    manifest = {"onnx": "model.onnx", "weights": "weights.int8.safetensors",
+                "tokenizer_from": tokenizer_from,
+                "max_tokens": int(limit.get("max_seq_length", 256)),
+                "bert": {key: config[key] for key in ("hidden_size", "num_hidden_layers",
+                                                      "num_attention_heads", "layer_norm_eps")},
+                "made_by": made_by}
+    (target / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")

@@ -82,9 +82,12 @@ class EmbeddingSettings(SettingsGroup):
 
     model: str = Field(
         default=BUNDLED_MODEL, min_length=1,
-        description="Sentence-transformers model: the bundled package name, a local folder, "
-        "or a model name already in the Hugging Face cache (loaded offline). `hash` selects "
-        "a tiny deterministic embedder meant for tests.",
+        description="Sentence-transformers model: the bundled package name, a local folder "
+        "(a sentence-transformers one, or an int8 ONNX model with its `newsbot-model.json` "
+        "as `bench/train_embedder.py --export` writes), or a model name already in the "
+        "Hugging Face cache (loaded offline). `hash` selects a tiny deterministic embedder "
+        "meant for tests. An index remembers its model: another one needs "
+        "`newsbot index --rebuild`.",
     )
     backend: Literal["onnx", "torch"] = Field(
         default="onnx",
@@ -104,7 +107,8 @@ class EmbeddingSettings(SettingsGroup):
         default=True,
         description="With ONNX: embed questions (not articles) with an int8 copy of the "
         "model, made once in the cache folder. ~3 ms faster per search; same hits on "
-        "news-dev-small and the training weeks (bench/README.md).",
+        "news-dev-small and the training weeks (bench/README.md). A model folder with "
+        "`newsbot-model.json` is int8 already.",
     )
     batch_size: int = Field(
         default=4, ge=1, description="Chunks embedded per batch. Small batches (sorted by "

@@ -1,0 +1,66 @@
+"""What each part of the search adds: the dense side alone, BM25 alone, and the whole
+search (both sides, reranked), scored by the shared data's rule on one index.
+
+    NEWSBOT_EMBEDDING_MODEL=MODEL python bench/search_parts.py INDEX_DIR QUESTIONS.jsonl
+
+The dense side is the model's 40 nearest chunks in its order, BM25 the keyword index's
+40 best in theirs (both as the search gathers them, time words applied); the whole
+search is `newsbot search`. Only answerable questions count.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+
+from bench.common import print_table
+from retrieval.evaluation import first_hit_rank, read_questions
+from retrieval.index.news_index import NewsIndex
+from retrieval.search.searcher import Searcher
+from retrieval.settings import get_settings
+
+
+def side(cands, rank: str) -> list[tuple[str, str]]:
+    ranked = sorted((c for c in cands if getattr(c, rank) is not None),
+                    key=lambda c: getattr(c, rank))
+    return [(c.url, c.text) for c in ranked[:10]]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("index_dir", type=Path)
+    parser.add_argument("questions", type=Path)
+    args = parser.parse_args()
+    settings = get_settings(index_dir=args.index_dir)
+    index = NewsIndex.open(settings)
+    searcher = Searcher(index)
+    ranks: dict[str, list[int | None]] = {"dense alone": [], "BM25 alone": [],
+                                          "whole search": []}
+    for q in read_questions(args.questions):
+        if not q.answerable:
+            continue
+        _, cands, _ = searcher.gather(q.question, today=q.date)
+        ranks["dense alone"].append(first_hit_rank(side(cands, "dense_rank"), q))
+        ranks["BM25 alone"].append(first_hit_rank(side(cands, "bm25_rank"), q))
+        found = searcher.search(q.question, today=q.date).passages
+        ranks["whole search"].append(first_hit_rank([(p.url, p.text) for p in found], q))
+    rows = []
+    for name, found in ranks.items():
+        n = len(found) or 1
+        at = [sum(1 for r in found if r is not None and r <= k) / n for k in (1, 5, 10)]
+        mrr = sum(1 / r for r in found if r is not None and r <= 10) / n
+        rows.append([name, len(found), *(f"{x:.3f}" for x in (*at, mrr))])
+    print(f"{settings.embedding.model} on {args.index_dir}, {args.questions.name}")
+    print_table(["part", "answerable", "hits@1", "hits@5", "hits@10", "MRR@10"], rows)
+    searcher.close()
+    index.close()
+
+
+if __name__ == "__main__":
+    main()
