@@ -20,7 +20,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 from bench.common import print_table
-from retrieval.evaluation import first_hit_rank, read_questions
+from retrieval.evaluation import EvalReport, first_hit_rank, read_questions
 from retrieval.index.news_index import NewsIndex
 from retrieval.search.searcher import Searcher
 from retrieval.settings import get_settings
@@ -40,22 +40,21 @@ def main() -> None:
     settings = get_settings(index_dir=args.index_dir)
     index = NewsIndex.open(settings)
     searcher = Searcher(index)
-    ranks: dict[str, list[int | None]] = {"dense alone": [], "BM25 alone": [],
-                                          "whole search": []}
+    parts = {name: EvalReport() for name in ("dense alone", "BM25 alone", "whole search")}
     for q in read_questions(args.questions):
         if not q.answerable:
             continue
         _, cands, _ = searcher.gather(q.question, today=q.date)
-        ranks["dense alone"].append(first_hit_rank(side(cands, "dense_rank"), q))
-        ranks["BM25 alone"].append(first_hit_rank(side(cands, "bm25_rank"), q))
         found = searcher.search(q.question, today=q.date).passages
-        ranks["whole search"].append(first_hit_rank([(p.url, p.text) for p in found], q))
-    rows = []
-    for name, found in ranks.items():
-        n = len(found) or 1
-        at = [sum(1 for r in found if r is not None and r <= k) / n for k in (1, 5, 10)]
-        mrr = sum(1 / r for r in found if r is not None and r <= 10) / n
-        rows.append([name, len(found), *(f"{x:.3f}" for x in (*at, mrr))])
+        for name, passages in (("dense alone", side(cands, "dense_rank")),
+                               ("BM25 alone", side(cands, "bm25_rank")),
+                               ("whole search", [(p.url, p.text) for p in found])):
+            parts[name].answerable += 1
+            parts[name].ranks.append(first_hit_rank(passages, q))
+    rows = [[name, part.answerable,
+             *(f"{x:.3f}" for x in (part.hits_at(1), part.hits_at(5), part.hits_at(10),
+                                    part.mrr10))]
+            for name, part in parts.items()]
     print(f"{settings.embedding.model} on {args.index_dir}, {args.questions.name}")
     print_table(["part", "answerable", "hits@1", "hits@5", "hits@10", "MRR@10"], rows)
     searcher.close()

@@ -16,6 +16,7 @@ from retrieval.settings import BUNDLED_MODEL
 
 SENTENCE_BATCH = 16
 MANIFEST = "newsbot-model.json"  # marks a model packed as int8 ONNX and int8 weights
+BERT_SHAPE = ("hidden_size", "num_hidden_layers", "num_attention_heads", "layer_norm_eps")
 
 
 def read_manifest(model_dir: Path) -> dict | None:
@@ -30,9 +31,7 @@ def read_manifest(model_dir: Path) -> dict | None:
         bert = manifest["bert"]
         return {"onnx": str(manifest["onnx"]), "tokenizer_from": str(manifest["tokenizer_from"]),
                 "max_tokens": int(manifest["max_tokens"]), "weights": str(manifest["weights"]),
-                "bert": {key: bert[key] for key in (
-                    "hidden_size", "num_hidden_layers", "num_attention_heads",
-                    "layer_norm_eps")}}
+                "bert": {key: bert[key] for key in BERT_SHAPE}}
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise EmbeddingModelError(f"{path}: not a readable model manifest ({exc})") from exc
 
@@ -236,8 +235,6 @@ def export_onnx(model_dir: Path, onnx_path: Path) -> None:
     tmp.replace(onnx_path)  # atomic: a killed export never leaves a half file
 
 
-
-
 def write_packed_model(model_dir: Path, target: Path, tokenizer_from: str,
                        made_by: str) -> None:
     """A sentence-transformers BERT folder packed for newsbot: int8 ONNX (`model.onnx`,
@@ -258,7 +255,6 @@ def write_packed_model(model_dir: Path, target: Path, tokenizer_from: str,
     manifest = {"onnx": "model.onnx", "weights": "weights.int8.safetensors",
                 "tokenizer_from": tokenizer_from,
                 "max_tokens": int(limit.get("max_seq_length", 256)),
-                "bert": {key: config[key] for key in ("hidden_size", "num_hidden_layers",
-                                                      "num_attention_heads", "layer_norm_eps")},
+                "bert": {key: config[key] for key in BERT_SHAPE},
                 "made_by": made_by}
     (target / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
