@@ -111,11 +111,14 @@ def main() -> None:
     parser.add_argument("--out-dir", type=Path,
                         help="write each system's passages per question (SYSTEM.jsonl, in "
                         "`newsbot eval --out`'s format), e.g. for split_scores.py")
+    parser.add_argument("--questions", type=Path,
+                        help="ask these questions instead of the data's questions.jsonl "
+                        "(e.g. the forward split's weeks)")
     parser.add_argument("--peer-batch-size", type=int, default=32,
                         help="the dense peer's embedding batch (speed only; same vectors)")
     args = parser.parse_args()
     folder = DATA / args.data
-    questions = list(read_questions(folder / "questions.jsonl"))
+    questions = list(read_questions(args.questions or folder / "questions.jsonl"))
     if args.answerable_only:
         questions = [q for q in questions if q.answerable]
     work = args.work / args.data

@@ -10,7 +10,8 @@ Training triplets (anchor, positive, negative), none from a week the forward spl
 scores (questions and articles dated before 2023-07-01 only):
 - question -> a chunk of one of its gold articles that holds the answer (the scoring
   rule's hit, found whether or not today's search ranks it), with a hard negative: one of
-  the search's top passages (`cross_data.py`'s dump) that does not hold the answer;
+  the search's top passages (`cross_data.py`'s dump) that does not hold the answer and
+  is not from a gold article;
 - headline -> its article's lead chunk, and -> one of its body chunks, each with a chunk
   of another article of the same week as the negative. The chunks go in without their
   headline: the index embeds headline + chunk, which would make the pair a string match
@@ -31,6 +32,7 @@ import argparse
 import json
 import os
 import random
+import re
 import sys
 import time
 from collections import defaultdict
@@ -68,10 +70,11 @@ def fit_articles(path: Path) -> dict[str, tuple[str, list[str], tuple[int, int]]
 
 def question_triplets(candidates: Path, questions: Path, articles: dict, per_question: int,
                       rng: random.Random) -> list[tuple[str, str, str]]:
-    misses_of: dict[str, list[str]] = {}
+    misses_of: dict[str, list[tuple[str, str]]] = {}
     for line in candidates.read_text().splitlines():
         row = json.loads(line)
-        misses_of[row["id"]] = [embedding_text(p["title"], p["text"]) for p in row["passages"]
+        misses_of[row["id"]] = [(p["url"], embedding_text(p["title"], p["text"]))
+                                for p in row["passages"]
                                 if not contains_answer(row["answer"], p["text"])]
     triplets = []
     for line in questions.read_text().splitlines():
@@ -81,11 +84,37 @@ def question_triplets(candidates: Path, questions: Path, articles: dict, per_que
         positives = [embedding_text(articles[u][0], chunk) for u in row["gold_urls"]
                      if u in articles for chunk in articles[u][1]
                      if contains_answer(row["answer"], chunk)]
-        misses = misses_of.get(row["id"], [])
+        # Another chunk of a gold article is the same story: often the answer in other
+        # words, so not a negative.
+        misses = [text for url, text in misses_of.get(row["id"], [])
+                  if url not in row["gold_urls"]]
         if not positives or not misses:
             continue
         for positive in rng.sample(positives, min(per_question, len(positives))):
             triplets.append((row["question"], positive, rng.choice(misses)))
+    return triplets
+
+
+def evidence_triplets(candidates: Path, questions: Path, rng: random.Random
+                      ) -> list[tuple[str, str, str]]:
+    """question -> the quiz's own evidence sentence (markup dropped), for every fit-week
+    question, answerable from the corpus or not, with a search passage that does not hold
+    the answer as the negative."""
+    rows = [json.loads(line) for line in questions.read_text().splitlines()]
+    gold = {row["id"]: set(row["gold_urls"]) for row in rows}
+    misses_of = {}
+    for line in candidates.read_text().splitlines():
+        row = json.loads(line)
+        misses_of[row["id"]] = [embedding_text(p["title"], p["text"]) for p in row["passages"]
+                                if not contains_answer(row["answer"], p["text"])
+                                and p["url"] not in gold.get(row["id"], ())]
+    triplets = []
+    for row in rows:
+        evidence = " ".join(re.sub(r"<[^>]+>", "", row.get("evidence") or "").split())
+        misses = misses_of.get(row["id"])
+        if row["date"] >= CUT.isoformat() or len(evidence) < 40 or not misses:
+            continue
+        triplets.append((row["question"], evidence, rng.choice(misses)))
     return triplets
 
 
@@ -157,6 +186,8 @@ def main() -> None:
                         default=Path("../shared/data/news-dev/articles.jsonl.gz"))
     parser.add_argument("--headlines", type=int, default=2000, help="articles for headline pairs")
     parser.add_argument("--per-question", type=int, default=2)
+    parser.add_argument("--evidence", action="store_true",
+                        help="add question -> the quiz's evidence sentence pairs")
     parser.add_argument("--epochs", type=float, default=1.0)
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--max-tokens", type=int, default=192)
@@ -174,6 +205,10 @@ def main() -> None:
     triplets = question_triplets(args.candidates, args.questions, articles,
                                  args.per_question, rng)
     print(f"{len(articles)} fit-week articles, {len(triplets)} question triplets", flush=True)
+    if args.evidence:
+        evidence = evidence_triplets(args.candidates, args.questions, rng)
+        print(f"{len(evidence)} evidence triplets", flush=True)
+        triplets += evidence
     triplets += headline_triplets(articles, args.headlines, rng)
     rng.shuffle(triplets)
     print(f"{len(triplets)} triplets in all", flush=True)
