@@ -137,7 +137,8 @@ def headline_triplets(articles: dict, count: int, rng: random.Random
 
 
 def train(triplets: list[tuple[str, str, str]], out: Path, seed: int, epochs: float,
-          batch: int, max_tokens: int, minutes: float) -> None:
+          batch: int, max_tokens: int, minutes: float, negatives: bool = True,
+          bf16: bool = True) -> None:
     import torch
     from datasets import Dataset
     from sentence_transformers import (
@@ -151,13 +152,14 @@ def train(triplets: list[tuple[str, str, str]], out: Path, seed: int, epochs: fl
     torch.manual_seed(seed)
     model = SentenceTransformer(resolve_model_path(BUNDLED_MODEL), device="cpu")
     model.max_seq_length = max_tokens
-    data = Dataset.from_dict({"anchor": [t[0] for t in triplets],
-                              "positive": [t[1] for t in triplets],
-                              "negative": [t[2] for t in triplets]})
+    columns = {"anchor": [t[0] for t in triplets], "positive": [t[1] for t in triplets]}
+    if negatives:
+        columns["negative"] = [t[2] for t in triplets]
+    data = Dataset.from_dict(columns)
     args = SentenceTransformerTrainingArguments(
         output_dir=str(out / "checkpoints"), num_train_epochs=epochs,
         per_device_train_batch_size=batch, learning_rate=3e-5, warmup_ratio=0.1,
-        seed=seed, data_seed=seed, bf16=True, use_cpu=True, save_strategy="no",
+        seed=seed, data_seed=seed, bf16=bf16, use_cpu=True, save_strategy="no",
         logging_steps=20, report_to="none", batch_sampler=BatchSamplers.NO_DUPLICATES)
     trainer = SentenceTransformerTrainer(
         model=model, args=args, train_dataset=data,
@@ -188,6 +190,9 @@ def main() -> None:
     parser.add_argument("--per-question", type=int, default=2)
     parser.add_argument("--evidence", action="store_true",
                         help="add question -> the quiz's evidence sentence pairs")
+    parser.add_argument("--no-negatives", action="store_true",
+                        help="pairs only: the batch's other rows are the negatives")
+    parser.add_argument("--fp32", action="store_true", help="train in float32, not bfloat16")
     parser.add_argument("--epochs", type=float, default=1.0)
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--max-tokens", type=int, default=192)
@@ -214,7 +219,7 @@ def main() -> None:
     print(f"{len(triplets)} triplets in all", flush=True)
     args.out.mkdir(parents=True, exist_ok=True)
     train(triplets, args.out, args.seed, args.epochs, args.batch, args.max_tokens,
-          args.minutes)
+          args.minutes, not args.no_negatives, not args.fp32)
     print(f"{(time.monotonic() - started) / 60:.1f} min", flush=True)
 
 
