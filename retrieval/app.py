@@ -15,11 +15,10 @@ import threading
 from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from corpus.article import Article
 from corpus.loader import LoadResult, load_articles
-from retrieval.answer.chain import Answerer, OnToken
 from retrieval.answer.followup import History
 from retrieval.errors import InvalidRequest
 from retrieval.evaluation import AnswerReport, evaluate, read_questions
@@ -32,6 +31,9 @@ from retrieval.index.report import IndexReport
 from retrieval.search.searcher import REBUILD_MARK, Searcher, SearchResult
 from retrieval.settings import Settings, get_settings
 from retrieval.types import Answer, ArticleSummary, Passage, SearchFilters
+
+if TYPE_CHECKING:  # the chain brings langchain: loaded when a question is first answered
+    from retrieval.answer.chain import Answerer, OnToken
 
 MAX_QUESTION_CHARS = 2000
 # `latest TOPIC`: relevance points under the best hit past which an article is about
@@ -128,6 +130,8 @@ class NewsApp:
                     from retrieval.answer.llm import make_chat_model
 
                     model = make_chat_model(self.settings)
+                from retrieval.answer.chain import Answerer
+
                 self._answerer = Answerer(searcher, model, self.settings)
             return self._answerer
 

@@ -32,6 +32,15 @@ def test_help_needs_no_heavy_imports() -> None:
     assert out.strip().endswith("[]")
 
 
+def test_commands_that_answer_nothing_leave_langchain_unloaded() -> None:
+    """search, stats, doctor and the feeds commands go through `NewsApp` too; the answer
+    chain (and langchain behind it) loads with the first question answered."""
+    code = ("import sys, retrieval.app\n"
+            "print(sorted({m.split('.')[0] for m in sys.modules if m.startswith('langchain')}))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout
+    assert out.strip() == "[]"
+
+
 def test_index_default_corpus_then_stats_json() -> None:
     result = CliRunner().invoke(cli, ["index", "--json"])
     assert result.exit_code == 0, result.output
