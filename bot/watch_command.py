@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from bot.context import index_dir_option, open_app, settings_of
+from bot.context import error_text, index_dir_option, open_app, settings_of
 
 
 @click.command()
@@ -37,7 +37,7 @@ def watch(ctx: click.Context, folders: tuple[Path, ...], no_feeds: bool) -> None
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(message)s")
     app = open_app(ctx, create=True)
-    watcher = app.watcher(targets, with_feeds=not no_feeds)
+    watcher = app.watcher(targets, with_feeds=not no_feeds, describe=error_text)
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: watcher.stop.set())
     click.echo(f"watching {', '.join(str(t) for t in targets)} (Ctrl-C stops)", err=True)

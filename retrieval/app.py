@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from corpus.article import Article
 from corpus.loader import LoadResult, load_articles
 from retrieval.answer.followup import History
-from retrieval.errors import InvalidRequest
+from retrieval.errors import InvalidRequest, NewsbotError
 from retrieval.evaluation import AnswerReport, evaluate, read_questions
 from retrieval.feedback import FeedbackStore
 from retrieval.feeds import Feeds, Note, log_problems
@@ -284,11 +284,13 @@ class NewsApp:
         return poll
 
     def watcher(self, folders: Iterable[Path], *, with_feeds: bool = True,
-                on_indexed: Callable[[IndexReport], None] | None = None) -> Any:
-        """The watch loop over `folders` (and the feeds), a `retrieval.watch.Watcher`."""
+                on_indexed: Callable[[IndexReport], None] | None = None,
+                describe: Callable[[NewsbotError], str] = str) -> Any:
+        """The watch loop over `folders` (and the feeds), a `retrieval.watch.Watcher`;
+        `describe` words the errors it logs (the front end's, with what to do)."""
         from retrieval.watch import Watcher
 
         return Watcher(self, folders, quiet_s=self.settings.feeds.watch_debounce_s,
                        poll_every_s=self.settings.feeds.watch_poll_minutes * 60,
                        poll_feeds=self.feed_poller() if with_feeds else None,
-                       on_indexed=on_indexed)
+                       on_indexed=on_indexed, describe=describe)

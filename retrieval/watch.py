@@ -36,8 +36,10 @@ class Watcher:
     def __init__(self, app: NewsApp, folders: Iterable[Path], *, quiet_s: float = 2.0,
                  poll_every_s: float | None = None,
                  poll_feeds: Callable[[], IndexReport | None] | None = None,
-                 on_indexed: Notify | None = None) -> None:
+                 on_indexed: Notify | None = None,
+                 describe: Callable[[NewsbotError], str] = str) -> None:
         self.app = app
+        self.describe = describe  # a front end's words for an error, with what to do
         self.folders = [Path(f).expanduser() for f in folders]
         self.quiet_s = quiet_s
         self.poll_every_s = poll_every_s
@@ -69,7 +71,7 @@ class Watcher:
         except Interrupted as exc:
             log.info("%s: %s", what, exc)
         except NewsbotError as exc:  # e.g. a `newsbot index` elsewhere has the index
-            log.error("%s failed: %s; trying again shortly", what, exc)
+            log.error("%s failed: %s; trying again shortly", what, self.describe(exc))
         except Exception:  # one failure never ends the loop
             log.exception("%s failed; trying again shortly", what)
         return False

@@ -154,3 +154,19 @@ def test_a_busy_index_and_a_moved_in_folder_are_taken_up(tmp_path: Path) -> None
         watcher.stop.set()
         thread.join(timeout=20)
     app.close()
+
+
+def test_a_failed_run_logs_what_to_do(tmp_path: Path, caplog) -> None:
+    from bot.context import error_text
+    from retrieval.errors import Fix, NewsbotError
+
+    app = NewsApp.open(get_settings(), embedder=HashEmbedder(), chat_model=None, create=True)
+    watcher = app.watcher([tmp_path], with_feeds=False, describe=error_text)
+
+    def fails() -> None:
+        raise NewsbotError("the index was made by another model", fix=Fix.REBUILD)
+
+    with caplog.at_level("ERROR", logger="retrieval.watch"):
+        assert watcher._run("catch-up", fails) is False
+    assert "another model; run `newsbot index --rebuild`" in caplog.text
+    app.close()

@@ -15,6 +15,7 @@ from typing import Any
 import discord
 from discord import app_commands
 
+from bot.context import error_text as shell_error_text
 from bot.discord.commands import VoteButton, register, vote_view
 from bot.discord.conversation import Conversations
 from bot.discord.cooldowns import Cooldowns, wait_message
@@ -98,7 +99,9 @@ class NewsbotClient(discord.Client):
                     lambda f: f.exception() and log.error("posting headlines failed",
                                                           exc_info=f.exception()))
 
-        self.watcher = self.app.watcher([self.settings.index.corpus_dir], on_indexed=announce)
+        # Its log is read by whoever runs the bot, at a shell: the CLI's words for a fix.
+        self.watcher = self.app.watcher([self.settings.index.corpus_dir], on_indexed=announce,
+                                        describe=shell_error_text)
         self._watching = threading.Thread(target=self.watcher.run, name="newsbot-watch",
                                           daemon=True)
         self._watching.start()
