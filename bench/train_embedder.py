@@ -138,7 +138,7 @@ def headline_triplets(articles: dict, count: int, rng: random.Random
 
 def train(triplets: list[tuple[str, str, str]], out: Path, seed: int, epochs: float,
           batch: int, max_tokens: int, minutes: float, negatives: bool = True,
-          bf16: bool = True) -> None:
+          bf16: bool = True, lr: float = 3e-5) -> None:
     import torch
     from datasets import Dataset
     from sentence_transformers import (
@@ -158,7 +158,7 @@ def train(triplets: list[tuple[str, str, str]], out: Path, seed: int, epochs: fl
     data = Dataset.from_dict(columns)
     args = SentenceTransformerTrainingArguments(
         output_dir=str(out / "checkpoints"), num_train_epochs=epochs,
-        per_device_train_batch_size=batch, learning_rate=3e-5, warmup_ratio=0.1,
+        per_device_train_batch_size=batch, learning_rate=lr, warmup_ratio=0.1,
         seed=seed, data_seed=seed, bf16=bf16, use_cpu=True, save_strategy="no",
         logging_steps=20, report_to="none", batch_sampler=BatchSamplers.NO_DUPLICATES)
     trainer = SentenceTransformerTrainer(
@@ -192,6 +192,7 @@ def main() -> None:
                         help="add question -> the quiz's evidence sentence pairs")
     parser.add_argument("--no-negatives", action="store_true",
                         help="pairs only: the batch's other rows are the negatives")
+    parser.add_argument("--lr", type=float, default=3e-5, help="peak learning rate")
     parser.add_argument("--fp32", action="store_true", help="train in float32, not bfloat16")
     parser.add_argument("--epochs", type=float, default=1.0)
     parser.add_argument("--batch", type=int, default=32)
@@ -219,7 +220,7 @@ def main() -> None:
     print(f"{len(triplets)} triplets in all", flush=True)
     args.out.mkdir(parents=True, exist_ok=True)
     train(triplets, args.out, args.seed, args.epochs, args.batch, args.max_tokens,
-          args.minutes, not args.no_negatives, not args.fp32)
+          args.minutes, not args.no_negatives, not args.fp32, args.lr)
     print(f"{(time.monotonic() - started) / 60:.1f} min", flush=True)
 
 
