@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from retrieval.index.bert import BertEncoder, length_batches, plain_bert
+from retrieval.index.bert import BertEncoder, length_batches, plain_bert, token_limit
 from retrieval.index.embedding import SentenceTransformerEmbedder, resolve_model_path
 from retrieval.settings import BUNDLED_MODEL
 
@@ -45,6 +45,19 @@ def test_only_a_mean_pooled_bert_takes_the_plain_path(tmp_path: Path) -> None:
                                    "pooling_mode_cls_token": True}))
     assert not plain_bert(copy)  # CLS pooling: left to sentence-transformers
     assert not plain_bert(tmp_path / "nowhere")
+    # sentence-transformers 5 writes one pooling mode by name (a model it trained or saved)
+    pooling.write_text(json.dumps({"embedding_dimension": 384, "pooling_mode": "mean"}))
+    assert plain_bert(copy)
+    pooling.write_text(json.dumps({"embedding_dimension": 384, "pooling_mode": "cls"}))
+    assert not plain_bert(copy)
+
+
+def test_the_token_limit_is_read_from_either_shape_of_folder(tmp_path: Path) -> None:
+    (tmp_path / "sentence_bert_config.json").write_text('{"max_seq_length": 200}')
+    (tmp_path / "tokenizer_config.json").write_text('{"model_max_length": 384}')
+    assert token_limit(tmp_path) == 200
+    (tmp_path / "sentence_bert_config.json").write_text('{"transformer_task": "x"}')
+    assert token_limit(tmp_path) == 384  # sentence-transformers 5: the tokenizer's
 
 
 @pytest.mark.slow

@@ -31,11 +31,32 @@ def plain_bert(model_dir: Path) -> bool:
     return (config.get("model_type") == "bert" and config.get("hidden_act") == "gelu"
             and config.get("position_embedding_type", "absolute") == "absolute"
             and kinds == ["Transformer", "Pooling", "Normalize"]
-            and pooling.get("pooling_mode_mean_tokens") is True
-            and not any(v for k, v in pooling.items()
-                        if k.startswith("pooling_mode") and k != "pooling_mode_mean_tokens")
+            and mean_pooling(pooling)
             and (model_dir / "model.safetensors").exists()
             and (model_dir / "tokenizer.json").exists())
+
+
+def mean_pooling(pooling: dict) -> bool:
+    """A pooling config of mean tokens alone, as sentence-transformers writes it: one flag
+    per mode up to version 4, `"pooling_mode": "mean"` from version 5."""
+    if "pooling_mode" in pooling:
+        return pooling["pooling_mode"] == "mean"
+    return pooling.get("pooling_mode_mean_tokens") is True and not any(
+        v for k, v in pooling.items()
+        if k.startswith("pooling_mode") and k != "pooling_mode_mean_tokens")
+
+
+def token_limit(model_dir: Path) -> int:
+    """The folder's max_seq_length: in sentence_bert_config.json up to sentence-transformers
+    4, the tokenizer's model_max_length from version 5."""
+    sbert = json.loads((model_dir / "sentence_bert_config.json").read_text())
+    if "max_seq_length" in sbert:
+        return int(sbert["max_seq_length"])
+    try:
+        tokenizer = json.loads((model_dir / "tokenizer_config.json").read_text())
+    except (OSError, ValueError):
+        return 256
+    return min(int(tokenizer.get("model_max_length", 256)), 512)
 
 
 class BertEncoder:
@@ -61,9 +82,8 @@ class BertEncoder:
             from safetensors.torch import load_file
 
             self.config = json.loads((model_dir / "config.json").read_text())
-            sbert = json.loads((model_dir / "sentence_bert_config.json").read_text())
             weights = load_file(str(model_dir / "model.safetensors"))
-            tokenizer_dir, limit = model_dir, int(sbert.get("max_seq_length", 256))
+            tokenizer_dir, limit = model_dir, token_limit(model_dir)
         self.weights = {k: v.to(device=device, dtype=self.dtype) for k, v in weights.items()
                         if not k.endswith("position_ids")}
         self.tokenizer = Tokenizer.from_file(str(tokenizer_dir / "tokenizer.json"))

@@ -242,7 +242,7 @@ def write_packed_model(model_dir: Path, target: Path, tokenizer_from: str,
     the tokenizer stays in `tokenizer_from` (fine-tuning keeps the vocabulary)."""
     import tempfile
 
-    from retrieval.index.bert import write_int8_weights
+    from retrieval.index.bert import token_limit, write_int8_weights
 
     target.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
@@ -250,11 +250,10 @@ def write_packed_model(model_dir: Path, target: Path, tokenizer_from: str,
         export_onnx(model_dir, full)
         quantize_onnx(full, target / "model.onnx")
     write_int8_weights(model_dir / "model.safetensors", target / "weights.int8.safetensors")
-    limit = json.loads((model_dir / "sentence_bert_config.json").read_text())
     config = json.loads((model_dir / "config.json").read_text())
     manifest = {"onnx": "model.onnx", "weights": "weights.int8.safetensors",
                 "tokenizer_from": tokenizer_from,
-                "max_tokens": int(limit.get("max_seq_length", 256)),
+                "max_tokens": token_limit(model_dir),
                 "bert": {key: config[key] for key in BERT_SHAPE},
                 "made_by": made_by}
     (target / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
