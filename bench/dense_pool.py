@@ -2,8 +2,10 @@
 minutes, where a re-index of news-dev takes half an hour.
 
     python bench/dense_pool.py MODEL QUESTIONS.jsonl VECTORS.npy [--from DAY] [--until DAY]
+                               [--chunk-chars N]
 
-The pool: the chunks (as the index cuts and embeds them, headline first) of every
+The pool: the chunks (cut as the index cuts them, at most `--chunk-chars` characters,
+by default the index's own setting, and embedded headline first) of every
 news-dev article published from `--from` up to `--until` (excluded), plus the gold
 articles of the questions. Chunk vectors are kept in VECTORS.npy and reused when it
 exists (one file per model and pool). Each answerable question is embedded by the same
@@ -30,18 +32,19 @@ from corpus import load_articles
 from retrieval.evaluation import EvalReport, first_hit_rank, read_questions
 from retrieval.index.chunking import chunk_article, embedding_text
 from retrieval.index.embedding import SentenceTransformerEmbedder
+from retrieval.settings.index import IndexSettings
 
-CHUNK_CHARS = 900  # the index's default chunk length
+INDEX_CHUNK_CHARS = IndexSettings.model_fields["chunk_max_chars"].default
 
 
-def pool(articles: Path, since: date, until: date, gold: set[str]
-         ) -> tuple[list[str], list[str], list[str]]:
+def pool(articles: Path, since: date, until: date, gold: set[str],
+         chunk_chars: int = INDEX_CHUNK_CHARS) -> tuple[list[str], list[str], list[str]]:
     """urls, passage texts and the texts to embed of the pool's chunks."""
     urls, texts, embedded = [], [], []
     for article in load_articles([articles]).articles:
         day = article.published_at.date() if article.published_at else None
         if article.url in gold or (day is not None and since <= day < until):
-            for chunk in chunk_article(article, CHUNK_CHARS):
+            for chunk in chunk_article(article, chunk_chars):
                 urls.append(article.url)
                 texts.append(chunk.text)
                 embedded.append(embedding_text(article.title, chunk.text))
@@ -55,13 +58,15 @@ def main() -> None:
     parser.add_argument("vectors", type=Path, help="the pool's chunk vectors (.npy), reused")
     parser.add_argument("--from", dest="since", default="2023-07-01")
     parser.add_argument("--until", default="9999-12-31")
+    parser.add_argument("--chunk-chars", type=int, default=INDEX_CHUNK_CHARS,
+                        help="a chunk's most characters (default: the index's)")
     parser.add_argument("--articles", type=Path,
                         default=DATA / "news-dev" / "articles.jsonl.gz")
     args = parser.parse_args()
     questions = [q for q in read_questions(args.questions) if q.answerable]
     gold = {url for q in questions for url in q.gold_urls}
     urls, texts, embedded = pool(args.articles, date.fromisoformat(args.since),
-                                 date.fromisoformat(args.until), gold)
+                                 date.fromisoformat(args.until), gold, args.chunk_chars)
     embedder = SentenceTransformerEmbedder(args.model, bfloat16=True, batch_size=32)
     if args.vectors.exists():
         vectors = np.load(args.vectors)

@@ -50,7 +50,8 @@ from retrieval.index.embedding import resolve_model_path
 from retrieval.settings import BUNDLED_MODEL
 
 CUT = date(2023, 7, 1)
-CHUNK_CHARS = 900  # the index's default chunk length
+# A little under the index's chunk_max_chars (1000), as every run so far was trained.
+CHUNK_CHARS = 900
 
 
 def fit_articles(path: Path) -> dict[str, tuple[str, list[str], tuple[int, int]]]:
@@ -68,14 +69,26 @@ def fit_articles(path: Path) -> dict[str, tuple[str, list[str], tuple[int, int]]
     return out
 
 
-def question_triplets(candidates: Path, questions: Path, articles: dict, per_question: int,
-                      rng: random.Random) -> list[tuple[str, str, str]]:
-    misses_of: dict[str, list[tuple[str, str]]] = {}
+def search_misses(candidates: Path, questions: Path) -> dict[str, list[str]]:
+    """Question id -> the search's passages (as the index embeds them) that do not hold the
+    answer. Another chunk of a gold article is the same story, often with the answer in
+    other words, so it is not a negative."""
+    gold = {}
+    for line in questions.read_text().splitlines():
+        row = json.loads(line)
+        gold[row["id"]] = set(row["gold_urls"])
+    misses_of = {}
     for line in candidates.read_text().splitlines():
         row = json.loads(line)
-        misses_of[row["id"]] = [(p["url"], embedding_text(p["title"], p["text"]))
-                                for p in row["passages"]
-                                if not contains_answer(row["answer"], p["text"])]
+        misses_of[row["id"]] = [embedding_text(p["title"], p["text"]) for p in row["passages"]
+                                if not contains_answer(row["answer"], p["text"])
+                                and p["url"] not in gold.get(row["id"], ())]
+    return misses_of
+
+
+def question_triplets(candidates: Path, questions: Path, articles: dict, per_question: int,
+                      rng: random.Random) -> list[tuple[str, str, str]]:
+    misses_of = search_misses(candidates, questions)
     triplets = []
     for line in questions.read_text().splitlines():
         row = json.loads(line)
@@ -84,10 +97,7 @@ def question_triplets(candidates: Path, questions: Path, articles: dict, per_que
         positives = [embedding_text(articles[u][0], chunk) for u in row["gold_urls"]
                      if u in articles for chunk in articles[u][1]
                      if contains_answer(row["answer"], chunk)]
-        # Another chunk of a gold article is the same story: often the answer in other
-        # words, so not a negative.
-        misses = [text for url, text in misses_of.get(row["id"], [])
-                  if url not in row["gold_urls"]]
+        misses = misses_of.get(row["id"], [])
         if not positives or not misses:
             continue
         for positive in rng.sample(positives, min(per_question, len(positives))):
@@ -101,13 +111,7 @@ def evidence_triplets(candidates: Path, questions: Path, rng: random.Random
     question, answerable from the corpus or not, with a search passage that does not hold
     the answer as the negative."""
     rows = [json.loads(line) for line in questions.read_text().splitlines()]
-    gold = {row["id"]: set(row["gold_urls"]) for row in rows}
-    misses_of = {}
-    for line in candidates.read_text().splitlines():
-        row = json.loads(line)
-        misses_of[row["id"]] = [embedding_text(p["title"], p["text"]) for p in row["passages"]
-                                if not contains_answer(row["answer"], p["text"])
-                                and p["url"] not in gold.get(row["id"], ())]
+    misses_of = search_misses(candidates, questions)
     triplets = []
     for row in rows:
         evidence = " ".join(re.sub(r"<[^>]+>", "", row.get("evidence") or "").split())

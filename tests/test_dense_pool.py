@@ -25,6 +25,7 @@ def test_pool_holds_the_weeks_asked_and_the_gold_articles(tmp_path: Path) -> Non
                                      "text": text, "retrieved_at": day}) + "\n")
     urls, texts, embedded = pool(path, date(2023, 7, 1), date(9999, 12, 31),
                                  {"https://example.com/old-gold"})
+    # Dated by their addresses (as many news-dev pages are); the old gold article by being gold.
     assert set(urls) == {"https://example.com/2023/07/10/reopened", "https://example.com/old-gold"}
     assert any("reopened" in t for t in texts)
     # Embedded as the index embeds a chunk: the headline first.

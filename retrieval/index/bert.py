@@ -56,6 +56,7 @@ def token_limit(model_dir: Path) -> int:
         tokenizer = json.loads((model_dir / "tokenizer_config.json").read_text())
     except (OSError, ValueError):
         return 256
+    # Tokenizers with no limit of their own write a huge number; BERT has 512 positions.
     return min(int(tokenizer.get("model_max_length", 256)), 512)
 
 
