@@ -1,0 +1,50 @@
+"""The span reader's training data (bench/train_reader.py): cloze questions, quiz examples
+and the answer's tokens."""
+
+import random
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+from train_reader import cloze, encode, quiz_examples
+
+
+def test_cloze_turns_a_span_into_its_wh_word() -> None:
+    sentence = "The council named Maria Okafor as the new harbour master on Tuesday."
+    made = cloze(sentence, random.Random(1))
+    assert made is not None
+    question, answer = made
+    assert answer in sentence and answer not in question
+    assert question.endswith("?")
+    assert sentence.replace(answer, "").split()[0] in question  # the rest is kept
+    assert cloze("nothing here is a name or a number at all.", random.Random(1)) is None
+
+
+def test_quiz_examples_take_gold_passages_and_as_many_without_the_answer() -> None:
+    row = {"question": "Who won the Marlow prize?", "answer": "Ada Brook", "answerable": True,
+           "passages": [
+               {"text": "The prize went to ada brook on Friday.", "has": True, "gold": True},
+               {"text": "Ada Brook was also named elsewhere.", "has": True, "gold": False},
+               {"text": "Rain fell all week.", "has": False, "gold": False},
+               {"text": "Trams ran late.", "has": False, "gold": False}]}
+    examples = quiz_examples([row], random.Random(0))
+    spans = [e for e in examples if e[2] is not None]
+    assert len(spans) == 1 and len(examples) == 2  # the non-gold mention is left out
+    text, (start, end) = spans[0][1], spans[0][2]
+    assert text[start:end] == "ada brook"
+
+
+def test_encode_marks_the_answers_tokens() -> None:
+    from transformers import AutoTokenizer
+
+    from retrieval.index.embedding import resolve_model_path
+    from retrieval.settings import BUNDLED_MODEL
+
+    tokenizer = AutoTokenizer.from_pretrained(resolve_model_path(BUNDLED_MODEL))
+    context = "After a long count, the harbour master named Ada Brook the winner."
+    start = context.index("Ada Brook")
+    feeds, starts, ends = encode(tokenizer, [("Who won?", context, (start, start + 9)),
+                                             ("Who won?", "Rain fell.", None)])
+    ids = feeds["input_ids"][0][starts[0]:ends[0] + 1].tolist()
+    assert tokenizer.decode(ids) == "ada brook"
+    assert (starts[1], ends[1]) == (0, 0)
