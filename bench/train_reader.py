@@ -58,8 +58,9 @@ def make_cloze(articles: Path, count: int, seed: int, split: str) -> list[Exampl
                  if a["retrieved_at"] < split and len(a["text"]) > 1500]
     rng.shuffle(texts)
     out: list[Example] = []
+    made = 0  # questions with an answer; `count` bounds these
     for text in texts:
-        if len(out) >= count:
+        if made >= count:
             break
         sentences = [s for s in split_sentences(text) if s.strip()]
         if len(sentences) < 6:
@@ -75,6 +76,7 @@ def make_cloze(articles: Path, count: int, seed: int, split: str) -> list[Exampl
                 context = " ".join(sentences[max(lo, i - 1):i + 2])
             start = context.find(sentences[i]) + sentences[i].find(answer)
             out.append((question, context, (start, start + len(answer))))
+            made += 1
             if rng.random() < 0.35:  # the same question of another article: no answer
                 other = split_sentences(rng.choice(texts))
                 j = rng.randrange(len(other))
