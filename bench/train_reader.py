@@ -2,16 +2,15 @@
 the fit weeks' quiz questions and on cloze questions made from fit-week articles, then
 scored on the forward weeks. A measurement, not yet part of the answer path.
 
-    python bench/train_reader.py dump INDEX_DIR QUESTIONS.jsonl passages.jsonl
+    python bench/cross_data.py INDEX_DIR QUESTIONS.jsonl passages.jsonl --depth 10
     python bench/train_reader.py cloze ARTICLES.jsonl.gz cloze.jsonl --count 9000
     python bench/train_reader.py train passages.jsonl OUT --epochs 2
     python bench/train_reader.py train passages.jsonl OUT2 --init OUT --cloze cloze.jsonl --epochs 1
     python bench/train_reader.py score OUT passages.jsonl
 
 Fit = questions dated before `--split` (2023-07-01), and articles fetched before it for
-cloze questions; `score` reports on the questions from it. A quiz question's examples:
-each of its top-10 passages from a gold article that holds the answer (the first
-occurrence is the span), and as many passages without the answer as "no answer".
+cloze questions; `score` reports on the questions from it. A quiz question's examples
+(`quiz_examples`) come from its top-10 passages as `cross_data.py` writes them.
 """
 
 from __future__ import annotations
@@ -41,14 +40,15 @@ SPLIT = "2023-07-01"
 Example = tuple[str, str, tuple[int, int] | None]  # question, context, answer's characters
 
 
-def cloze(sentence: str, rng: random.Random) -> tuple[str, str] | None:
-    """(question, answer): one candidate span of the sentence turned into its wh-word."""
+def cloze(sentence: str, rng: random.Random) -> tuple[str, str, int] | None:
+    """(question, answer, where the answer starts in the sentence): one candidate span of
+    the sentence turned into its wh-word."""
     spans = [s for s in candidates(sentence) if s.kind in WH and s.start > 0 and len(s.text) > 1]
     if not spans:
         return None
     span = rng.choice(spans)
     question = (sentence[:span.start] + WH[span.kind] + sentence[span.end:]).strip()
-    return question.rstrip(".!") + "?", span.text
+    return question.rstrip(".!") + "?", span.text, span.start
 
 
 def make_cloze(articles: Path, count: int, seed: int, split: str) -> list[Example]:
@@ -58,9 +58,9 @@ def make_cloze(articles: Path, count: int, seed: int, split: str) -> list[Exampl
                  if a["retrieved_at"] < split and len(a["text"]) > 1500]
     rng.shuffle(texts)
     out: list[Example] = []
-    made = 0  # questions with an answer; `count` bounds these
+    answered = 0  # examples with an answer: `count` bounds these
     for text in texts:
-        if made >= count:
+        if answered >= count:
             break
         sentences = [s for s in split_sentences(text) if s.strip()]
         if len(sentences) < 6:
@@ -69,14 +69,14 @@ def make_cloze(articles: Path, count: int, seed: int, split: str) -> list[Exampl
             made = cloze(sentences[i], rng) if 60 <= len(sentences[i]) <= 300 else None
             if made is None:
                 continue
-            question, answer = made
+            question, answer, offset = made
             lo, hi = max(0, i - rng.randint(0, 3)), i + 1 + rng.randint(0, 3)
             context = " ".join(sentences[lo:hi])
             if len(context) > 1100:
                 context = " ".join(sentences[max(lo, i - 1):i + 2])
-            start = context.find(sentences[i]) + sentences[i].find(answer)
+            start = context.find(sentences[i]) + offset
             out.append((question, context, (start, start + len(answer))))
-            made += 1
+            answered += 1
             if rng.random() < 0.35:  # the same question of another article: no answer
                 other = split_sentences(rng.choice(texts))
                 j = rng.randrange(len(other))
@@ -86,31 +86,19 @@ def make_cloze(articles: Path, count: int, seed: int, split: str) -> list[Exampl
     return out
 
 
-def dump(index_dir: Path, questions: Path, target: Path) -> None:
-    from retrieval.evaluation import contains_answer, read_questions
-    from retrieval.index.news_index import NewsIndex
-    from retrieval.search.searcher import Searcher
-    from retrieval.settings import get_settings
-
-    searcher = Searcher(NewsIndex.open(get_settings(), index_dir=index_dir))
-    with open(target, "w", encoding="utf-8") as out:
-        for q in read_questions(questions):
-            found = searcher.search(q.question, k=10, today=q.date).passages
-            out.write(json.dumps({
-                "id": q.id, "date": str(q.date), "question": q.question, "answer": q.answer,
-                "answerable": q.answerable,
-                "passages": [{"text": p.text, "has": contains_answer(q.answer, p.text),
-                              "gold": p.url in q.gold_urls} for p in found]}) + "\n")
-
-
 def quiz_examples(rows: list[dict], rng: random.Random) -> list[Example]:
+    """From `cross_data.py` lines: each hit (a gold article's passage holding the answer)
+    with the answer's first occurrence as its span; as many passages without the answer.
+    A passage that holds it but is not a gold article's is left out."""
+    from retrieval.evaluation import contains_answer
+
     positives, negatives = [], []
     for row in rows:
         for p in row["passages"]:
-            at = p["text"].lower().find(row["answer"].lower()) if row["answerable"] else -1
-            if at >= 0 and p["gold"]:
+            at = p["text"].lower().find(row["answer"].lower())
+            if p["hit"] and at >= 0:
                 positives.append((row["question"], p["text"], (at, at + len(row["answer"]))))
-            elif not p["has"]:
+            elif not contains_answer(row["answer"], p["text"]):
                 negatives.append((row["question"], p["text"], None))
     rng.shuffle(negatives)
     return positives + negatives[:len(positives)]
@@ -235,7 +223,7 @@ def score(model_dir: Path, rows: list[dict], top: int = 5) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("step", choices=("dump", "cloze", "train", "score"))
+    parser.add_argument("step", choices=("cloze", "train", "score"))
     parser.add_argument("paths", nargs="+", type=Path)
     parser.add_argument("--split", default=SPLIT)
     parser.add_argument("--count", type=int, default=9000)
@@ -244,9 +232,6 @@ def main() -> None:
     parser.add_argument("--epochs", type=float, default=2.0)
     parser.add_argument("--seed", type=int, default=13)
     args = parser.parse_args()
-    if args.step == "dump":
-        dump(*args.paths)
-        return
     if args.step == "cloze":
         made = make_cloze(args.paths[0], args.count, args.seed, args.split)
         args.paths[1].write_text("".join(json.dumps(e) + "\n" for e in made))

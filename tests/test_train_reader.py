@@ -1,20 +1,22 @@
 """The span reader's training data (bench/train_reader.py): cloze questions, quiz examples
 and the answer's tokens."""
 
+import gzip
+import json
 import random
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
-from train_reader import cloze, encode, quiz_examples
+from train_reader import WH, cloze, encode, make_cloze, quiz_examples
 
 
 def test_cloze_turns_a_span_into_its_wh_word() -> None:
     sentence = "The council named Maria Okafor as the new harbour master on Tuesday."
     made = cloze(sentence, random.Random(1))
     assert made is not None
-    question, answer = made
-    assert answer in sentence and answer not in question
+    question, answer, start = made
+    assert sentence[start:start + len(answer)] == answer and answer not in question
     assert question.endswith("?")
     assert sentence.replace(answer, "").split()[0] in question  # the rest is kept
     assert cloze("nothing here is a name or a number at all.", random.Random(1)) is None
@@ -23,10 +25,10 @@ def test_cloze_turns_a_span_into_its_wh_word() -> None:
 def test_quiz_examples_take_gold_passages_and_as_many_without_the_answer() -> None:
     row = {"question": "Who won the Marlow prize?", "answer": "Ada Brook", "answerable": True,
            "passages": [
-               {"text": "The prize went to ada brook on Friday.", "has": True, "gold": True},
-               {"text": "Ada Brook was also named elsewhere.", "has": True, "gold": False},
-               {"text": "Rain fell all week.", "has": False, "gold": False},
-               {"text": "Trams ran late.", "has": False, "gold": False}]}
+               {"text": "The prize went to ada brook on Friday.", "hit": True},
+               {"text": "Ada  Brook was also named elsewhere.", "hit": False},
+               {"text": "Rain fell all week.", "hit": False},
+               {"text": "Trams ran late.", "hit": False}]}
     examples = quiz_examples([row], random.Random(0))
     spans = [e for e in examples if e[2] is not None]
     assert len(spans) == 1 and len(examples) == 2  # the non-gold mention is left out
@@ -48,3 +50,22 @@ def test_encode_marks_the_answers_tokens() -> None:
     ids = feeds["input_ids"][0][starts[0]:ends[0] + 1].tolist()
     assert tokenizer.decode(ids) == "ada brook"
     assert (starts[1], ends[1]) == (0, 0)
+
+
+def test_make_cloze_counts_answered_examples_and_marks_their_spans(tmp_path: Path) -> None:
+    body = " ".join(f"Sentence {i} says that the council of Harbor City met Maria Okafor "
+                    f"on Tuesday to talk about {i + 2} new trams." for i in range(20))
+    path = tmp_path / "articles.jsonl.gz"
+    with gzip.open(path, "wt", encoding="utf-8") as handle:
+        for n, day in enumerate(["2023-05-01", "2023-06-01", "2023-06-02", "2023-08-01"]):
+            handle.write(json.dumps({"text": f"{body} Article {n}.",
+                                     "retrieved_at": day}) + "\n")
+    made = make_cloze(path, 3, seed=1, split="2023-07-01")
+    answered = [e for e in made if e[2] is not None]
+    assert 3 <= len(answered) <= 4  # two an article at most: it stops at the one passing 3
+    for question, context, (start, end) in answered:
+        answer = context[start:end]
+        # The question is a sentence of the context with the span turned into its wh-word.
+        assert answer and question.endswith("?")
+        assert any(question[:-1].replace(wh, answer, 1) + "." in context for wh in WH.values())
+    assert all("Article 3." not in e[1] for e in made)  # a forward article is never used
