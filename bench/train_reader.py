@@ -21,7 +21,6 @@ import json
 import math
 import os
 import random
-import re
 import sys
 import time
 from pathlib import Path
@@ -31,12 +30,14 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+from forward_split import FORWARD_FROM, lead_verdict
+
 from retrieval.answer.answer_types import DATE, MONEY, NAME, NUMBER, PERSON, PLACE, candidates
 from retrieval.text import split_sentences
 
 WH = {PERSON: "who", PLACE: "which place", DATE: "when", NUMBER: "how many",
       MONEY: "how much", NAME: "what"}
-SPLIT = "2023-07-01"
+SPLIT = FORWARD_FROM.isoformat()
 Example = tuple[str, str, tuple[int, int] | None]  # question, context, answer's characters
 
 
@@ -167,10 +168,6 @@ def encode(tokenizer, part: list[Example]):
     return feeds, starts, ends
 
 
-def norm(text: str) -> str:
-    return " ".join(re.sub(r"[\"“”'‘’.,!?]", "", text.lower()).split())
-
-
 def score(model_dir: Path, rows: list[dict], top: int = 5) -> None:
     """For each question: the best span of its first `top` passages, by its score less
     the passage's no-answer score; how often it is the gold answer, and how often it
@@ -204,16 +201,13 @@ def score(model_dir: Path, rows: list[dict], top: int = 5) -> None:
             guesses.append((margin, text[offsets[i][inside[a]][0]:offsets[i][inside[b]][1]]))
         best.append((*max(guesses), row))
     answerable = [b for b in best if b[2]["answerable"]]
-    equal = [norm(s) == norm(r["answer"]) for _, s, r in answerable]
+    verdicts = [lead_verdict(s, r["answer"]) for _, s, r in answerable]
     print(f"{len(answerable)} answerable: best span equal to the gold answer "
-          f"{np.mean(equal):.3f}")
-    stop = {"the", "of", "a", "an", "and", "in", "to"}
-    ranked = sorted(answerable, key=lambda b: -b[0])
+          f"{verdicts.count('equal') / len(answerable):.3f}")
+    ranked = [v for _, v in sorted(zip((-b[0] for b in answerable), verdicts, strict=True),
+                                   key=lambda pair: pair[0])]
     for n in (20, 40, 60, 100):
-        head = ranked[:n]
-        right = sum(norm(s) == norm(r["answer"]) for _, s, r in head)
-        wrong = sum(not (set(norm(s).split()) & set(norm(r["answer"]).split())) - stop
-                    for _, s, r in head)
+        right, wrong = ranked[:n].count("equal"), ranked[:n].count("wrong")
         print(f"  the {n} most confident: equal {right}, no word shared {wrong}")
     from sklearn.metrics import roc_auc_score
     labels = [int(r["answerable"]) for _, _, r in best]
