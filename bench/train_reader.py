@@ -215,9 +215,27 @@ def score(model_dir: Path, rows: list[dict], top: int = 5) -> None:
           f"{roc_auc_score(labels, [m for m, _, _ in best]):.3f}")
 
 
+def pack(model_dir: Path, target: Path) -> None:
+    """The trained reader as the answer path reads it (`retrieval.answer.reader`): every
+    weight but the word embeddings (the bundled model's serve), matrices in int8."""
+    import tempfile
+
+    from safetensors.torch import load_file, save_file
+
+    from retrieval.index.bert import write_int8_weights
+
+    weights = {name.removeprefix("bert."): tensor
+               for name, tensor in load_file(str(model_dir / "model.safetensors")).items()
+               if "word_embeddings" not in name and "pooler" not in name}
+    with tempfile.TemporaryDirectory() as tmp:
+        plain = Path(tmp) / "plain.safetensors"
+        save_file({k: v.contiguous() for k, v in weights.items()}, str(plain))
+        write_int8_weights(plain, target)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("step", choices=("cloze", "train", "score"))
+    parser.add_argument("step", choices=("cloze", "train", "score", "pack"))
     parser.add_argument("paths", nargs="+", type=Path)
     parser.add_argument("--split", default=SPLIT)
     parser.add_argument("--count", type=int, default=9000)
@@ -240,6 +258,9 @@ def main() -> None:
                  for q, c, s in map(json.loads, args.cloze.open())] if args.cloze else []
         init = args.init or resolve_model_path(BUNDLED_MODEL)
         train(rows, out, init, extra, args.epochs, args.seed)
+        return
+    if args.step == "pack":
+        pack(*args.paths)
         return
     model_dir, source = args.paths
     score(model_dir, [r for r in map(json.loads, source.open()) if r["date"] >= args.split])

@@ -34,6 +34,7 @@ OLD_NAMES: dict[str, tuple[str, str, object]] = {
     "NEWSBOT_CACHE_DIR": ("embedding.cache_dir", "/k", Path("/k")),
     "NEWSBOT_ANSWER_PASSAGES": ("answers.passages", "4", 4),
     "NEWSBOT_ANSWER_MAX_SENTENCES": ("answers.max_sentences", "2", 2),
+    "NEWSBOT_ANSWER_READER": ("answers.reader", "false", False),
     "NEWSBOT_DECLINE_BELOW": ("answers.decline_below", "0.25", 0.25),
     "NEWSBOT_DISCORD_FEEDBACK_DB": ("answers.feedback_db", "/v.sqlite", Path("/v.sqlite")),
     "NEWSBOT_LLM_PROVIDER": ("llm.provider", "ollama", "ollama"),

@@ -30,6 +30,8 @@ from retrieval.answer.extractive import Extract
 from retrieval.answer.features import READ, passage_age, read_question
 from retrieval.answer.followup import History, condense
 from retrieval.answer.llm import MARKS_ITS_END, describe_failure, ends_reply, model_where
+from retrieval.answer.reader import LazyReader
+from retrieval.answer.reader_lead import shipped_reader_lead
 from retrieval.answer.refusal import shipped_refusal, signals, staleness
 from retrieval.errors import LLMError
 from retrieval.search.searcher import IndexExtent, Searcher, SearchResult
@@ -110,6 +112,9 @@ class Answerer:
         self.chat_model = chat_model
         self.settings = settings or get_settings()
         self.embed = searcher.sentence_embedder()
+        # Weights without a fitted reader lead leave nothing for the reader to decide.
+        self.read = (LazyReader() if self.settings.answers.reader
+                     and shipped_reader_lead() is not None else None)
         # A model run in this process (llama.cpp) is not safe to call from two threads.
         self._llm_lock = (threading.Lock() if self.settings.llm.provider == "llamacpp"
                           else contextlib.nullcontext())
@@ -145,7 +150,7 @@ class Answerer:
         """The best sentences (the extractive answer), and whether to decline."""
         passages, question = turn.result.passages, turn.result.question
         found = extractive.extract(read_question(question), passages, self.embed,
-                                   self.settings.answers.max_sentences)
+                                   self.settings.answers.max_sentences, read=self.read)
         return _extend(turn, Selected, found=found,
                        declined=self._decline(found, passages, question.today))
 

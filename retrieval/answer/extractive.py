@@ -7,6 +7,7 @@ that is not in a passage; only the markers and the bold lead are added."""
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import combinations
@@ -22,10 +23,19 @@ from retrieval.answer.features import (
     matrix,
     sentence_candidates,
 )
-from retrieval.answer.lead import LeadModel, choose_lead
+from retrieval.answer.lead import LeadModel, candidate_chances, choose_lead
+from retrieval.answer.reader import ReadSpan
+from retrieval.answer.reader_lead import (
+    ReaderLeadModel,
+    boost_read,
+    choose_reader_lead,
+    shipped_reader_lead,
+)
 from retrieval.answer.weights import shipped_weights
 from retrieval.text import proper_nouns, stem_set
 from retrieval.types import Embed, Passage
+
+Read = Callable[[str, list[str]], list[ReadSpan]]  # the span reader (`reader.LazyReader`)
 
 YESNO_BONUS = 0.5
 
@@ -73,8 +83,9 @@ class Extract:
 
 def extract(question: Question, passages: list[Passage], embed: Embed | None,
             max_sentences: int = 3, model: AnswerModel | None = None,
-            lead_model: LeadModel | None = None) -> Extract:
-    """The best sentences of the passages for the question (`read_question`)."""
+            lead_model: LeadModel | None = None, read: Read | None = None) -> Extract:
+    """The best sentences of the passages for the question (`read_question`); with
+    `read`, the lead is the span reader's (`reader_lead.py`)."""
     model = model or shipped_model()
     found = sentence_candidates(question, passages, None)
     if not found:
@@ -86,7 +97,9 @@ def extract(question: Question, passages: list[Passage], embed: Embed | None,
         # "no" about what the question asks is its answer.
         sentence.score = float(p) + YESNO_BONUS * sentence.values["negation"]
     ranked = sorted(found, key=lambda s: -s.score)
-    chosen, lead, chance = answer_from(question, ranked, model, max_sentences, lead_model)
+    spans = read(question.text, [p.text for p in passages]) if read is not None else None
+    chosen, lead, chance = answer_from(question, ranked, model, max_sentences, lead_model,
+                                       spans)
     return Extract(question, chosen, ranked, lead, chance)
 
 
@@ -109,15 +122,26 @@ def embed_likeliest(question: Question, found: list[Sentence], model: AnswerMode
 
 
 def answer_from(question: Question, ranked: list[Sentence], model: AnswerModel,
-                max_sentences: int, lead_model: LeadModel | None = None
+                max_sentences: int, lead_model: LeadModel | None = None,
+                spans: list[ReadSpan] | None = None,
+                reader_model: ReaderLeadModel | None = None
                 ) -> tuple[list[Sentence], str | None, float]:
-    """The chosen sentences, the lead and the best candidate's chance of being the
-    answer. With a lead, the likeliest sentence that names it comes first (the lead is
-    quoted from it)."""
+    """The chosen sentences, the lead and the best sentence candidate's chance of being
+    the answer (which the refusal weighs). With the reader's `spans` the lead is chosen
+    among them. With a lead, the likeliest sentence that names it comes first (the lead
+    is quoted from it)."""
     lead, chance = choose_lead(question, ranked, lead_model)
+    reader_model = reader_model or (shipped_reader_lead() if spans is not None else None)
+    if spans is not None and reader_model is not None:
+        lead = choose_reader_lead(question, ranked, spans,
+                                  candidate_chances(question, ranked, lead_model),
+                                  reader_model)
+        ranked = boost_read(ranked, spans, reader_model.sentence_boost)
     if lead is None:
         return choose(question, ranked, model, max_sentences), None, chance
-    carrier = lead.carrier
+    # The carrier as ranked here (`boost_read` re-scores copies).
+    carrier = next((s for s in ranked if (s.passage, s.position)
+                    == (lead.carrier.passage, lead.carrier.position)), lead.carrier)
     return choose(question, [carrier, *(s for s in ranked if s is not carrier)], model,
                   max_sentences), lead.text, chance
 

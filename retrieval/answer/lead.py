@@ -178,6 +178,16 @@ def _nearness(question: Question, name: str, sentence: str) -> float:
     return 1 / gap if gap else 1.0
 
 
+def candidate_chances(question: Question, ranked: list[Sentence],
+                      model: LeadModel | None = None) -> dict[str, float]:
+    """Each candidate's chance of being the answer, by its text."""
+    candidates = lead_candidates(question, ranked)
+    if not candidates:
+        return {}
+    chances = (model or shipped_lead()).chances(candidates)
+    return {c.text: float(p) for c, p in zip(candidates, chances, strict=True)}
+
+
 def choose_lead(question: Question, ranked: list[Sentence],
                 model: LeadModel | None = None) -> tuple[Candidate | None, float]:
     """The candidate to lead with (None when none is likely enough to be the answer),

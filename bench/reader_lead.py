@@ -1,0 +1,180 @@
+"""Fit the reader's lead (`retrieval/answer/reader_lead.py`) on weeks its reader never
+trained on, and report it on the forward weeks.
+
+    python bench/reader_lead.py dump INDEX_DIR QUESTIONS.jsonl spans.jsonl.gz \\
+        --reader reader.int8.safetensors [--since 2023-04-01]
+    python bench/reader_lead.py fit spans.jsonl.gz [--write]
+
+`dump`: each question dated from --since, searched and ranked as the answer path does,
+with the reader's span of each of its first passages as a lead candidate (the values the
+model weighs, and whether it equals the gold answer). `fit`: a logistic model of "equal"
+over the candidates of answerable questions dated from --fit-from (2023-04-01: the reader
+trained on the weeks before) to the forward split (2023-07-01), and the lowest threshold
+whose leads on those weeks are at most --wrong (13 %) wrong, and the boost whose answers
+hold the gold answer most often on those weeks; their figures on both; --write
+puts it in `retrieval/answer/answer_weights.json` as "reader_lead".
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from answer_data import clean_gold
+from forward_split import FORWARD_FROM, lead_verdict
+
+from retrieval.answer.extractive import choose, extract, shipped_model
+from retrieval.answer.features import read_question
+from retrieval.answer.lead import candidate_chances
+from retrieval.answer.reader import READER_FILE, SpanReader
+from retrieval.answer.reader_lead import (
+    READER_FEATURES,
+    ReaderLeadModel,
+    boost_read,
+    reader_candidates,
+)
+from retrieval.answer.weights import WEIGHTS
+from retrieval.app import NewsApp
+from retrieval.evaluation import contains_answer, read_questions
+from retrieval.settings import get_settings
+
+BOOSTS = (0.0, 0.1, 0.2, 0.3, 0.5, 0.8, 1.2)  # sentence boosts tried (`boost_read`)
+
+
+def dump(index_dir: Path, questions: Path, out: Path, reader_file: Path, since: str) -> None:
+    settings = get_settings()
+    app = NewsApp.open(settings, index_dir=index_dir, create=False)
+    searcher = app.searcher
+    embed = searcher.sentence_embedder()
+    reader = SpanReader(reader_file)
+    asked = [q for q in read_questions(questions) if q.date and q.date.isoformat() >= since]
+    started = time.perf_counter()
+    with gzip.open(out, "wt", encoding="utf-8") as handle:
+        for n, q in enumerate(asked, 1):
+            result = searcher.search(q.question, k=settings.answers.passages, today=q.date)
+            question = read_question(result.question)
+            found = extract(question, result.passages, embed, settings.answers.max_sentences)
+            spans = reader.read(question.text, [p.text for p in result.passages])
+            chances = candidate_chances(question, found.ranked)
+            gold = clean_gold(q.answer)
+            answers = [choose(question, boost_read(found.ranked, spans, b), shipped_model(),
+                              settings.answers.max_sentences) for b in BOOSTS]
+            handle.write(json.dumps({
+                "id": q.id, "date": q.date.isoformat(), "answerable": q.answerable,
+                "answer": gold, "shipped_lead": found.lead,
+                "contains": [contains_answer(gold, " ".join(s.text for s in chosen))
+                             for chosen in answers],
+                "candidates": [{"text": c.text, "values": c.values,
+                                "verdict": lead_verdict(c.text, gold)}
+                               for c in reader_candidates(question, found.ranked, spans,
+                                                          chances)],
+            }, ensure_ascii=False) + "\n")
+            if n % 100 == 0:
+                print(f"{n}/{len(asked)} in {time.perf_counter() - started:.0f} s",
+                      file=sys.stderr, flush=True)
+    app.close()
+
+
+def leads(rows: list[dict], model: ReaderLeadModel) -> list[tuple[float, str]]:
+    """Each answerable question's best candidate: (chance, verdict); no candidate: (0, '')."""
+    out = []
+    for row in rows:
+        if not row["candidates"]:
+            out.append((0.0, ""))
+            continue
+        chances = model.chances([c["values"] for c in row["candidates"]])
+        best = int(np.argmax(chances))
+        out.append((float(chances[best]), row["candidates"][best]["verdict"]))
+    return out
+
+
+def lowest_threshold(best: list[tuple[float, str]], wrong: float, least: int = 10) -> float:
+    """The lowest chance whose leads are at most `wrong` wrong (at least `least` leads)."""
+    ranked = sorted((b for b in best if b[1]), key=lambda b: -b[0])
+    threshold, wrongs = 1.0, 0
+    for n, (chance, verdict) in enumerate(ranked, 1):
+        wrongs += verdict == "wrong"
+        if n >= least and wrongs / n <= wrong:
+            threshold = chance
+    return threshold
+
+
+def report(name: str, rows: list[dict], model: ReaderLeadModel) -> None:
+    best = leads(rows, model)
+    given = [v for c, v in best if v and c >= model.threshold]
+    shipped = [lead_verdict(r["shipped_lead"], r["answer"]) for r in rows if r["shipped_lead"]]
+    print(f"{name}: {len(rows)} answerable; reader lead given {len(given)}, equal "
+          f"{given.count('equal') / len(rows):.3f} of answerable, wrong "
+          f"{given.count('wrong') / max(1, len(given)):.3f} of given "
+          f"(overlap {given.count('overlap')}); best candidate equal "
+          f"{sum(v == 'equal' for _, v in best) / len(rows):.3f}; sentence lead given "
+          f"{len(shipped)}, equal {shipped.count('equal') / len(rows):.3f}")
+
+
+def fit(source: Path, fit_from: str, wrong: float, write: bool) -> None:
+    from sklearn.linear_model import LogisticRegression
+
+    with gzip.open(source, "rt", encoding="utf-8") as handle:
+        rows = [r for r in map(json.loads, handle) if r["answerable"]]
+    split = FORWARD_FROM.isoformat()
+    fitting = [r for r in rows if fit_from <= r["date"] < split]
+    forward = [r for r in rows if r["date"] >= split]
+    x = np.array([[c["values"][n] for n in READER_FEATURES]
+                  for r in fitting for c in r["candidates"]])
+    y = np.array([c["verdict"] == "equal" for r in fitting for c in r["candidates"]])
+    mean, scale = x.mean(axis=0), x.std(axis=0)
+    scale[scale == 0] = 1.0
+    logistic = LogisticRegression(C=0.3, max_iter=2000).fit((x - mean) / scale, y)
+    model = ReaderLeadModel(logistic.coef_[0], float(logistic.intercept_[0]), mean, scale, 1.0)
+    threshold = lowest_threshold(leads(fitting, model), wrong)
+    held = [np.mean([r["contains"][i] for r in fitting]) for i in range(len(BOOSTS))]
+    boost = BOOSTS[int(np.argmax(held))]
+    model = ReaderLeadModel(model.weights, model.bias, mean, scale, threshold, boost)
+    print("contains the gold answer, by sentence boost:")
+    for i, b in enumerate(BOOSTS):
+        print(f"  {b:4}: fit {held[i]:.3f}  forward "
+              f"{np.mean([r['contains'][i] for r in forward]):.3f}")
+    print(f"boost {boost}")
+    print(f"{len(x)} candidates of {len(fitting)} questions ({y.sum()} equal); "
+          f"threshold {threshold:.3f}")
+    for name, w in zip(READER_FEATURES, model.weights, strict=True):
+        print(f"  {name:12} {w:+.3f}")
+    report(f"fit weeks from {fit_from}", fitting, model)
+    report("forward weeks", forward, model)
+    if write:
+        weights = json.loads(WEIGHTS.read_text(encoding="utf-8"))
+        weights["reader_lead"] = model.to_dict()
+        WEIGHTS.write_text(json.dumps(weights, indent=1) + "\n", encoding="utf-8")
+        print(f"wrote {WEIGHTS}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("step", choices=("dump", "fit"))
+    parser.add_argument("paths", nargs="+", type=Path)
+    parser.add_argument("--reader", type=Path, default=READER_FILE)
+    parser.add_argument("--since", default="2023-04-01", help="dump questions from this date")
+    parser.add_argument("--fit-from", default="2023-04-01")
+    parser.add_argument("--wrong", type=float, default=0.13,
+                        help="the most wrong leads a threshold may give, as a share")
+    parser.add_argument("--write", action="store_true")
+    args = parser.parse_args()
+    if args.step == "dump":
+        dump(*args.paths, args.reader, args.since)
+    else:
+        fit(args.paths[0], args.fit_from, args.wrong, args.write)
+
+
+if __name__ == "__main__":
+    main()

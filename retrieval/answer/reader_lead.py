@@ -1,0 +1,127 @@
+"""The bold lead from the span reader (`reader.py`): each passage's likeliest span is a
+candidate, weighed by a logistic model of "this is the answer, word for word" over what
+the reader says (its margin over "no answer", how far ahead of the other passages' spans,
+how many passages agree) and what the sentence ranker says (the chance of the sentence
+that holds the span, whether the span is of the kind asked for). Fitted by
+`bench/reader_lead.py` on weeks the reader never trained on, with the threshold set so
+that few leads given are wrong."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from functools import lru_cache
+
+import numpy as np
+
+from retrieval.answer.answer_types import DATE, MONEY, NAME, NUMBER, PERSON, PLACE, YESNO
+from retrieval.answer.features import Question, Sentence
+from retrieval.answer.lead import Candidate
+from retrieval.answer.reader import ReadSpan
+from retrieval.answer.weights import shipped_weights
+from retrieval.text import stem, words
+
+_ASKED = (PERSON, PLACE, DATE, NUMBER, MONEY, NAME)
+READER_FEATURES = ("margin", "ahead", "agree", "typed", "sentence", "best", "lead",
+                   "words", "echo", *(f"asks_{k}" for k in _ASKED))
+
+
+@dataclass(frozen=True)
+class ReaderLeadModel:
+    weights: np.ndarray
+    bias: float
+    mean: np.ndarray
+    scale: np.ndarray
+    threshold: float  # the chance a span must have to be led with
+    sentence_boost: float = 0.0  # what a sentence holding a sure span gains (`boost_read`)
+
+    def chances(self, rows: list[dict[str, float]]) -> np.ndarray:
+        x = np.array([[r[n] for n in READER_FEATURES] for r in rows])
+        logits = ((x - self.mean) / self.scale) @ self.weights + self.bias
+        return 1 / (1 + np.exp(-logits))
+
+    @classmethod
+    def from_dict(cls, data: dict) -> ReaderLeadModel:
+        def column(key: str) -> np.ndarray:
+            return np.array([data[key][n] for n in READER_FEATURES], dtype=np.float64)
+
+        return cls(column("weights"), float(data["bias"]), column("mean"), column("scale"),
+                   float(data["threshold"]), float(data.get("sentence_boost", 0.0)))
+
+    def to_dict(self) -> dict:
+        def named(values: np.ndarray) -> dict[str, float]:
+            return dict(zip(READER_FEATURES, values.tolist(), strict=True))
+
+        return {"weights": named(self.weights), "bias": self.bias, "mean": named(self.mean),
+                "scale": named(self.scale), "threshold": round(self.threshold, 4),
+                "sentence_boost": self.sentence_boost}
+
+
+@lru_cache(maxsize=1)
+def shipped_reader_lead() -> ReaderLeadModel | None:
+    data = shipped_weights().get("reader_lead")
+    return ReaderLeadModel.from_dict(data) if data else None
+
+
+def boost_read(ranked: list[Sentence], spans: list[ReadSpan], boost: float) -> list[Sentence]:
+    """The sentences re-ranked with what the reader saw: one that holds its passage's
+    span gains `boost` times the reader's confidence (the logistic of its margin)."""
+    if not boost:
+        return ranked
+    out = []
+    for sentence in ranked:
+        span = next((s for s in spans if s.passage == sentence.passage and s.text
+                     and s.text in sentence.text), None)
+        gain = boost / (1 + np.exp(-span.margin)) if span is not None else 0.0
+        out.append(replace(sentence, score=sentence.score + gain) if gain else sentence)
+    return sorted(out, key=lambda s: -s.score)
+
+
+def _same(text: str) -> str:
+    return " ".join(words(text))
+
+
+def reader_candidates(question: Question, ranked: list[Sentence], spans: list[ReadSpan],
+                      lead_chances: dict[str, float]) -> list[Candidate]:
+    """One candidate per passage read whose span stands inside one of the ranked
+    sentences, with the values the model weighs. `lead_chances`: the sentence-lead
+    model's chance for each of its candidates (`lead.lead_candidates`)."""
+    if question.kind == YESNO or not ranked:
+        return []
+    top = ranked[0]
+    found = []
+    for span in spans:
+        carrier = next((s for s in ranked if s.passage == span.passage and span.text
+                        and span.text in s.text), None)
+        if carrier is None or not words(span.text):
+            continue
+        same = _same(span.text)
+        others = [s.margin for s in spans if _same(s.text) != same]
+        agree = sum(1 for s in spans if s is not span and _same(s.text) == same)
+        led = [c for t, c in lead_chances.items() if same in _same(t) or _same(t) in same]
+        found.append(Candidate(span.text, carrier, {
+            "margin": span.margin,
+            "ahead": span.margin - max(others, default=span.margin - 5.0),
+            "agree": agree / max(1, len(spans) - 1),
+            "typed": float(any(s.text in span.text or span.text in s.text
+                               for s in carrier.spans)),
+            "sentence": carrier.score,
+            "best": float(carrier is top),
+            "lead": max(led, default=0.0),
+            "words": min(len(words(span.text)), 5) / 5,
+            # A span of the question's own words names what was asked about, not the answer.
+            "echo": float(all(stem(w) in question.stems for w in words(span.text))),
+            **{f"asks_{k}": float(question.kind == k) for k in _ASKED},
+        }))
+    return found
+
+
+def choose_reader_lead(question: Question, ranked: list[Sentence], spans: list[ReadSpan],
+                       lead_chances: dict[str, float], model: ReaderLeadModel
+                       ) -> Candidate | None:
+    """The span to lead with, or None when none is likely enough to be the answer."""
+    candidates = reader_candidates(question, ranked, spans, lead_chances)
+    if not candidates:
+        return None
+    chances = model.chances([c.values for c in candidates])
+    best = int(np.argmax(chances))
+    return candidates[best] if chances[best] >= model.threshold else None

@@ -1,0 +1,126 @@
+"""The span reader (retrieval/answer/reader.py) and the lead chosen from its spans
+(reader_lead.py): the plain-torch reader computes what transformers computes from the
+same weights; the shipped reader finds a hand-written answer; the lead's features."""
+
+import sys
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from retrieval.answer.answer_types import PERSON, Span
+from retrieval.answer.features import Question, Sentence, read_question
+from retrieval.answer.reader import READER_FILE, ReadSpan, SpanReader
+from retrieval.answer.reader_lead import (
+    READER_FEATURES,
+    ReaderLeadModel,
+    choose_reader_lead,
+    reader_candidates,
+)
+from retrieval.index.embedding import resolve_model_path
+from retrieval.search.question import parse_question
+from retrieval.settings import BUNDLED_MODEL
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+
+PRIZE = ("The Marlow Book Prize was awarded on Friday to Ada Okafor for her novel about a "
+         "lighthouse keeper. The judges praised its quiet humour.")
+TRAMS = "Harbor City opened its first tram line in March, after four years of building."
+
+
+@pytest.mark.slow
+def test_plain_reader_matches_transformers_on_the_same_weights(tmp_path: Path) -> None:
+    import torch
+    from train_reader import pack
+    from transformers import AutoModelForQuestionAnswering, AutoTokenizer
+
+    base = resolve_model_path(BUNDLED_MODEL)
+    torch.manual_seed(3)
+    model = AutoModelForQuestionAnswering.from_pretrained(base).eval()
+    model.save_pretrained(tmp_path / "qa")
+    pack(tmp_path / "qa", tmp_path / "reader.int8.safetensors")
+    reader = SpanReader(tmp_path / "reader.int8.safetensors")
+    question = "Who won the Marlow Book Prize?"
+    tokenizer = AutoTokenizer.from_pretrained(base)
+    feeds = tokenizer([question] * 2, [PRIZE, TRAMS], truncation="only_second",
+                      max_length=256, padding=True, return_tensors="pt")
+    with torch.no_grad():
+        expected = model(**feeds)
+    encoded = reader.tokenizer.encode_batch([(question, PRIZE), (question, TRAMS)])
+    ids = torch.tensor([e.ids for e in encoded])
+    assert torch.equal(ids, feeds["input_ids"])
+    got = reader._logits(ids, torch.tensor([e.type_ids for e in encoded]),
+                         torch.tensor([e.attention_mask for e in encoded], dtype=torch.bool))
+    mask = feeds["attention_mask"].bool()
+    # int8 weights (a scale per row) keep the scores within a few hundredths
+    assert (got[..., 0] - expected.start_logits)[mask].abs().max() < 0.1
+    assert (got[..., 1] - expected.end_logits)[mask].abs().max() < 0.1
+    spans = reader.read(question, [PRIZE, TRAMS])
+    assert [s.passage for s in spans] == [0, 1]
+    assert all(PRIZE[s.start:s.end] == s.text for s in spans[:1])
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not READER_FILE.exists(), reason="the shipped reader is not built")
+def test_shipped_reader_marks_the_answer_and_is_surer_where_it_is() -> None:
+    reader = SpanReader()
+    spans = reader.read("Who won the Marlow Book Prize?", [TRAMS, PRIZE])
+    by_passage = {s.passage: s for s in spans}
+    assert by_passage[1].text == "Ada Okafor"
+    assert by_passage[1].margin > by_passage[0].margin
+
+
+def _question() -> Question:
+    question = read_question(parse_question("Who won the Marlow Book Prize?",
+                                            date(2026, 6, 9)).with_idf({}))
+    assert question.kind == PERSON
+    return question
+
+
+def _sentence(passage: int, text: str, spans: list[Span], score: float) -> Sentence:
+    return Sentence(passage, 0, text, spans, score=score)
+
+
+def test_reader_candidates_weigh_agreement_kind_and_echo() -> None:
+    question = _question()
+    first = _sentence(0, PRIZE.split(". ")[0] + ".",
+                      [Span("Ada Okafor", PERSON, 47, 57)], 0.8)
+    second = _sentence(1, "Ada Okafor thanked the Marlow judges.", [], 0.4)
+    spans = [ReadSpan(0, 47, 57, "Ada Okafor", 4.0), ReadSpan(1, 0, 10, "Ada Okafor", 2.0),
+             ReadSpan(2, 0, 6, "Marlow", 1.0)]  # passage 2 has no ranked sentence
+    found = reader_candidates(question, [first, second], spans, {"Ada Okafor": 0.6})
+    assert [c.text for c in found] == ["Ada Okafor", "Ada Okafor"]
+    lead = found[0].values
+    assert lead["agree"] == pytest.approx(0.5)  # one of the two other passages
+    assert lead["typed"] == 1.0 and found[1].values["typed"] == 0.0
+    assert lead["ahead"] == pytest.approx(3.0) and lead["lead"] == 0.6
+    assert lead["best"] == 1.0 and found[0].carrier is first
+    echo = reader_candidates(question, [second], [ReadSpan(1, 23, 29, "Marlow", 3.0)], {})
+    assert echo[0].values["echo"] == 1.0
+
+
+def test_the_reader_lead_is_given_only_above_its_threshold() -> None:
+    question = _question()
+    sentence = _sentence(0, "The prize went to Ada Okafor.", [Span("Ada Okafor", PERSON, 18, 28)],
+                         0.7)
+    spans = [ReadSpan(0, 18, 28, "Ada Okafor", 3.0)]
+    weights = np.zeros(len(READER_FEATURES))
+    weights[READER_FEATURES.index("margin")] = 1.0
+    ones, zeros = np.ones(len(READER_FEATURES)), np.zeros(len(READER_FEATURES))
+    sure = ReaderLeadModel(weights, 0.0, zeros, ones, threshold=0.9)  # chance of 3.0: 0.95
+    assert choose_reader_lead(question, [sentence], spans, {}, sure).text == "Ada Okafor"
+    unsure = ReaderLeadModel(weights, 0.0, zeros, ones, threshold=0.99)
+    assert choose_reader_lead(question, [sentence], spans, {}, unsure) is None
+    round_trip = ReaderLeadModel.from_dict(sure.to_dict())
+    assert round_trip.threshold == 0.9 and np.allclose(round_trip.weights, weights)
+
+
+def test_lowest_threshold_keeps_wrong_leads_under_the_share() -> None:
+    from reader_lead import lowest_threshold
+
+    best = [(0.9, "equal"), (0.8, "equal"), (0.7, "wrong"), (0.6, "equal"), (0.5, "wrong"),
+            (0.4, "wrong"), (0.3, ""), (0.2, "overlap")]
+    assert lowest_threshold(best, 0.34, least=1) == 0.6   # 1 wrong of 4
+    assert lowest_threshold(best, 0.0, least=1) == 0.8
+    assert lowest_threshold(best, 0.0, least=3) == 1.0    # none given
