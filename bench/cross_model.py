@@ -13,7 +13,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from retrieval.index.embedding import resolve_model_path
-from retrieval.index.onnx import _session as onnx_session
+from retrieval.index.onnx import onnx_session
 from retrieval.settings import BUNDLED_MODEL
 
 MAX_TOKENS = 256  # question and passage together: a 900-character chunk fits whole

@@ -94,7 +94,7 @@ class OnnxEmbedder:
         tokenizer.enable_padding()
         self._tokenizer = tokenizer
         self._onnx_file = onnx_path
-        self._session = _session(onnx_path)  # last: other threads test this one
+        self._session = onnx_session(onnx_path)  # last: other threads test this one
 
     def _feeds(self, texts: list[str]) -> dict[str, np.ndarray]:
         encoded = self._tokenizer.encode_batch(texts)
@@ -149,7 +149,7 @@ class OnnxEmbedder:
             self._query_path = path
             # One question is no faster on two threads (measured), and one thread leaves
             # the other core to the keyword query that search runs beside it.
-            self._query_session = _session(path, threads=1)
+            self._query_session = onnx_session(path, threads=1)
 
     def embed_sentences(self, texts: list[str]) -> np.ndarray:
         """Short texts while a question waits (an answer's candidate sentences): the
@@ -161,7 +161,7 @@ class OnnxEmbedder:
             with self._loading:
                 if self._sentence_session is None:
                     # Every core: the search that ran beside it is done by now.
-                    self._sentence_session = _session(self._query_path)
+                    self._sentence_session = onnx_session(self._query_path)
         return self._run_sorted(self._sentence_session, texts, SENTENCE_BATCH)
 
     def embed_query(self, text: str) -> np.ndarray:
@@ -170,7 +170,7 @@ class OnnxEmbedder:
         return self._query_session.run(None, self._feeds([text]))[0][0].astype(np.float32)
 
 
-def _session(path: Path, threads: int | None = None):
+def onnx_session(path: Path, threads: int | None = None):
     import onnxruntime
 
     options = onnxruntime.SessionOptions()
