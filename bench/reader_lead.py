@@ -10,8 +10,7 @@ with the reader's span of each of its first passages as a lead candidate (the va
 model weighs, and whether it equals the gold answer). `fit`: a logistic model of "equal"
 over the candidates of answerable questions dated from --fit-from (2023-04-01: the reader
 trained on the weeks before) to the forward split (2023-07-01), and the lowest threshold
-whose leads on those weeks are at most --wrong (13 %) wrong, and the boost whose answers
-hold the gold answer most often on those weeks; their figures on both; --write
+whose leads on those weeks are at most --wrong (13 %) wrong; its figures on both; --write
 puts it in `retrieval/answer/answer_weights.json` as "reader_lead".
 """
 
@@ -34,22 +33,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from answer_data import clean_gold
 from forward_split import FORWARD_FROM, lead_verdict
 
-from retrieval.answer.extractive import choose, extract, shipped_model
+from retrieval.answer.extractive import extract
 from retrieval.answer.features import read_question
 from retrieval.answer.lead import candidate_chances
 from retrieval.answer.reader import READER_FILE, SpanReader
 from retrieval.answer.reader_lead import (
     READER_FEATURES,
     ReaderLeadModel,
-    boost_read,
     reader_candidates,
 )
 from retrieval.answer.weights import WEIGHTS
 from retrieval.app import NewsApp
-from retrieval.evaluation import contains_answer, read_questions
+from retrieval.evaluation import read_questions
 from retrieval.settings import get_settings
-
-BOOSTS = (0.0, 0.1, 0.2, 0.3, 0.5, 0.8, 1.2)  # sentence boosts tried (`boost_read`)
 
 
 def dump(index_dir: Path, questions: Path, out: Path, reader_file: Path, since: str) -> None:
@@ -68,13 +64,9 @@ def dump(index_dir: Path, questions: Path, out: Path, reader_file: Path, since: 
             spans = reader.read(question.text, [p.text for p in result.passages])
             chances = candidate_chances(question, found.ranked)
             gold = clean_gold(q.answer)
-            answers = [choose(question, boost_read(found.ranked, spans, b), shipped_model(),
-                              settings.answers.max_sentences) for b in BOOSTS]
             handle.write(json.dumps({
                 "id": q.id, "date": q.date.isoformat(), "answerable": q.answerable,
                 "answer": gold, "shipped_lead": found.lead,
-                "contains": [contains_answer(gold, " ".join(s.text for s in chosen))
-                             for chosen in answers],
                 "candidates": [{"text": c.text, "values": c.values,
                                 "verdict": lead_verdict(c.text, gold)}
                                for c in reader_candidates(question, found.ranked, spans,
@@ -138,14 +130,7 @@ def fit(source: Path, fit_from: str, wrong: float, write: bool) -> None:
     logistic = LogisticRegression(C=0.3, max_iter=2000).fit((x - mean) / scale, y)
     model = ReaderLeadModel(logistic.coef_[0], float(logistic.intercept_[0]), mean, scale, 1.0)
     threshold = lowest_threshold(leads(fitting, model), wrong)
-    held = [np.mean([r["contains"][i] for r in fitting]) for i in range(len(BOOSTS))]
-    boost = BOOSTS[int(np.argmax(held))]
-    model = ReaderLeadModel(model.weights, model.bias, mean, scale, threshold, boost)
-    print("contains the gold answer, by sentence boost:")
-    for i, b in enumerate(BOOSTS):
-        print(f"  {b:4}: fit {held[i]:.3f}  forward "
-              f"{np.mean([r['contains'][i] for r in forward]):.3f}")
-    print(f"boost {boost}")
+    model = ReaderLeadModel(model.weights, model.bias, mean, scale, threshold)
     print(f"{len(x)} candidates of {len(fitting)} questions ({y.sum()} equal); "
           f"threshold {threshold:.3f}")
     for name, w in zip(READER_FEATURES, model.weights, strict=True):

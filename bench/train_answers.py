@@ -178,6 +178,10 @@ def write(models: Models) -> None:
             "sentences": {**named, "bias": s.bias, "length_cost": s.length_cost},
             "lead": models.lead.to_dict(),
             "refusal": {**refusal, "bias": r.bias, "threshold": round(r.threshold, 4)}}
+    # The reader's lead is fitted apart (bench/reader_lead.py): kept as it is.
+    shipped = json.loads(WEIGHTS.read_text())
+    if "reader_lead" in shipped:
+        data["reader_lead"] = shipped["reader_lead"]
     WEIGHTS.write_text(json.dumps(data, indent=1) + "\n")
     print(f"wrote {WEIGHTS}")
 

@@ -27,7 +27,6 @@ from retrieval.answer.lead import LeadModel, candidate_chances, choose_lead
 from retrieval.answer.reader import ReadSpan
 from retrieval.answer.reader_lead import (
     ReaderLeadModel,
-    boost_read,
     choose_reader_lead,
     shipped_reader_lead,
 )
@@ -136,12 +135,9 @@ def answer_from(question: Question, ranked: list[Sentence], model: AnswerModel,
         lead = choose_reader_lead(question, ranked, spans,
                                   candidate_chances(question, ranked, lead_model),
                                   reader_model)
-        ranked = boost_read(ranked, spans, reader_model.sentence_boost)
     if lead is None:
         return choose(question, ranked, model, max_sentences), None, chance
-    # The carrier as ranked here (`boost_read` re-scores copies).
-    carrier = next((s for s in ranked if (s.passage, s.position)
-                    == (lead.carrier.passage, lead.carrier.position)), lead.carrier)
+    carrier = lead.carrier
     return choose(question, [carrier, *(s for s in ranked if s is not carrier)], model,
                   max_sentences), lead.text, chance
 

@@ -8,7 +8,7 @@ that few leads given are wrong."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
@@ -32,7 +32,6 @@ class ReaderLeadModel:
     mean: np.ndarray
     scale: np.ndarray
     threshold: float  # the chance a span must have to be led with
-    sentence_boost: float = 0.0  # what a sentence holding a sure span gains (`boost_read`)
 
     def chances(self, rows: list[dict[str, float]]) -> np.ndarray:
         x = np.array([[r[n] for n in READER_FEATURES] for r in rows])
@@ -45,35 +44,20 @@ class ReaderLeadModel:
             return np.array([data[key][n] for n in READER_FEATURES], dtype=np.float64)
 
         return cls(column("weights"), float(data["bias"]), column("mean"), column("scale"),
-                   float(data["threshold"]), float(data.get("sentence_boost", 0.0)))
+                   float(data["threshold"]))
 
     def to_dict(self) -> dict:
         def named(values: np.ndarray) -> dict[str, float]:
             return dict(zip(READER_FEATURES, values.tolist(), strict=True))
 
         return {"weights": named(self.weights), "bias": self.bias, "mean": named(self.mean),
-                "scale": named(self.scale), "threshold": round(self.threshold, 4),
-                "sentence_boost": self.sentence_boost}
+                "scale": named(self.scale), "threshold": round(self.threshold, 4)}
 
 
 @lru_cache(maxsize=1)
 def shipped_reader_lead() -> ReaderLeadModel | None:
     data = shipped_weights().get("reader_lead")
     return ReaderLeadModel.from_dict(data) if data else None
-
-
-def boost_read(ranked: list[Sentence], spans: list[ReadSpan], boost: float) -> list[Sentence]:
-    """The sentences re-ranked with what the reader saw: one that holds its passage's
-    span gains `boost` times the reader's confidence (the logistic of its margin)."""
-    if not boost:
-        return ranked
-    out = []
-    for sentence in ranked:
-        span = next((s for s in spans if s.passage == sentence.passage and s.text
-                     and s.text in sentence.text), None)
-        gain = boost / (1 + np.exp(-span.margin)) if span is not None else 0.0
-        out.append(replace(sentence, score=sentence.score + gain) if gain else sentence)
-    return sorted(out, key=lambda s: -s.score)
 
 
 def _same(text: str) -> str:
