@@ -1,12 +1,15 @@
 """A span reader for the lead (#22): MiniLM with a question-answering head, trained on
 the fit weeks' quiz questions and on cloze questions made from fit-week articles, then
-scored on the forward weeks. A measurement, not yet part of the answer path.
+scored on the forward weeks; `pack` writes it as the answer path reads it. The shipped
+reader is trained with `--split 2023-04-01`, which leaves April to June for fitting its
+lead (`bench/reader_lead.py`).
 
     python bench/cross_data.py INDEX_DIR QUESTIONS.jsonl passages.jsonl --depth 10
     python bench/train_reader.py cloze ARTICLES.jsonl.gz cloze.jsonl --count 9000
     python bench/train_reader.py train passages.jsonl OUT --epochs 2
     python bench/train_reader.py train passages.jsonl OUT2 --init OUT --cloze cloze.jsonl --epochs 1
     python bench/train_reader.py score OUT passages.jsonl
+    python bench/train_reader.py pack OUT retrieval/answer/reader.int8.safetensors
 
 Fit = questions dated before `--split` (2023-07-01), and articles fetched before it for
 cloze questions; `score` reports on the questions from it. A quiz question's examples

@@ -132,3 +132,40 @@ def test_lowest_threshold_keeps_wrong_leads_under_the_share() -> None:
     assert lowest_threshold(best, 0.34, least=1) == 0.6   # 1 wrong of 4
     assert lowest_threshold(best, 0.0, least=1) == 0.8
     assert lowest_threshold(best, 0.0, least=3) == 1.0    # none given
+
+
+def test_the_answer_leads_with_the_readers_span_and_quotes_its_sentence_first() -> None:
+    from retrieval.answer.extractive import answer_from, shipped_model
+
+    question = _question()
+    other = _sentence(0, "Judges of the Marlow Book Prize met for a week in May.", [], 0.9)
+    naming = _sentence(1, "The prize went to Ada Okafor.", [Span("Ada Okafor", PERSON, 18, 28)],
+                       0.5)
+    weights = np.zeros(len(READER_FEATURES))
+    weights[READER_FEATURES.index("margin")] = 1.0
+    anyone = ReaderLeadModel(weights, 0.0, np.zeros(len(READER_FEATURES)),
+                             np.ones(len(READER_FEATURES)), threshold=0.5)
+    spans = [ReadSpan(0, 0, 6, "Judges", -3.0), ReadSpan(1, 18, 28, "Ada Okafor", 2.0)]
+    chosen, lead, _ = answer_from(question, [other, naming], shipped_model(), 3,
+                                  spans=spans, reader_model=anyone)
+    assert lead == "Ada Okafor" and chosen[0] is naming
+    # Without spans the sentence lead decides, and the likeliest sentence comes first.
+    chosen, lead, _ = answer_from(question, [other, naming], shipped_model(), 3)
+    assert chosen[0] is other
+
+
+def test_the_reader_is_loaded_only_when_the_setting_asks(tmp_path: Path) -> None:
+    from retrieval.answer.chain import Answerer
+    from retrieval.answer.reader import LazyReader
+    from retrieval.settings import get_settings
+
+    class NoSearch:
+        def sentence_embedder(self) -> None:
+            return None
+
+    on = Answerer(NoSearch(), None, get_settings(cache_dir=tmp_path))  # type: ignore[arg-type]
+    off = Answerer(NoSearch(), None,  # type: ignore[arg-type]
+                   get_settings(cache_dir=tmp_path).replace(answer_reader=False))
+    assert isinstance(on.read, LazyReader) and on.read.cache_dir == tmp_path / "onnx"
+    assert on.read._reader is None  # nothing loaded before a question needs it
+    assert off.read is None
