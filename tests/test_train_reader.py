@@ -39,7 +39,7 @@ def test_quiz_examples_take_gold_passages_and_as_many_without_the_answer() -> No
 def test_encode_marks_the_answers_tokens() -> None:
     from transformers import AutoTokenizer
 
-    from retrieval.index.embedding import resolve_model_path
+    from retrieval.models.files import resolve_model_path
     from retrieval.settings import BUNDLED_MODEL
 
     tokenizer = AutoTokenizer.from_pretrained(resolve_model_path(BUNDLED_MODEL))

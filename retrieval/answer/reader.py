@@ -22,9 +22,9 @@ from pathlib import Path
 import numpy as np
 
 from retrieval.errors import EmbeddingModelError
-from retrieval.index.bert import BertEncoder, read_weights
-from retrieval.index.embedding import resolve_model_path
-from retrieval.index.onnx import onnx_session, quantize_onnx
+from retrieval.models.bert import BertEncoder, read_weights
+from retrieval.models.files import resolve_model_path
+from retrieval.models.onnx import onnx_session, quantize_onnx
 from retrieval.settings import BUNDLED_MODEL
 
 READER_FILE = Path(__file__).with_name("reader.int8.safetensors")

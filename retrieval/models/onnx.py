@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from retrieval.errors import EmbeddingModelError
-from retrieval.index.embedding import quiet_loading, resolve_model_path
+from retrieval.models.files import quiet_loading, resolve_model_path
 from retrieval.settings import BUNDLED_MODEL
 
 SENTENCE_BATCH = 16
@@ -242,7 +242,7 @@ def write_packed_model(model_dir: Path, target: Path, tokenizer_from: str,
     the tokenizer stays in `tokenizer_from` (fine-tuning keeps the vocabulary)."""
     import tempfile
 
-    from retrieval.index.bert import token_limit, write_int8_weights
+    from retrieval.models.bert import token_limit, write_int8_weights
 
     target.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
