@@ -49,9 +49,9 @@ def all_checks(settings: BotSettings, with_index: bool = True) -> list[Check]:
 def doctor(ctx: click.Context, as_json: bool) -> None:
     """Check the index and every configured service, with their latency.
 
-    The index (its stores agree, pending writes, the embedding model), PostgreSQL, the
-    Chroma server, the LLM server and the Discord token, where they are configured. The
-    exit status is 1 when any check fails (for a supervisor or a cron job).
+    The index (its stores agree, pending writes, the embedding model), the answer reader,
+    PostgreSQL, the Chroma server, the LLM server and the Discord token, where they are
+    configured. The exit status is 1 when any check fails (for a supervisor or a cron job).
 
     Example: newsbot doctor --json
     """

@@ -13,6 +13,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 from corpus.errors import Fix, NewsbotError
@@ -175,10 +176,28 @@ def index_checks(settings: Settings) -> list[Check]:
         return f"{embedder.name} loads" + (" and built this index" if built else "")
 
     try:
-        return [timed("index", index_probe), timed("embedding model", model_probe)]
+        checks = [timed("index", index_probe), timed("embedding model", model_probe)]
+        if settings.answers.reader:
+            checks.append(timed("answer reader", reader_probe(settings)))
+        return checks
     finally:
         if "index" in opened:
             opened["index"].close()
+
+
+def reader_probe(settings: Settings) -> Callable[[], str]:
+    """The bold lead's reader loads (exporting its ONNX file the first time) and reads."""
+    def probe() -> str:
+        from retrieval.answer.reader import SpanReader
+
+        cache = Path(settings.embedding.cache_dir).expanduser() / "onnx"
+        spans = SpanReader(cache_dir=cache).read("Who opened the dam?",
+                                                 ["Mayor Ana Ruiz opened the dam on Monday."])
+        if not spans:
+            raise RuntimeError("the reader marked nothing in a one-sentence passage")
+        return "loads and reads (NEWSBOT_ANSWER_READER=false turns it off)"
+
+    return probe
 
 
 class _NoEmbedder:

@@ -22,11 +22,16 @@ def test_doctor_on_a_local_index(tmp_path: Path) -> None:
     screen = runner.invoke(cli, ["doctor"])
     assert screen.exit_code == 0, screen.output
     lines = screen.output.splitlines()
-    assert [line.split()[1] for line in lines] == ["index", "embedding"]
+    assert [line.split()[1] for line in lines] == ["index", "embedding", "answer"]
+    assert "loads and reads" in lines[2]
     assert "1 articles" in lines[0] and "no pending writes" in lines[0]
     report = json.loads(runner.invoke(cli, ["doctor", "--json"]).output)
-    assert report["ok"] and [c["name"] for c in report["checks"]] == ["index",
-                                                                      "embedding model"]
+    assert report["ok"] and [c["name"] for c in report["checks"]] == [
+        "index", "embedding model", "answer reader"]
+    # Without the reader there is nothing of it to check.
+    off = json.loads(runner.invoke(cli, ["doctor", "--json"],
+                                   env={"NEWSBOT_ANSWER_READER": "false"}).output)
+    assert [c["name"] for c in off["checks"]] == ["index", "embedding model"]
     # A configured LLM that is not there fails the doctor, not the index.
     failing = runner.invoke(cli, ["doctor", "--json"], env={
         "NEWSBOT_LLM_PROVIDER": "llamacpp", "NEWSBOT_LLM_GGUF_PATH": str(tmp_path / "x.gguf")})

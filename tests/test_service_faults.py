@@ -234,12 +234,12 @@ def test_doctor_checks_the_index_and_each_service(
             monkeypatch.setenv("DISCORD_TOKEN", discord.token)
             status, report = doctor("--json")
             names = [c["name"] for c in report["checks"]]
-            assert names == ["index", "embedding model", "PostgreSQL", "Chroma server",
-                             "LLM server", "Discord"]
+            assert names == ["index", "embedding model", "answer reader", "PostgreSQL",
+                             "Chroma server", "LLM server", "Discord"]
             assert status == 0 and report["ok"], report
             assert all(c["seconds"] >= 0 for c in report["checks"])
             status, screen = doctor()
-            assert status == 0 and len(screen.splitlines()) == 6, screen
+            assert status == 0 and len(screen.splitlines()) == 7, screen
             monkeypatch.setenv("DISCORD_TOKEN", "not-the-token")
             stop_chroma(own_chroma)
             try:
