@@ -34,8 +34,8 @@ from answer_data import clean_gold
 from forward_split import FORWARD_FROM, lead_verdict
 
 from retrieval.answer.extractive import extract
-from retrieval.answer.features import read_question
-from retrieval.answer.lead import candidate_chances
+from retrieval.answer.features import READ, read_question
+from retrieval.answer.lead import scored_candidates
 from retrieval.answer.reader import READER_FILE, SpanReader
 from retrieval.answer.reader_lead import (
     READER_FEATURES,
@@ -53,7 +53,7 @@ def dump(index_dir: Path, questions: Path, out: Path, reader_file: Path, since: 
     app = NewsApp.open(settings, index_dir=index_dir, create=False)
     searcher = app.searcher
     embed = searcher.sentence_embedder()
-    reader = SpanReader(reader_file)
+    reader = SpanReader(reader_file, Path(settings.embedding.cache_dir).expanduser() / "onnx")
     asked = [q for q in read_questions(questions) if q.date and q.date.isoformat() >= since]
     started = time.perf_counter()
     with gzip.open(out, "wt", encoding="utf-8") as handle:
@@ -61,8 +61,8 @@ def dump(index_dir: Path, questions: Path, out: Path, reader_file: Path, since: 
             result = searcher.search(q.question, k=settings.answers.passages, today=q.date)
             question = read_question(result.question)
             found = extract(question, result.passages, embed, settings.answers.max_sentences)
-            spans = reader.read(question.text, [p.text for p in result.passages])
-            chances = candidate_chances(question, found.ranked)
+            spans = reader.read(question.text, [p.text for p in result.passages[:READ]])
+            chances = {c.text: p for c, p in scored_candidates(question, found.ranked)}
             gold = clean_gold(q.answer)
             handle.write(json.dumps({
                 "id": q.id, "date": q.date.isoformat(), "answerable": q.answerable,

@@ -145,8 +145,9 @@ def service_checks(settings: Settings) -> list[Check]:
 
 # --- the index ------------------------------------------------------------------------------
 def index_checks(settings: Settings) -> list[Check]:
-    """The index opens and its stores agree (with what is pending), and the embedding
-    model loads and is the one the index was built with."""
+    """The index opens and its stores agree (with what is pending), the embedding model
+    loads and is the one the index was built with, and (when on) the answer's reader
+    loads and reads."""
     from retrieval.index.embedding import embedder_from_settings
     from retrieval.index.news_index import NewsIndex
 

@@ -22,8 +22,8 @@ from retrieval.index.embedding import (
     fast_bulk,
     make_embedder,
     onnx_only,
-    resolve_model_path,
 )
+from retrieval.models.files import resolve_model_path
 from retrieval.models.onnx import MANIFEST, OnnxEmbedder, read_manifest, write_packed_model
 from retrieval.settings import BUNDLED_MODEL
 

@@ -62,11 +62,19 @@ def test_plain_reader_matches_transformers_on_the_same_weights(tmp_path: Path) -
     exported = onnx.session.run(None, {"input_ids": ids.numpy(),
                                        "token_type_ids": feeds["token_type_ids"].numpy(),
                                        "attention_mask": feeds["attention_mask"].numpy()})[0]
-    print(np.abs(exported - got.numpy())[mask.numpy()].max())
     assert np.abs(exported - got.numpy())[mask.numpy()].max() < 0.3
     spans = onnx.read(question, [PRIZE, TRAMS])
     assert [s.passage for s in spans] == [0, 1]
-    assert PRIZE[spans[0].start:spans[0].end] == spans[0].text
+    # A second reader takes the cached file; a damaged one is made again.
+    cached = next((tmp_path / "cache").glob("reader-*.int8.onnx"))
+    made = cached.stat().st_mtime_ns
+    SpanReader(tmp_path / "reader.int8.safetensors", cache_dir=tmp_path / "cache")
+    assert cached.stat().st_mtime_ns == made
+    cached.write_bytes(b"not a model")
+    again = SpanReader(tmp_path / "reader.int8.safetensors", cache_dir=tmp_path / "cache")
+    assert [s.passage for s in again.read(question, [PRIZE, TRAMS])] == [0, 1]
+    # A question longer than the reader's window is cut, not refused.
+    assert len(again.read("Who won the prize " * 200 + "?", [PRIZE])) == 1
 
 
 @pytest.mark.slow
@@ -154,6 +162,24 @@ def test_the_answer_leads_with_the_readers_span_and_quotes_its_sentence_first() 
     assert chosen[0] is other
 
 
+def test_a_reader_that_cannot_load_leaves_the_answer_to_the_sentences(tmp_path: Path,
+                                                                       caplog) -> None:
+    from retrieval.answer.extractive import extract
+    from retrieval.answer.reader import LazyReader
+    from retrieval.types import Passage
+
+    missing = LazyReader(tmp_path / "none.safetensors", cache_dir=tmp_path)
+    assert missing("Who won?", [PRIZE]) is None and missing("Who won?", [PRIZE]) is None
+    assert [r.message for r in caplog.records].count(
+        "answering without the reader: " + str(tmp_path / "none.safetensors")
+        + ": the answer reader's weights are missing; reinstall newsbot, or set "
+        "NEWSBOT_ANSWER_READER=false") == 1  # said once, not on every question
+    prize = Passage(chunk_id="c0", article_id="a0", text=PRIZE, title="t", url="",
+                    source="Test Desk", published_at=None, score=8.0, relevance=8.0)
+    found = extract(_question(), [prize], None, read=missing)
+    assert found.sentences and "Ada Okafor" in found.sentences[0].text
+
+
 def test_the_reader_is_loaded_only_when_the_setting_asks(tmp_path: Path) -> None:
     from retrieval.answer.chain import Answerer
     from retrieval.answer.reader import LazyReader
@@ -169,3 +195,15 @@ def test_the_reader_is_loaded_only_when_the_setting_asks(tmp_path: Path) -> None
     assert isinstance(on.read, LazyReader) and on.read.cache_dir == tmp_path / "onnx"
     assert on.read._reader is None  # nothing loaded before a question needs it
     assert off.read is None
+
+
+def test_without_a_fitted_reader_lead_the_reader_is_not_loaded(monkeypatch) -> None:
+    from retrieval.answer import chain
+    from retrieval.settings import get_settings
+
+    class NoSearch:
+        def sentence_embedder(self) -> None:
+            return None
+
+    monkeypatch.setattr(chain, "shipped_reader_lead", lambda: None)
+    assert chain.Answerer(NoSearch(), None, get_settings()).read is None  # type: ignore[arg-type]

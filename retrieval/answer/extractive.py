@@ -14,6 +14,7 @@ from itertools import combinations
 
 import numpy as np
 
+from retrieval.answer.answer_types import YESNO
 from retrieval.answer.features import (
     FEATURES,
     Question,
@@ -23,7 +24,7 @@ from retrieval.answer.features import (
     matrix,
     sentence_candidates,
 )
-from retrieval.answer.lead import LeadModel, candidate_chances, choose_lead
+from retrieval.answer.lead import LeadModel, choose_lead, scored_candidates
 from retrieval.answer.reader import ReadSpan
 from retrieval.answer.reader_lead import (
     ReaderLeadModel,
@@ -34,7 +35,8 @@ from retrieval.answer.weights import shipped_weights
 from retrieval.text import proper_nouns, stem_set
 from retrieval.types import Embed, Passage
 
-Read = Callable[[str, list[str]], list[ReadSpan]]  # the span reader (`reader.LazyReader`)
+# The span reader (`reader.LazyReader`): each passage's span, or None without a reader.
+Read = Callable[[str, list[str]], list[ReadSpan] | None]
 
 YESNO_BONUS = 0.5
 
@@ -96,7 +98,9 @@ def extract(question: Question, passages: list[Passage], embed: Embed | None,
         # "no" about what the question asks is its answer.
         sentence.score = float(p) + YESNO_BONUS * sentence.values["negation"]
     ranked = sorted(found, key=lambda s: -s.score)
-    spans = read(question.text, [p.text for p in passages]) if read is not None else None
+    # A yes/no question has no span to lead with: the reader is not asked.
+    spans = (read(question.text, [p.text for p in passages])
+             if read is not None and question.kind != YESNO else None)
     chosen, lead, chance = answer_from(question, ranked, model, max_sentences, lead_model,
                                        spans)
     return Extract(question, chosen, ranked, lead, chance)
@@ -129,12 +133,12 @@ def answer_from(question: Question, ranked: list[Sentence], model: AnswerModel,
     the answer (which the refusal weighs). With the reader's `spans` the lead is chosen
     among them. With a lead, the likeliest sentence that names it comes first (the lead
     is quoted from it)."""
-    lead, chance = choose_lead(question, ranked, lead_model)
+    scored = scored_candidates(question, ranked, lead_model)
+    lead, chance = choose_lead(question, ranked, lead_model, scored)
     reader_model = reader_model or (shipped_reader_lead() if spans is not None else None)
     if spans is not None and reader_model is not None:
         lead = choose_reader_lead(question, ranked, spans,
-                                  candidate_chances(question, ranked, lead_model),
-                                  reader_model)
+                                  {c.text: p for c, p in scored}, reader_model)
     if lead is None:
         return choose(question, ranked, model, max_sentences), None, chance
     carrier = lead.carrier

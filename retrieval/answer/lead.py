@@ -29,10 +29,10 @@ from retrieval.answer.weights import shipped_weights
 from retrieval.text import STOPWORDS, stem, words
 
 LEAD_FROM = 5  # the lead is a candidate of the likeliest few sentences
-_ASKED = (PERSON, PLACE, DATE, NUMBER, MONEY, NAME)
+ASKED = (PERSON, PLACE, DATE, NUMBER, MONEY, NAME)
 LEAD_FEATURES = ("score", "best", "support", "share", "passages", "near", "exact",
                  "words", "quoted", "only", "trimmed", "counts_asked",
-                 *(f"asks_{k}" for k in _ASKED))
+                 *(f"asks_{k}" for k in ASKED))
 # "How many qubits ...": the thing counted, which the right number stands before.
 _COUNTED = re.compile(r"\bhow many\s+(\w+)(?:\s+(\w+))?", re.IGNORECASE)
 _EXACT = (PERSON, PLACE, DATE, NUMBER, MONEY)  # kinds a span can match exactly
@@ -149,7 +149,7 @@ def _values(question: Question, name: str, span: Span, carrier: Sentence,
         "counts_asked": _counts_asked(question, name, carrier.text),
         # How often a lead is right depends on what is asked: a number next to "how
         # many" more often than a name for "which".
-        **{f"asks_{k}": float(question.kind == k) for k in _ASKED},
+        **{f"asks_{k}": float(question.kind == k) for k in ASKED},
     }
 
 
@@ -178,25 +178,27 @@ def _nearness(question: Question, name: str, sentence: str) -> float:
     return 1 / gap if gap else 1.0
 
 
-def candidate_chances(question: Question, ranked: list[Sentence],
-                      model: LeadModel | None = None) -> dict[str, float]:
-    """Each candidate's chance of being the answer, by its text."""
+def scored_candidates(question: Question, ranked: list[Sentence],
+                      model: LeadModel | None = None) -> list[tuple[Candidate, float]]:
+    """Each candidate with its chance of being the answer."""
     candidates = lead_candidates(question, ranked)
     if not candidates:
-        return {}
+        return []
     chances = (model or shipped_lead()).chances(candidates)
-    return {c.text: float(p) for c, p in zip(candidates, chances, strict=True)}
+    return list(zip(candidates, (float(p) for p in chances), strict=True))
 
 
 def choose_lead(question: Question, ranked: list[Sentence],
-                model: LeadModel | None = None) -> tuple[Candidate | None, float]:
+                model: LeadModel | None = None,
+                scored: list[tuple[Candidate, float]] | None = None
+                ) -> tuple[Candidate | None, float]:
     """The candidate to lead with (None when none is likely enough to be the answer),
-    and the best candidate's chance, which the refusal weighs too."""
-    candidates = lead_candidates(question, ranked)
-    if not candidates:
+    and the best candidate's chance, which the refusal weighs too. `scored`: the
+    candidates' chances when already computed (`scored_candidates`)."""
+    if scored is None:
+        scored = scored_candidates(question, ranked, model)
+    if not scored:
         return None, 0.0
-    model = model or shipped_lead()
-    chances = model.chances(candidates)
-    best = int(np.argmax(chances))
-    chance = float(chances[best])
-    return (candidates[best] if chance >= model.threshold else None), chance
+    best, chance = max(scored, key=lambda pair: pair[1])
+    threshold = (model or shipped_lead()).threshold
+    return (best if chance >= threshold else None), chance

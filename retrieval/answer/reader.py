@@ -14,21 +14,30 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
+import os
 import threading
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+from retrieval.answer.features import READ
 from retrieval.errors import EmbeddingModelError
 from retrieval.models.bert import BertEncoder, read_weights
 from retrieval.models.files import resolve_model_path
 from retrieval.models.onnx import onnx_session, quantize_onnx
 from retrieval.settings import BUNDLED_MODEL
 
+if TYPE_CHECKING:
+    from tokenizers import Encoding
+
+log = logging.getLogger(__name__)
+
 READER_FILE = Path(__file__).with_name("reader.int8.safetensors")
-READS = 5           # passages read: those the answer's sentences come from
+EXPORT_VERSION = 1  # bump when `TorchReader.export` changes what it writes
 MAX_TOKENS = 256    # question and passage together, as trained
 LONGEST_SPAN = 12   # tokens: an answer is a name, a number, a date, a title
 
@@ -43,12 +52,13 @@ class ReadSpan:
 
 
 class TorchReader(BertEncoder):
-    """The reader in plain torch: what the ONNX file is exported from."""
+    """The reader in plain torch: what the ONNX file is exported from. It sets the
+    attributes `BertEncoder`'s layers read (torch, dtype, device, config, weights) from
+    two files instead of one model folder."""
 
     def __init__(self, weights: Path = READER_FILE, base: str = BUNDLED_MODEL) -> None:
         import torch
         from safetensors.torch import load_file
-        from tokenizers import Tokenizer
 
         base_dir = Path(resolve_model_path(base))
         if not weights.exists():
@@ -59,11 +69,9 @@ class TorchReader(BertEncoder):
         merged.update(read_weights(weights))
         self.weights = {k: v.float() for k, v in merged.items()
                         if not k.endswith("position_ids")}
-        self.tokenizer = Tokenizer.from_file(str(base_dir / "tokenizer.json"))
-        self.tokenizer.enable_truncation(max_length=MAX_TOKENS, strategy="only_second")
-        self.tokenizer.enable_padding()
+        self.tokenizer = pair_tokenizer(base_dir)
 
-    def _logits(self, ids, types, mask):
+    def _logits(self, ids, types, mask):  # torch tensors: (batch, tokens) each
         """Start and end scores of every token: (batch, tokens, 2)."""
         w = self.weights
         x = (w["embeddings.word_embeddings.weight"][ids]
@@ -99,7 +107,7 @@ class TorchReader(BertEncoder):
                     reader.weights = held
 
         target.parent.mkdir(parents=True, exist_ok=True)
-        plain = target.with_suffix(".fp32.tmp")
+        plain = target.with_suffix(f".{os.getpid()}.{threading.get_ident()}.fp32.tmp")
         sample = torch.ones((1, 8), dtype=torch.int64)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -115,10 +123,25 @@ class TorchReader(BertEncoder):
             plain.unlink(missing_ok=True)
 
 
-def onnx_file(weights: Path, cache_dir: Path) -> Path:
-    """Where the reader exported from `weights` is cached: named by their content."""
-    key = hashlib.sha256(weights.read_bytes()).hexdigest()[:12]
-    return cache_dir / f"reader-{key}.int8.onnx"
+def pair_tokenizer(base_dir: Path):
+    """The base model's tokenizer for (question, passage) pairs cut to `MAX_TOKENS`: the
+    longer of the two loses tokens first, so a passage is cut (as in training) and a
+    question longer than the limit is too, instead of failing."""
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(str(base_dir / "tokenizer.json"))
+    tokenizer.enable_truncation(max_length=MAX_TOKENS, strategy="longest_first")
+    tokenizer.enable_padding()
+    return tokenizer
+
+
+def onnx_file(weights: Path, base_dir: Path, cache_dir: Path) -> Path:
+    """Where the reader exported from `weights` is cached: named by their content, the
+    base model's files (its word embeddings go in too) and the export's version."""
+    digest = hashlib.sha256(weights.read_bytes())
+    base = base_dir / "model.safetensors"
+    digest.update(f"{base.resolve()}:{base.stat().st_mtime_ns}:{EXPORT_VERSION}".encode())
+    return cache_dir / f"reader-{digest.hexdigest()[:12]}.int8.onnx"
 
 
 class SpanReader:
@@ -127,19 +150,21 @@ class SpanReader:
 
     def __init__(self, weights: Path = READER_FILE, cache_dir: Path | None = None,
                  base: str = BUNDLED_MODEL) -> None:
-        from tokenizers import Tokenizer
-
         if not weights.exists():
-            raise EmbeddingModelError(f"{weights}: the answer reader's weights are missing")
+            raise EmbeddingModelError(f"{weights}: the answer reader's weights are missing; "
+                                      "reinstall newsbot, or set NEWSBOT_ANSWER_READER=false")
+        base_dir = Path(resolve_model_path(base))
         cache_dir = cache_dir or Path.home() / ".cache" / "newsbot" / "onnx"
-        path = onnx_file(weights, cache_dir)
+        path = onnx_file(weights, base_dir, cache_dir)
+        if path.exists():
+            try:
+                self.session = onnx_session(path, spin=False)
+            except Exception:  # a damaged file (a disk fault): made again below
+                path.unlink(missing_ok=True)
         if not path.exists():
             TorchReader(weights, base).export(path)
-        self.session = onnx_session(path)
-        self.tokenizer = Tokenizer.from_file(
-            str(Path(resolve_model_path(base)) / "tokenizer.json"))
-        self.tokenizer.enable_truncation(max_length=MAX_TOKENS, strategy="only_second")
-        self.tokenizer.enable_padding()
+            self.session = onnx_session(path, spin=False)
+        self.tokenizer = pair_tokenizer(base_dir)
 
     def read(self, question: str, passages: list[str]) -> list[ReadSpan]:
         """Each passage's likeliest span, in passage order."""
@@ -155,7 +180,8 @@ class SpanReader:
                 if (span := best_span(i, e, text, logits[i])) is not None]
 
 
-def best_span(passage: int, encoded, text: str, logits: np.ndarray) -> ReadSpan | None:
+def best_span(passage: int, encoded: Encoding, text: str, logits: np.ndarray
+              ) -> ReadSpan | None:
     """The passage's likeliest span of at most `LONGEST_SPAN` tokens, with its margin over
     the "no answer" score (the first token's)."""
     inside = np.array([t for t, s in enumerate(encoded.sequence_ids) if s == 1])
@@ -173,17 +199,26 @@ def best_span(passage: int, encoded, text: str, logits: np.ndarray) -> ReadSpan 
 
 class LazyReader:
     """A `SpanReader` made on the first question that needs it (the first ever also
-    exports it, some seconds), shared by threads."""
+    exports it, some seconds), shared by threads. A reader that cannot load is logged
+    once and left out: answers go on with the sentences' own lead."""
 
     def __init__(self, weights: Path = READER_FILE, cache_dir: Path | None = None) -> None:
         self.weights = weights
         self.cache_dir = cache_dir
         self._reader: SpanReader | None = None
+        self._failed = False
         self._loading = threading.Lock()
 
-    def __call__(self, question: str, passages: list[str]) -> list[ReadSpan]:
-        if self._reader is None:
+    def __call__(self, question: str, passages: list[str]) -> list[ReadSpan] | None:
+        """The spans of the first passages, or None without a reader."""
+        if self._reader is None and not self._failed:
             with self._loading:
-                if self._reader is None:
-                    self._reader = SpanReader(self.weights, self.cache_dir)
-        return self._reader.read(question, passages[:READS])
+                if self._reader is None and not self._failed:
+                    try:
+                        self._reader = SpanReader(self.weights, self.cache_dir)
+                    except Exception as exc:  # any failure: the answer goes on without it
+                        self._failed = True
+                        log.warning("answering without the reader: %s", exc)
+        if self._reader is None:
+            return None
+        return self._reader.read(question, passages[:READ])

@@ -13,16 +13,15 @@ from functools import lru_cache
 
 import numpy as np
 
-from retrieval.answer.answer_types import DATE, MONEY, NAME, NUMBER, PERSON, PLACE, YESNO
+from retrieval.answer.answer_types import YESNO
 from retrieval.answer.features import Question, Sentence
-from retrieval.answer.lead import Candidate
+from retrieval.answer.lead import ASKED, Candidate
 from retrieval.answer.reader import ReadSpan
 from retrieval.answer.weights import shipped_weights
 from retrieval.text import stem, words
 
-_ASKED = (PERSON, PLACE, DATE, NUMBER, MONEY, NAME)
 READER_FEATURES = ("margin", "ahead", "agree", "typed", "sentence", "best", "lead",
-                   "words", "echo", *(f"asks_{k}" for k in _ASKED))
+                   "words", "echo", *(f"asks_{k}" for k in ASKED))
 
 
 @dataclass(frozen=True)
@@ -84,6 +83,7 @@ def reader_candidates(question: Question, ranked: list[Sentence], spans: list[Re
         led = [c for t, c in lead_chances.items() if same in _same(t) or _same(t) in same]
         found.append(Candidate(span.text, carrier, {
             "margin": span.margin,
+            # Alone in its answer: ahead by a clear margin (a logit gap of 5).
             "ahead": span.margin - max(others, default=span.margin - 5.0),
             "agree": agree / max(1, len(spans) - 1),
             "typed": float(any(s.text in span.text or span.text in s.text
@@ -94,7 +94,7 @@ def reader_candidates(question: Question, ranked: list[Sentence], spans: list[Re
             "words": min(len(words(span.text)), 5) / 5,
             # A span of the question's own words names what was asked about, not the answer.
             "echo": float(all(stem(w) in question.stems for w in words(span.text))),
-            **{f"asks_{k}": float(question.kind == k) for k in _ASKED},
+            **{f"asks_{k}": float(question.kind == k) for k in ASKED},
         }))
     return found
 

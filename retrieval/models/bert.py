@@ -1,5 +1,6 @@
 """The bundled MiniLM (a 6-layer BERT with mean pooling) written out in plain torch, for
-index batches: the same vectors as sentence-transformers, without importing it.
+index batches: the same vectors as sentence-transformers, without importing it. (The
+answer's reader reuses its layers: `retrieval/answer/reader.py`.)
 
 Why: a whole `newsbot index` process spent seconds importing sentence-transformers and
 transformers (with scipy, pandas, sympy behind them) before embedding anything, and their

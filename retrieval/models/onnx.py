@@ -1,4 +1,5 @@
-"""The sentence-transformers model run by ONNX Runtime: the default embedder on a CPU."""
+"""The sentence-transformers model run by ONNX Runtime: the default embedder on a CPU; and
+the session and int8 export that the answer's reader runs on too."""
 
 from __future__ import annotations
 
@@ -170,12 +171,16 @@ class OnnxEmbedder:
         return self._query_session.run(None, self._feeds([text]))[0][0].astype(np.float32)
 
 
-def onnx_session(path: Path, threads: int | None = None):
+def onnx_session(path: Path, threads: int | None = None, spin: bool = True):
+    """`spin=False`: idle worker threads sleep instead of spinning, which leaves the cores
+    to other threads (a bot's event loop) when many questions run it at once."""
     import onnxruntime
 
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = threads or min(os.cpu_count() or 1, 4)
     options.log_severity_level = 3
+    if not spin:
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
@@ -190,7 +195,8 @@ def quantize_onnx(onnx_path: Path, int8_path: Path) -> None:
     level = root.level
     root.setLevel(logging.ERROR)  # it warns about optional pre-processing, on the root logger
     try:
-        tmp = int8_path.with_suffix(".tmp")
+        # A name of its own: two processes exporting at once never share a half file.
+        tmp = int8_path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
         quantize_dynamic(str(onnx_path), str(tmp), weight_type=QuantType.QInt8,
                          per_channel=True)
         tmp.replace(int8_path)  # atomic: a killed run never leaves a half file

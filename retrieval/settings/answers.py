@@ -26,8 +26,8 @@ class AnswerSettings(SettingsGroup):
         default=True,
         description="Lead an answer with the words the span reader marks as the answer "
         "(a small model that reads the first passages) when it is likely enough to be "
-        "right. Off: the lead comes from the sentence ranker's candidates alone, and no "
-        "torch model is loaded to answer.")
+        "right. Off: the lead comes from the sentence ranker's candidates alone, and the "
+        "reader is never loaded.")
     decline_below: float | None = Field(
         default=None, ge=0.0, le=1.0, validation_alias="NEWSBOT_DECLINE_BELOW",
         description="Decline when the confidence that the passages hold the answer (0 to 1) "
