@@ -13,7 +13,6 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any
 
 from corpus.errors import Fix, NewsbotError
@@ -191,9 +190,8 @@ def reader_probe(settings: Settings) -> Callable[[], str]:
     def probe() -> str:
         from retrieval.answer.reader import SpanReader
 
-        cache = Path(settings.embedding.cache_dir).expanduser() / "onnx"
-        spans = SpanReader(cache_dir=cache).read("Who opened the dam?",
-                                                 ["Mayor Ana Ruiz opened the dam on Monday."])
+        reader = SpanReader(cache_dir=settings.embedding.onnx_dir)
+        spans = reader.read("Who opened the dam?", ["Mayor Ana Ruiz opened the dam on Monday."])
         if not spans:
             raise RuntimeError("the reader marked nothing in a one-sentence passage")
         return "loads and reads (NEWSBOT_ANSWER_READER=false turns it off)"

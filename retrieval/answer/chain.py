@@ -19,7 +19,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 from datetime import date
-from pathlib import Path
 from typing import Any, TypeVar
 
 from langchain_core.runnables import Runnable, RunnableLambda
@@ -114,9 +113,8 @@ class Answerer:
         self.settings = settings or get_settings()
         self.embed = searcher.sentence_embedder()
         # Weights without a fitted reader lead leave nothing for the reader to decide.
-        onnx_cache = Path(self.settings.embedding.cache_dir).expanduser() / "onnx"
-        self.read = (LazyReader(cache_dir=onnx_cache) if self.settings.answers.reader
-                     and shipped_reader_lead() is not None else None)
+        reads = self.settings.answers.reader and shipped_reader_lead() is not None
+        self.read = LazyReader(cache_dir=self.settings.embedding.onnx_dir) if reads else None
         # A model run in this process (llama.cpp) is not safe to call from two threads.
         self._llm_lock = (threading.Lock() if self.settings.llm.provider == "llamacpp"
                           else contextlib.nullcontext())

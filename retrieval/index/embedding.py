@@ -249,6 +249,6 @@ def _nvidia_present() -> bool:
 def embedder_from_settings(settings: Settings) -> Embedder:
     return make_embedder(
         settings.embedding.model, settings.embedding.device, settings.embedding.batch_size,
-        settings.embedding.backend, Path(settings.embedding.cache_dir).expanduser() / "onnx",
+        settings.embedding.backend, settings.embedding.onnx_dir,
         settings.embedding.int8_questions, settings.embedding.fast_indexing,
         settings.embedding.index_batch_size)

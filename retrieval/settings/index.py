@@ -128,3 +128,8 @@ class EmbeddingSettings(SettingsGroup):
     cache_dir: Path = Field(default_factory=lambda: Path.home() / ".cache" / "newsbot",
                             validation_alias="NEWSBOT_CACHE_DIR",
                             description="Derived files, such as the ONNX export of the model.")
+
+    @property
+    def onnx_dir(self) -> Path:
+        """Where ONNX exports are kept (the embedder's and the answer reader's)."""
+        return Path(self.cache_dir).expanduser() / "onnx"
