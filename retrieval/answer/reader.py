@@ -165,17 +165,22 @@ class SpanReader:
             TorchReader(weights, base).export(path)
             self.session = onnx_session(path, spin=False)
         self.tokenizer = pair_tokenizer(base_dir)
+        self._running = threading.Lock()
 
     def read(self, question: str, passages: list[str]) -> list[ReadSpan]:
         """Each passage's likeliest span, in passage order."""
         if not passages:
             return []
         encoded = self.tokenizer.encode_batch([(question, p) for p in passages])
-        logits = self.session.run(None, {
+        feeds = {
             "input_ids": np.array([e.ids for e in encoded], dtype=np.int64),
             "token_type_ids": np.array([e.type_ids for e in encoded], dtype=np.int64),
             "attention_mask": np.array([e.attention_mask for e in encoded], dtype=np.int64),
-        })[0]
+        }
+        # One question at a time on every core: many at once (a busy Discord server) would
+        # only share the cores worse, and starve the thread that keeps the bot connected.
+        with self._running:
+            logits = self.session.run(None, feeds)[0]
         return [span for i, (e, text) in enumerate(zip(encoded, passages, strict=True))
                 if (span := best_span(i, e, text, logits[i])) is not None]
 
