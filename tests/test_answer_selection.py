@@ -12,7 +12,14 @@ import pytest
 
 from retrieval.answer.answer_types import Span, candidates, question_kind
 from retrieval.answer.citations import check_citations
-from retrieval.answer.extractive import answer_from, choose, compose, extract, shipped_model
+from retrieval.answer.extractive import (
+    answer_from,
+    choose,
+    compose,
+    extract,
+    same_story,
+    shipped_model,
+)
 from retrieval.answer.features import Question, Sentence, read_question, sentence_candidates
 from retrieval.answer.lead import choose_lead, shipped_lead
 from retrieval.index.embedding import SentenceTransformerEmbedder
@@ -339,3 +346,17 @@ def test_the_likeliest_lead_is_the_answer(question: str, source: Passage,
     lead, chance = choose_lead(found.question, found.ranked, anyone)
     assert lead is not None and lead.text == expected
     assert chance == found.lead_chance
+
+
+def test_a_shared_weekday_does_not_make_two_reports_one_story() -> None:
+    """The men's final and the women's final were both "on Sunday": a day or month name
+    names no story, so the second report does not join the first."""
+    question = reading("Who won the World Cup final in Qatar?")
+    men = Sentence(0, 0, "Argentina won the World Cup on Sunday, beating France on "
+                   "penalties in Qatar.", [], {}, 0.9)
+    women = Sentence(1, 0, "Spain beat England in the Women's World Cup final in Sydney "
+                     "on Sunday.", [], {}, 0.5)
+    rematch = Sentence(1, 0, "Fans in France asked for a rematch on Sunday.", [], {},
+                       0.5)
+    assert not same_story(question, men, women)
+    assert same_story(question, men, rematch)  # France: the same story

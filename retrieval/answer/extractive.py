@@ -6,6 +6,7 @@ that is not in a passage; only the markers and the bold lead are added."""
 
 from __future__ import annotations
 
+import calendar
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,7 +33,7 @@ from retrieval.answer.reader_lead import (
     shipped_reader_lead,
 )
 from retrieval.answer.weights import shipped_weights
-from retrieval.text import proper_nouns, stem_set
+from retrieval.text import proper_nouns, stem, stem_set
 from retrieval.types import Embed, Passage
 
 # The span reader (`reader.LazyReader`): each passage's span, or None without a reader.
@@ -181,8 +182,14 @@ def same_story(question: Question, best: Sentence, other: Sentence) -> bool:
     return bool(_own_names(question, best) & _own_names(question, other))
 
 
+# Capitalised, but no story's own: two reports of the same Sunday are two stories ("the
+# men's final on Sunday" and "the women's final on Sunday").
+_CALENDAR = frozenset(stem(name) for name in (*calendar.day_name, *calendar.month_name)
+                      if name)
+
+
 def _own_names(question: Question, sentence: Sentence) -> set[str]:
-    return set(proper_nouns(sentence.text)) - question.names - question.stems
+    return set(proper_nouns(sentence.text)) - question.names - question.stems - _CALENDAR
 
 
 def _jaccard(a: set[str], b: set[str]) -> float:
