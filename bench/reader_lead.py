@@ -85,7 +85,7 @@ def leads(rows: list[dict], model: ReaderLeadModel) -> list[tuple[float, str]]:
         if not row["candidates"]:
             out.append((0.0, ""))
             continue
-        chances = model.chances([c["values"] for c in row["candidates"]])
+        chances = model.chances_of([c["values"] for c in row["candidates"]])
         best = int(np.argmax(chances))
         out.append((float(chances[best]), row["candidates"][best]["verdict"]))
     return out

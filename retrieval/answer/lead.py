@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import ClassVar, Self
 
 import numpy as np
 
@@ -47,6 +48,9 @@ class Candidate:
 
 @dataclass(frozen=True)
 class LeadModel:
+    """A logistic model of "this candidate is the answer, word for word" over the values
+    named by `features`, standardised, and the chance a lead must have."""
+    features: ClassVar[tuple[str, ...]] = LEAD_FEATURES
     weights: np.ndarray
     bias: float
     mean: np.ndarray
@@ -54,21 +58,24 @@ class LeadModel:
     threshold: float  # the chance a candidate must have to be led with
 
     def chances(self, candidates: list[Candidate]) -> np.ndarray:
-        x = np.array([[c.values[n] for n in LEAD_FEATURES] for c in candidates])
+        return self.chances_of([c.values for c in candidates])
+
+    def chances_of(self, rows: list[dict[str, float]]) -> np.ndarray:
+        x = np.array([[r[n] for n in self.features] for r in rows])
         logits = ((x - self.mean) / self.scale) @ self.weights + self.bias
         return 1 / (1 + np.exp(-logits))
 
     @classmethod
-    def from_dict(cls, data: dict) -> LeadModel:
+    def from_dict(cls, data: dict) -> Self:
         def column(key: str) -> np.ndarray:
-            return np.array([data[key][n] for n in LEAD_FEATURES], dtype=np.float64)
+            return np.array([data[key][n] for n in cls.features], dtype=np.float64)
 
         return cls(column("weights"), float(data["bias"]), column("mean"), column("scale"),
                    float(data["threshold"]))
 
     def to_dict(self) -> dict:
         def named(values: np.ndarray) -> dict[str, float]:
-            return dict(zip(LEAD_FEATURES, values.tolist(), strict=True))
+            return dict(zip(self.features, values.tolist(), strict=True))
 
         return {"weights": named(self.weights), "bias": self.bias, "mean": named(self.mean),
                 "scale": named(self.scale), "threshold": round(self.threshold, 4)}

@@ -28,7 +28,7 @@ from retrieval.answer.features import READ
 from retrieval.errors import EmbeddingModelError
 from retrieval.models.bert import BertEncoder, read_weights
 from retrieval.models.files import resolve_model_path
-from retrieval.models.onnx import onnx_session, quantize_onnx
+from retrieval.models.onnx import bert_feeds, onnx_session, quantize_onnx
 from retrieval.settings import BUNDLED_MODEL
 
 if TYPE_CHECKING:
@@ -61,8 +61,6 @@ class TorchReader(BertEncoder):
         from safetensors.torch import load_file
 
         base_dir = Path(resolve_model_path(base))
-        if not weights.exists():
-            raise EmbeddingModelError(f"{weights}: the answer reader's weights are missing")
         self.torch, self.dtype, self.device = torch, torch.float32, "cpu"
         self.config = json.loads((base_dir / "config.json").read_text())
         merged = load_file(str(base_dir / "model.safetensors"))
@@ -172,11 +170,7 @@ class SpanReader:
         if not passages:
             return []
         encoded = self.tokenizer.encode_batch([(question, p) for p in passages])
-        feeds = {
-            "input_ids": np.array([e.ids for e in encoded], dtype=np.int64),
-            "token_type_ids": np.array([e.type_ids for e in encoded], dtype=np.int64),
-            "attention_mask": np.array([e.attention_mask for e in encoded], dtype=np.int64),
-        }
+        feeds = bert_feeds(encoded)
         # One question at a time on every core: many at once (a busy Discord server) would
         # only share the cores worse, and starve the thread that keeps the bot connected.
         with self._running:

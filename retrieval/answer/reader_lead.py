@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import ClassVar
 
 import numpy as np
 
 from retrieval.answer.answer_types import YESNO
 from retrieval.answer.features import Question, Sentence
-from retrieval.answer.lead import ASKED, Candidate
+from retrieval.answer.lead import ASKED, Candidate, LeadModel
 from retrieval.answer.reader import ReadSpan
 from retrieval.answer.weights import shipped_weights
 from retrieval.text import stem, words
@@ -25,32 +26,9 @@ READER_FEATURES = ("margin", "ahead", "agree", "typed", "sentence", "best", "lea
 
 
 @dataclass(frozen=True)
-class ReaderLeadModel:
-    weights: np.ndarray
-    bias: float
-    mean: np.ndarray
-    scale: np.ndarray
-    threshold: float  # the chance a span must have to be led with
-
-    def chances(self, rows: list[dict[str, float]]) -> np.ndarray:
-        x = np.array([[r[n] for n in READER_FEATURES] for r in rows])
-        logits = ((x - self.mean) / self.scale) @ self.weights + self.bias
-        return 1 / (1 + np.exp(-logits))
-
-    @classmethod
-    def from_dict(cls, data: dict) -> ReaderLeadModel:
-        def column(key: str) -> np.ndarray:
-            return np.array([data[key][n] for n in READER_FEATURES], dtype=np.float64)
-
-        return cls(column("weights"), float(data["bias"]), column("mean"), column("scale"),
-                   float(data["threshold"]))
-
-    def to_dict(self) -> dict:
-        def named(values: np.ndarray) -> dict[str, float]:
-            return dict(zip(READER_FEATURES, values.tolist(), strict=True))
-
-        return {"weights": named(self.weights), "bias": self.bias, "mean": named(self.mean),
-                "scale": named(self.scale), "threshold": round(self.threshold, 4)}
+class ReaderLeadModel(LeadModel):
+    """The lead model over the reader's spans (`READER_FEATURES`)."""
+    features: ClassVar[tuple[str, ...]] = READER_FEATURES
 
 
 @lru_cache(maxsize=1)
@@ -106,6 +84,6 @@ def choose_reader_lead(question: Question, ranked: list[Sentence], spans: list[R
     candidates = reader_candidates(question, ranked, spans, lead_chances)
     if not candidates:
         return None
-    chances = model.chances([c.values for c in candidates])
+    chances = model.chances(candidates)
     best = int(np.argmax(chances))
     return candidates[best] if chances[best] >= model.threshold else None

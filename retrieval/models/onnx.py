@@ -98,12 +98,7 @@ class OnnxEmbedder:
         self._session = onnx_session(onnx_path)  # last: other threads test this one
 
     def _feeds(self, texts: list[str]) -> dict[str, np.ndarray]:
-        encoded = self._tokenizer.encode_batch(texts)
-        return {
-            "input_ids": np.array([e.ids for e in encoded], dtype=np.int64),
-            "attention_mask": np.array([e.attention_mask for e in encoded], dtype=np.int64),
-            "token_type_ids": np.array([e.type_ids for e in encoded], dtype=np.int64),
-        }
+        return bert_feeds(self._tokenizer.encode_batch(texts))
 
     def embed_documents(self, texts: list[str]) -> np.ndarray:
         if not texts:
@@ -169,6 +164,15 @@ class OnnxEmbedder:
         if self._query_session is None:
             self._ensure_query_session()
         return self._query_session.run(None, self._feeds([text]))[0][0].astype(np.float32)
+
+
+def bert_feeds(encoded: list) -> dict[str, np.ndarray]:
+    """A BERT graph's three inputs from a padded batch of `tokenizers` encodings."""
+    return {
+        "input_ids": np.array([e.ids for e in encoded], dtype=np.int64),
+        "attention_mask": np.array([e.attention_mask for e in encoded], dtype=np.int64),
+        "token_type_ids": np.array([e.type_ids for e in encoded], dtype=np.int64),
+    }
 
 
 def onnx_session(path: Path, threads: int | None = None, spin: bool = True):
