@@ -2,7 +2,7 @@
 each candidate sentence with its feature values and whether it holds the gold answer.
 
     python bench/answer_data.py INDEX_DIR QUESTIONS.jsonl OUT.jsonl.gz [--all] [--as-of]
-        [--cut-days N] [--every N]
+        [--cut-days N] [--every N] [--reader]
 
 Only answerable questions unless --all (probes for the refusal need every question).
 The week of a question is the news-dev week its date falls in (for cross-validation).
@@ -10,7 +10,8 @@ The week of a question is the news-dev week its date falls in (for cross-validat
 index stood when someone asked it: no later story can stand in for a missing one.
 --cut-days N searches only articles published by the Monday on or before the question's
 date less N days (`forward_probes.cutoff`): off-corpus probes of kind (a). --every N
-keeps every Nth question (a cheaper sample of a split).
+keeps every Nth question (a cheaper sample of a split). --reader adds the span reader's
+likeliest span of each passage read (`reader.py`), which the refusal weighs.
 """
 
 from __future__ import annotations
@@ -32,7 +33,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import DATA, read_records
 from forward_probes import cutoff
 
-from retrieval.answer.features import passage_age, read_question, sentence_candidates
+from retrieval.answer.features import READ, passage_age, read_question, sentence_candidates
+from retrieval.answer.reader import SpanReader
 from retrieval.app import NewsApp
 from retrieval.evaluation import contains_answer, read_questions
 from retrieval.settings import get_settings
@@ -62,6 +64,7 @@ def main() -> None:
     parser.add_argument("--cut-days", type=int, help="off-corpus probes: the question's "
                         "week and N days before it left out of the search")
     parser.add_argument("--every", type=int, default=1, help="every Nth question only")
+    parser.add_argument("--reader", action="store_true", help="the span reader's spans too")
     args = parser.parse_args()
     weeks = sorted({date.fromisoformat(r["retrieved_at"])
                     for r in read_records(DATA / "news-dev" / "articles.jsonl.gz")})
@@ -69,6 +72,7 @@ def main() -> None:
     app = NewsApp.open(settings, index_dir=args.index_dir, create=False)
     searcher = app.searcher
     embed = searcher.index.embedder.embed_documents
+    reader = SpanReader(cache_dir=settings.embedding.onnx_dir) if args.reader else None
     questions = [q for q in read_questions(args.questions)
                  if args.all or q.answerable][::args.every]
     started = time.perf_counter()
@@ -85,6 +89,8 @@ def main() -> None:
             question = read_question(result.question)  # with the IDF the search read
             found = sentence_candidates(question, result.passages, embed)
             gold = clean_gold(q.answer)
+            spans = reader.read(question.text, [p.text for p in result.passages[:READ]]) \
+                if reader else None
             out.write(json.dumps({
                 "id": q.id, "week": week,
                 "question": q.question, "answer": gold, "answerable": q.answerable,
@@ -102,6 +108,7 @@ def main() -> None:
                     "values": s.values, "spans": [sp.text for sp in s.spans],
                     "label": contains_answer(gold, s.text),
                 } for s in found],
+                **({"spans": [vars(sp) for sp in spans]} if spans is not None else {}),
             }, ensure_ascii=False) + "\n")
             if n % 100 == 0:
                 print(f"{n}/{len(questions)} in {time.perf_counter() - started:.0f} s",

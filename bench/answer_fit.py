@@ -26,7 +26,8 @@ from retrieval.answer.features import (
     sentence_candidates,
 )
 from retrieval.answer.lead import LEAD_FEATURES, LeadModel, lead_candidates
-from retrieval.answer.refusal import SIGNALS, RefusalModel, signals, staleness
+from retrieval.answer.reader import ReadSpan
+from retrieval.answer.refusal import RefusalModel, reader_signals, signals, staleness
 from retrieval.evaluation import contains_answer
 from retrieval.search.question import parse_question
 from retrieval.types import Passage
@@ -48,6 +49,7 @@ class Asked:
     sentences: list[Sentence]   # every candidate, with its features and no score
     labels: list[bool]          # whether each holds the gold answer
     sims: dict[str, float] = field(default_factory=dict)  # stored similarities by text
+    spans: list[ReadSpan] | None = None  # the reader's, when the dump has them
 
     def embed(self, texts: list[str]) -> np.ndarray:
         """The similarities the dump stored, as an embedding would give them."""
@@ -80,7 +82,8 @@ def load(path: Path) -> list[Asked]:
             asked = Asked(q["id"], q["week"], day, q["question"], q["answer"],
                           q["answerable"], question, passages, [], [],
                           {s["text"]: s["values"].get("similarity", 0.0)
-                           for s in q["sentences"]})
+                           for s in q["sentences"]},
+                          [ReadSpan(**sp) for sp in q["spans"]] if "spans" in q else None)
             asked.sentences = sentence_candidates(question, passages, asked.embed)
             asked.labels = [contains_answer(asked.gold, s.text) for s in asked.sentences]
             out.append(asked)
@@ -156,20 +159,24 @@ class Reply:
     declined: bool
 
 
-def refusal_values(q: Asked, order: list[Sentence], chance: float) -> list[float]:
+def refusal_values(q: Asked, order: list[Sentence], chance: float) -> dict[str, float]:
+    """As the chain computes them: the reader's too when the dump has its spans."""
     ages = [passage_age(p, q.day) for p in q.passages[:3]]
     values = signals(q.question, order, [p.relevance for p in q.passages],
                      [p.text for p in q.passages[:READ]], staleness(ages), chance)
-    return [values[n] for n in SIGNALS]
+    if q.spans is not None:
+        values |= reader_signals(order, q.spans)
+    return values
 
 
-def evidence(q: Asked, models: Models) -> list[float]:
-    """The refusal's signals for `q` as `models` answer it."""
+def evidence(q: Asked, models: Models, names: tuple[str, ...]) -> list[float]:
+    """The refusal's signals `names` for `q` as `models` answer it."""
     order = ranked(q, models.sentences)
     if not order:
-        return [0.0] * len(SIGNALS)
+        return [0.0] * len(names)
     _, _, chance = answer_from(q.question, order, models.sentences, 3, models.lead or NEVER)
-    return refusal_values(q, order, chance)
+    values = refusal_values(q, order, chance)
+    return [values[n] for n in names]
 
 
 def reply(q: Asked, models: Models, cost: float | None = None,
@@ -190,8 +197,7 @@ def reply(q: Asked, models: Models, cost: float | None = None,
     chosen, lead, chance = answer_from(q.question, order, sentences, 3, lead_model or NEVER)
     confidence = 1.0
     if models.refusal is not None:
-        confidence = models.refusal.confidence(dict(zip(
-            SIGNALS, refusal_values(q, order, chance), strict=True)))
+        confidence = models.refusal.confidence(refusal_values(q, order, chance))
     declined = models.refusal is not None and confidence < models.refusal.threshold
     return Reply("" if declined else compose(chosen, lead), None if declined else lead,
                  confidence, declined)
@@ -259,14 +265,15 @@ def fit_lead(x: np.ndarray, verdicts: np.ndarray, owners: list[list[int]],
 
 
 INNER_FOLDS = 4
-def fit_refusal(x: np.ndarray, y: np.ndarray, most_declined: float) -> RefusalModel:
-    """Logistic "the passages answer it"; declines below the confidence that at most
-    `most_declined` of the answerable questions fall under, those declined as
-    `off_subject` included."""
+def fit_refusal(x: np.ndarray, y: np.ndarray, most_declined: float,
+                kind: type[RefusalModel] = RefusalModel) -> RefusalModel:
+    """Logistic "the passages answer it" over `kind.signals` (the columns of `x`);
+    declines below the confidence that at most `most_declined` of the answerable
+    questions fall under, those declined as `off_subject` included."""
     mean, scale = x.mean(0), x.std(0) + 1e-9
     clf = LogisticRegression(C=1.0, max_iter=2000).fit((x - mean) / scale, y)
-    model = RefusalModel(clf.coef_[0], float(clf.intercept_[0]), mean, scale, 0.0)
-    conf = np.array([model.confidence(dict(zip(SIGNALS, row, strict=True)))
+    model = kind(clf.coef_[0], float(clf.intercept_[0]), mean, scale, 0.0)
+    conf = np.array([model.confidence(dict(zip(kind.signals, row, strict=True)))
                      for row in x[y == 1]])
     threshold = float(np.quantile(conf, most_declined))
-    return RefusalModel(model.weights, model.bias, mean, scale, threshold)
+    return kind(model.weights, model.bias, mean, scale, threshold)

@@ -3,12 +3,18 @@ the refusal) on the forward split's fit weeks and report it on the forward weeks
 fitting saw; cross-validation by week on the fit weeks is the second column.
 
     python bench/train_answers.py FIT.jsonl.gz FORWARD.jsonl.gz \
-        --probes FIT_CUT.jsonl.gz FORWARD_CUT.jsonl.gz [--cv] [--write]
+        --probes FIT_CUT.jsonl.gz FORWARD_CUT.jsonl.gz [--cv] [--write] [--reader]
 
 FIT, FORWARD: `bench/answer_data.py --all` on the full news-dev index, for the questions
 before and from 2023-07-01. *_CUT: the same questions with `--cut-days 7` (the weeks the
 index does not hold: off-corpus probes of kind (a)). Probes of kind (b) are the no-gold
 questions whose answer no article holds. --write ships the fit on all weeks.
+
+--reader fits the refusal the answer path uses when the span reader has read the
+passages (dumps made with `answer_data.py --reader`), over the reader's signals too, on
+questions from --refusal-from (2023-04-01: the reader trained on the weeks before, and is
+surer of them than of news it never saw); --write then ships only that refusal
+("reader_refusal"), fitted on every week from --refusal-from.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ import argparse
 import json
 import statistics
 import sys
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -40,6 +47,7 @@ from forward_split import CorpusText, lead_verdict
 
 from retrieval.answer.extractive import AnswerModel
 from retrieval.answer.features import FEATURES, READ
+from retrieval.answer.refusal import ReaderRefusalModel, RefusalModel
 from retrieval.answer.weights import WEIGHTS
 from retrieval.evaluation import contains_answer
 
@@ -55,9 +63,11 @@ def off_corpus(cut: list[Asked]) -> list[Asked]:
                                       for p in q.passages[:READ])]
 
 
-def fit_all(answerable: list[Asked], negatives: list[Asked]) -> Models:
+def fit_all(answerable: list[Asked], negatives: list[Asked],
+            kind: type[RefusalModel] = RefusalModel, since: date | None = None) -> Models:
     """The sentence model, then the lead and the length cost on scores each question gets
-    from a model fitted without its week, then the refusal."""
+    from a model fitted without its week, then the refusal (`kind`) on the questions
+    asked from `since`."""
     inner = by_week(answerable, INNER_FOLDS, lambda qs: Models(fit_sentences(qs)))
     lead = fit_lead(*lead_rows(answerable, inner, lead_verdict), MOST_WRONG)
     for models in inner.values():
@@ -67,11 +77,16 @@ def fit_all(answerable: list[Asked], negatives: list[Asked]) -> Models:
     sentences = AnswerModel(sentences.weights, sentences.bias, sentences.mean,
                             sentences.scale, cost)
     shipped = Models(sentences, lead)
-    rows = [evidence(q, inner[q.week]) for q in answerable]
-    rows += [evidence(q, inner.get(q.week, shipped)) for q in negatives]
+    answerable, negatives = since_day(answerable, since), since_day(negatives, since)
+    rows = [evidence(q, inner[q.week], kind.signals) for q in answerable]
+    rows += [evidence(q, inner.get(q.week, shipped), kind.signals) for q in negatives]
     y = np.r_[np.ones(len(answerable)), np.zeros(len(negatives))]
-    refusal = fit_refusal(np.array(rows), y, MOST_DECLINED)
+    refusal = fit_refusal(np.array(rows), y, MOST_DECLINED, kind)
     return Models(sentences, lead, refusal)
+
+
+def since_day(questions: list[Asked], since: date | None) -> list[Asked]:
+    return [q for q in questions if since is None or (q.day is not None and q.day >= since)]
 
 
 def tune_cost(questions: list[Asked], models: dict[str, Models]) -> float:
@@ -139,18 +154,27 @@ def main() -> None:
                         default=DATA / "news-dev" / "articles.jsonl.gz")
     parser.add_argument("--cv", action="store_true", help="also cross-validate by week")
     parser.add_argument("--write", action="store_true", help=f"write {WEIGHTS.name}")
+    parser.add_argument("--reader", action="store_true",
+                        help="the refusal over the reader's signals too")
+    parser.add_argument("--refusal-from", type=date.fromisoformat,
+                        help="fit the refusal on questions from this day (--reader: "
+                             "2023-04-01)")
     args = parser.parse_args()
+    kind = ReaderRefusalModel if args.reader else RefusalModel
+    since = args.refusal_from or (date(2023, 4, 1) if args.reader else None)
     corpus = CorpusText(r["text"] for r in read_records(args.articles))
     fit_a, fit_p = split(load(args.fit), load(args.probes[0]), corpus)
     fwd_a, fwd_p = split(load(args.forward), load(args.probes[1]), corpus)
     print(f"loaded: fit {len(fit_a)} answerable, forward {len(fwd_a)}", file=sys.stderr)
-    models = fit_all(fit_a, negatives_of(fit_p))
+    models = fit_all(fit_a, negatives_of(fit_p), kind, since)
+    in_sample = {k: since_day(v, since) for k, v in fit_p.items()}
     columns = {"forward (fitted on fit weeks)": figures(fwd_a, fwd_p, models),
-               "fit weeks (in sample)": figures(fit_a, fit_p, models)}
+               "fit weeks (in sample)": figures(since_day(fit_a, since), in_sample, models)}
     if args.cv:
         def fit_without(weeks_a: list[Asked]) -> Models:
             weeks = {q.week for q in weeks_a}
-            return fit_all(weeks_a, [q for q in negatives_of(fit_p) if q.week in weeks])
+            return fit_all(weeks_a, [q for q in negatives_of(fit_p) if q.week in weeks],
+                           kind, since)
 
         folds = by_week(fit_a, INNER_FOLDS, fit_without)
         columns["fit weeks (cv by week)"] = figures(
@@ -161,27 +185,30 @@ def main() -> None:
     print(f"lead threshold {models.lead.threshold:.2f}, length cost "
           f"{models.sentences.length_cost:.5f}, decline below {models.refusal.threshold:.3f}")
     if args.write:
-        shipped = fit_all(fit_a + fwd_a, negatives_of(fit_p) + negatives_of(fwd_p))
-        write(shipped)
+        shipped = fit_all(fit_a + fwd_a, negatives_of(fit_p) + negatives_of(fwd_p), kind,
+                          since)
+        write(shipped, only_refusal=args.reader)
 
 
-def write(models: Models) -> None:
+def write(models: Models, only_refusal: bool = False) -> None:
+    shipped = json.loads(WEIGHTS.read_text())
+    if only_refusal:
+        shipped["reader_refusal"] = models.refusal.to_dict()
+        WEIGHTS.write_text(json.dumps(shipped, indent=1) + "\n")
+        print(f"wrote the reader's refusal into {WEIGHTS}")
+        return
     s = models.sentences
     named = {key: dict(zip(FEATURES, getattr(s, key).tolist(), strict=True))
              for key in ("weights", "mean", "scale")}
-    r = models.refusal
-    from retrieval.answer.refusal import SIGNALS
-    refusal = {key: dict(zip(SIGNALS, getattr(r, key).tolist(), strict=True))
-               for key in ("weights", "mean", "scale")}
     data = {"about": "Fitted by bench/train_answers.py on every week of news-dev "
                      "(bench/README.md, Forward split).",
             "sentences": {**named, "bias": s.bias, "length_cost": s.length_cost},
             "lead": models.lead.to_dict(),
-            "refusal": {**refusal, "bias": r.bias, "threshold": round(r.threshold, 4)}}
-    # The reader's lead is fitted apart (bench/reader_lead.py): kept as it is.
-    shipped = json.loads(WEIGHTS.read_text())
-    if "reader_lead" in shipped:
-        data["reader_lead"] = shipped["reader_lead"]
+            "refusal": models.refusal.to_dict()}
+    # What weighs the reader is fitted apart (reader_lead.py, --reader): kept as it is.
+    for key in ("reader_lead", "reader_refusal"):
+        if key in shipped:
+            data[key] = shipped[key]
     WEIGHTS.write_text(json.dumps(data, indent=1) + "\n")
     print(f"wrote {WEIGHTS}")
 

@@ -207,3 +207,59 @@ def test_without_a_fitted_reader_lead_the_reader_is_not_loaded(monkeypatch) -> N
 
     monkeypatch.setattr(chain, "shipped_reader_lead", lambda: None)
     assert chain.Answerer(NoSearch(), None, get_settings()).read is None  # type: ignore[arg-type]
+
+
+def test_reader_signals_say_how_sure_the_reader_is_and_where() -> None:
+    from retrieval.answer.refusal import MARGIN_RANGE, reader_signals
+
+    first = _sentence(0, PRIZE.split(". ")[0] + ".", [], 0.8)
+    spans = [ReadSpan(0, 47, 57, "Ada Okafor", 4.0), ReadSpan(1, 0, 10, "Ada Okafor", 2.0),
+             ReadSpan(2, 0, 6, "Marlow", 1.0)]
+    assert reader_signals([first], spans) == {
+        "reader_margin": 4.0, "reader_agree": 0.5, "reader_top3": 1.0}
+    # Its best span in no likely sentence; an extreme margin is held to the range.
+    elsewhere = [ReadSpan(1, 0, 10, "Ada Okafor", 30.0)]
+    assert reader_signals([first], elsewhere) == {
+        "reader_margin": MARGIN_RANGE[1], "reader_agree": 0.0, "reader_top3": 0.0}
+    assert reader_signals([first], [])["reader_margin"] == MARGIN_RANGE[0]
+
+
+def test_the_refusal_weighs_the_reader_only_when_it_has_read(tmp_path: Path,
+                                                           monkeypatch) -> None:
+    from retrieval.answer import chain
+    from retrieval.answer.extractive import extract
+    from retrieval.answer.refusal import (
+        READER_SIGNALS,
+        SIGNALS,
+        ReaderRefusalModel,
+        RefusalModel,
+    )
+    from retrieval.settings import get_settings
+    from retrieval.types import Passage
+
+    class NoSearch:
+        def sentence_embedder(self) -> None:
+            return None
+
+    def model(kind: type[RefusalModel], names: tuple[str, ...], bias: float) -> RefusalModel:
+        weights = np.zeros(len(names))
+        return kind(weights, bias, np.zeros(len(names)), np.ones(len(names)), 0.5)
+
+    # Without the reader's spans, a refusal that declines everything; with them, one that
+    # answers everything: which one decides shows in the decline.
+    monkeypatch.setattr(chain, "shipped_refusal", lambda: model(RefusalModel, SIGNALS, -9))
+    monkeypatch.setattr(chain, "shipped_reader_refusal",
+                        lambda: model(ReaderRefusalModel, READER_SIGNALS, 9))
+    answerer = chain.Answerer(NoSearch(), None,  # type: ignore[arg-type]
+                              get_settings(cache_dir=tmp_path).replace(answer_reader=False))
+    prize = Passage(chunk_id="c0", article_id="a0", text=PRIZE, title="t", url="",
+                    source="Test Desk", published_at=None, score=8.0, relevance=8.0)
+    found = extract(_question(), [prize], None)
+    for sentence in found.ranked:
+        sentence.values["similarity"] = 0.8  # no embedder here: about the question
+    assert found.spans is None and answerer._decline(found, [prize], date(2026, 6, 9))
+    found.spans = [ReadSpan(0, 47, 57, "Ada Okafor", 4.0)]
+    assert not answerer._decline(found, [prize], date(2026, 6, 9))
+    # Weights without a reader's refusal: the plain one decides, spans or not.
+    monkeypatch.setattr(chain, "shipped_reader_refusal", lambda: None)
+    assert answerer._decline(found, [prize], date(2026, 6, 9))

@@ -15,7 +15,6 @@ from itertools import combinations
 
 import numpy as np
 
-from retrieval.answer.answer_types import YESNO
 from retrieval.answer.features import (
     FEATURES,
     Question,
@@ -81,6 +80,7 @@ class Extract:
     ranked: list[Sentence]     # every candidate, best first
     lead: str | None           # the short answer, word for word from sentences[0]
     lead_chance: float = 0.0   # the best candidate's chance of being the answer
+    spans: list[ReadSpan] | None = None  # the reader's, None when it did not read
 
 
 def extract(question: Question, passages: list[Passage], embed: Embed | None,
@@ -99,12 +99,12 @@ def extract(question: Question, passages: list[Passage], embed: Embed | None,
         # "no" about what the question asks is its answer.
         sentence.score = float(p) + YESNO_BONUS * sentence.values["negation"]
     ranked = sorted(found, key=lambda s: -s.score)
-    # A yes/no question has no span to lead with: the reader is not asked.
-    spans = (read(question.text, [p.text for p in passages])
-             if read is not None and question.kind != YESNO else None)
+    # Read for every kind asked: a yes/no question has no span to lead with, but how sure
+    # the reader is that a passage answers still tells the refusal something.
+    spans = read(question.text, [p.text for p in passages]) if read is not None else None
     chosen, lead, chance = answer_from(question, ranked, model, max_sentences, lead_model,
                                        spans)
-    return Extract(question, chosen, ranked, lead, chance)
+    return Extract(question, chosen, ranked, lead, chance, spans)
 
 
 EMBEDDED = 6  # sentences compared with the question by embedding: most of an answer's time

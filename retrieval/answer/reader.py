@@ -29,7 +29,7 @@ from retrieval.errors import EmbeddingModelError
 from retrieval.models.bert import BertEncoder, read_weights
 from retrieval.models.files import resolve_model_path
 from retrieval.models.onnx import bert_feeds, onnx_session, quantize_onnx
-from retrieval.settings import BUNDLED_MODEL
+from retrieval.settings import BUNDLED_MODEL, get_settings
 
 if TYPE_CHECKING:
     from tokenizers import Encoding
@@ -152,7 +152,7 @@ class SpanReader:
             raise EmbeddingModelError(f"{weights}: the answer reader's weights are missing; "
                                       "reinstall newsbot, or set NEWSBOT_ANSWER_READER=false")
         base_dir = Path(resolve_model_path(base))
-        cache_dir = cache_dir or Path.home() / ".cache" / "newsbot" / "onnx"
+        cache_dir = cache_dir or get_settings().embedding.onnx_dir
         path = onnx_file(weights, base_dir, cache_dir)
         if path.exists():
             try:

@@ -13,7 +13,7 @@ import numpy as np
 
 from retrieval.errors import EmbeddingModelError
 from retrieval.models.files import quiet_loading, resolve_model_path
-from retrieval.settings import BUNDLED_MODEL
+from retrieval.settings import BUNDLED_MODEL, get_settings
 
 SENTENCE_BATCH = 16
 MANIFEST = "newsbot-model.json"  # marks a model packed as int8 ONNX and int8 weights
@@ -50,7 +50,7 @@ class OnnxEmbedder:
         self.index_batch_size = index_batch_size or batch_size
         self.max_tokens = max_tokens
         self.int8_questions = int8_questions
-        self.cache_dir = Path(cache_dir or Path.home() / ".cache" / "newsbot" / "onnx")
+        self.cache_dir = Path(cache_dir or get_settings().embedding.onnx_dir)
         self._session = None
         self._query_session = None
         self._sentence_session = None
