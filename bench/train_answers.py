@@ -10,11 +10,11 @@ before and from 2023-07-01. *_CUT: the same questions with `--cut-days 7` (the w
 index does not hold: off-corpus probes of kind (a)). Probes of kind (b) are the no-gold
 questions whose answer no article holds. --write ships the fit on all weeks.
 
---reader fits the refusal the answer path uses when the span reader has read the
-passages (dumps made with `answer_data.py --reader`), over the reader's signals too, on
-questions from --refusal-from (2023-04-01: the reader trained on the weeks before, and is
-surer of them than of news it never saw); --write then ships only that refusal
-("reader_refusal"), fitted on every week from --refusal-from.
+--reader fits the refusal over the span reader's signals too (dumps made with
+`answer_data.py --reader`), on questions from --refusal-from (2023-04-01: the reader
+trained on the weeks before, and is surer of them than of news it never saw). It is
+measured, not shipped: it declined no better than the refusal without them
+(bench/README.md, "The reader's margin as a refusal signal").
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from answer_fit import (
     Asked,
     Models,
+    ReaderRefusalModel,
     by_week,
     evidence,
     fit_lead,
@@ -47,7 +48,7 @@ from forward_split import CorpusText, lead_verdict
 
 from retrieval.answer.extractive import AnswerModel
 from retrieval.answer.features import FEATURES, READ
-from retrieval.answer.refusal import ReaderRefusalModel, RefusalModel
+from retrieval.answer.refusal import RefusalModel
 from retrieval.answer.weights import WEIGHTS
 from retrieval.evaluation import contains_answer
 
@@ -160,6 +161,8 @@ def main() -> None:
                         help="fit the refusal on questions from this day (--reader: "
                              "2023-04-01)")
     args = parser.parse_args()
+    if args.reader and args.write:
+        parser.error("--reader is measured, not shipped: --write ships the refusal without it")
     kind = ReaderRefusalModel if args.reader else RefusalModel
     since = args.refusal_from or (date(2023, 4, 1) if args.reader else None)
     corpus = CorpusText(r["text"] for r in read_records(args.articles))
@@ -187,16 +190,10 @@ def main() -> None:
     if args.write:
         shipped = fit_all(fit_a + fwd_a, negatives_of(fit_p) + negatives_of(fwd_p), kind,
                           since)
-        write(shipped, only_refusal=args.reader)
+        write(shipped)
 
 
-def write(models: Models, only_refusal: bool = False) -> None:
-    shipped = json.loads(WEIGHTS.read_text())
-    if only_refusal:
-        shipped["reader_refusal"] = models.refusal.to_dict()
-        WEIGHTS.write_text(json.dumps(shipped, indent=1) + "\n")
-        print(f"wrote the reader's refusal into {WEIGHTS}")
-        return
+def write(models: Models) -> None:
     s = models.sentences
     named = {key: dict(zip(FEATURES, getattr(s, key).tolist(), strict=True))
              for key in ("weights", "mean", "scale")}
@@ -205,10 +202,10 @@ def write(models: Models, only_refusal: bool = False) -> None:
             "sentences": {**named, "bias": s.bias, "length_cost": s.length_cost},
             "lead": models.lead.to_dict(),
             "refusal": models.refusal.to_dict()}
-    # What weighs the reader is fitted apart (reader_lead.py, --reader): kept as it is.
-    for key in ("reader_lead", "reader_refusal"):
-        if key in shipped:
-            data[key] = shipped[key]
+    # The reader's lead is fitted apart (bench/reader_lead.py): kept as it is.
+    shipped = json.loads(WEIGHTS.read_text())
+    if "reader_lead" in shipped:
+        data["reader_lead"] = shipped["reader_lead"]
     WEIGHTS.write_text(json.dumps(data, indent=1) + "\n")
     print(f"wrote {WEIGHTS}")
 

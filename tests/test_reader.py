@@ -209,8 +209,9 @@ def test_without_a_fitted_reader_lead_the_reader_is_not_loaded(monkeypatch) -> N
     assert chain.Answerer(NoSearch(), None, get_settings()).read is None  # type: ignore[arg-type]
 
 
+
 def test_reader_signals_say_how_sure_the_reader_is_and_where() -> None:
-    from retrieval.answer.refusal import MARGIN_RANGE, reader_signals
+    from answer_fit import MARGIN_RANGE, reader_signals
 
     first = _sentence(0, PRIZE.split(". ")[0] + ".", [], 0.8)
     spans = [ReadSpan(0, 47, 57, "Ada Okafor", 4.0), ReadSpan(1, 0, 10, "Ada Okafor", 2.0),
@@ -224,42 +225,22 @@ def test_reader_signals_say_how_sure_the_reader_is_and_where() -> None:
     assert reader_signals([first], [])["reader_margin"] == MARGIN_RANGE[0]
 
 
-def test_the_refusal_weighs_the_reader_only_when_it_has_read(tmp_path: Path,
-                                                           monkeypatch) -> None:
-    from retrieval.answer import chain
-    from retrieval.answer.extractive import extract
-    from retrieval.answer.refusal import (
-        READER_SIGNALS,
-        SIGNALS,
-        ReaderRefusalModel,
-        RefusalModel,
-    )
-    from retrieval.settings import get_settings
-    from retrieval.types import Passage
+def test_a_refusal_weighs_its_own_signals_and_stores_them_by_name() -> None:
+    from answer_fit import READER_SIGNALS, ReaderRefusalModel
 
-    class NoSearch:
-        def sentence_embedder(self) -> None:
-            return None
+    from retrieval.answer.refusal import SIGNALS, RefusalModel
 
-    def model(kind: type[RefusalModel], names: tuple[str, ...], bias: float) -> RefusalModel:
-        weights = np.zeros(len(names))
-        return kind(weights, bias, np.zeros(len(names)), np.ones(len(names)), 0.5)
-
-    # Without the reader's spans, a refusal that declines everything; with them, one that
-    # answers everything: which one decides shows in the decline.
-    monkeypatch.setattr(chain, "shipped_refusal", lambda: model(RefusalModel, SIGNALS, -9))
-    monkeypatch.setattr(chain, "shipped_reader_refusal",
-                        lambda: model(ReaderRefusalModel, READER_SIGNALS, 9))
-    answerer = chain.Answerer(NoSearch(), None,  # type: ignore[arg-type]
-                              get_settings(cache_dir=tmp_path).replace(answer_reader=False))
-    prize = Passage(chunk_id="c0", article_id="a0", text=PRIZE, title="t", url="",
-                    source="Test Desk", published_at=None, score=8.0, relevance=8.0)
-    found = extract(_question(), [prize], None)
-    for sentence in found.ranked:
-        sentence.values["similarity"] = 0.8  # no embedder here: about the question
-    assert found.spans is None and answerer._decline(found, [prize], date(2026, 6, 9))
-    found.spans = [ReadSpan(0, 47, 57, "Ada Okafor", 4.0)]
-    assert not answerer._decline(found, [prize], date(2026, 6, 9))
-    # Weights without a reader's refusal: the plain one decides, spans or not.
-    monkeypatch.setattr(chain, "shipped_reader_refusal", lambda: None)
-    assert answerer._decline(found, [prize], date(2026, 6, 9))
+    values = dict.fromkeys(READER_SIGNALS, 0.0) | {"similarity": 0.8, "reader_margin": 4.0}
+    weights = np.zeros(len(READER_SIGNALS))
+    weights[READER_SIGNALS.index("reader_margin")] = 1.0
+    ones, zeros = np.ones(len(READER_SIGNALS)), np.zeros(len(READER_SIGNALS))
+    reader = ReaderRefusalModel(weights, 0.0, zeros, ones, 0.5)
+    assert reader.confidence(values) == pytest.approx(1 / (1 + np.exp(-4.0)))
+    plain = RefusalModel(np.zeros(len(SIGNALS)), 0.0, np.zeros(len(SIGNALS)),
+                         np.ones(len(SIGNALS)), 0.5)
+    assert plain.confidence(values) == 0.5  # the reader's margin is none of its signals
+    stored = reader.to_dict()
+    assert set(stored["weights"]) == set(READER_SIGNALS) and stored["threshold"] == 0.5
+    again = ReaderRefusalModel.from_dict(stored)
+    assert np.array_equal(again.weights, weights) and again.confidence(values) == \
+        reader.confidence(values)

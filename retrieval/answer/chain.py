@@ -32,14 +32,7 @@ from retrieval.answer.followup import History, condense
 from retrieval.answer.llm import MARKS_ITS_END, describe_failure, ends_reply, model_where
 from retrieval.answer.reader import LazyReader
 from retrieval.answer.reader_lead import shipped_reader_lead
-from retrieval.answer.refusal import (
-    RefusalModel,
-    reader_signals,
-    shipped_reader_refusal,
-    shipped_refusal,
-    signals,
-    staleness,
-)
+from retrieval.answer.refusal import shipped_refusal, signals, staleness
 from retrieval.errors import LLMError
 from retrieval.search.searcher import IndexExtent, Searcher, SearchResult
 from retrieval.settings import Settings, get_settings
@@ -222,19 +215,12 @@ class Answerer:
     def _decline(self, found: Extract, passages: list[Passage], today: date) -> bool:
         if not passages or not found.sentences:
             return True
+        model = shipped_refusal()
         threshold = self.settings.answers.decline_below
         ages = [passage_age(p, today) for p in passages[:3]]
-        values = signals(found.question, found.ranked, [p.relevance for p in passages],
-                         [p.text for p in passages[:READ]], staleness(ages),
-                         found.lead_chance)
-        # With the reader's spans, the refusal fitted with them; without (reader off or
-        # failed to load), the one fitted without.
-        model: RefusalModel | None = None
-        if found.spans is not None:
-            model = shipped_reader_refusal()
-            values |= reader_signals(found.ranked, found.spans)
-        model = model or shipped_refusal()
-        confidence = model.confidence(values)
+        confidence = model.confidence(signals(
+            found.question, found.ranked, [p.relevance for p in passages],
+            [p.text for p in passages[:READ]], staleness(ages), found.lead_chance))
         return confidence < (model.threshold if threshold is None else threshold)
 
     def _extractive(self, turn: Selected, notes: tuple[str, ...] = ()) -> Draft:

@@ -15,6 +15,7 @@ from itertools import combinations
 
 import numpy as np
 
+from retrieval.answer.answer_types import YESNO
 from retrieval.answer.features import (
     FEATURES,
     Question,
@@ -80,7 +81,6 @@ class Extract:
     ranked: list[Sentence]     # every candidate, best first
     lead: str | None           # the short answer, word for word from sentences[0]
     lead_chance: float = 0.0   # the best candidate's chance of being the answer
-    spans: list[ReadSpan] | None = None  # the reader's, None when it did not read
 
 
 def extract(question: Question, passages: list[Passage], embed: Embed | None,
@@ -99,12 +99,12 @@ def extract(question: Question, passages: list[Passage], embed: Embed | None,
         # "no" about what the question asks is its answer.
         sentence.score = float(p) + YESNO_BONUS * sentence.values["negation"]
     ranked = sorted(found, key=lambda s: -s.score)
-    # Read for every kind asked: a yes/no question has no span to lead with, but how sure
-    # the reader is that a passage answers still tells the refusal something.
-    spans = read(question.text, [p.text for p in passages]) if read is not None else None
+    # A yes/no question has no span to lead with: the reader is not asked.
+    spans = (read(question.text, [p.text for p in passages])
+             if read is not None and question.kind != YESNO else None)
     chosen, lead, chance = answer_from(question, ranked, model, max_sentences, lead_model,
                                        spans)
-    return Extract(question, chosen, ranked, lead, chance, spans)
+    return Extract(question, chosen, ranked, lead, chance)
 
 
 EMBEDDED = 6  # sentences compared with the question by embedding: most of an answer's time

@@ -17,15 +17,12 @@ import numpy as np
 
 from retrieval.answer.answer_types import YESNO
 from retrieval.answer.features import Question, Sentence, age_values
-from retrieval.answer.reader import ReadSpan
 from retrieval.answer.weights import shipped_weights
-from retrieval.text import stem, stem_set, words
+from retrieval.text import stem, stem_set
 
 SIGNALS = ("best", "second", "coverage", "similarity", "typed", "support", "margin",
            "yesno", "stale_recent", "coverage_top3", "names_missing", "terms_missing",
            "rarest_missing", "typed_top3", "predicate_top3", "asked_top3", "lead_chance")
-# What the span reader says (`reader_signals`), weighed when it has read the passages.
-READER_SIGNALS = (*SIGNALS, "reader_margin", "reader_agree", "reader_top3")
 TOP = 3  # the likeliest sentences, about as many as an answer quotes
 # A question about what just happened, which old passages cannot answer.
 _RECENT = re.compile(r"\b(this week|last week|this month|recently|recent|today|yesterday|"
@@ -107,29 +104,6 @@ def signals(question: Question, ranked: list[Sentence], relevances: list[float],
     }
 
 
-# The reader's margins run from about -15 (surely not here) to 10 (surely this): one
-# passage's extreme score should not outweigh every other signal.
-MARGIN_RANGE = (-12.0, 8.0)
-
-
-def reader_signals(ranked: list[Sentence], spans: list[ReadSpan]) -> dict[str, float]:
-    """How sure the reader is that a passage answers: its best span's margin over "no
-    answer", the share of the other passages whose span says the same, and whether that
-    span stands in one of the likeliest sentences (the reader and the sentence ranker
-    agree where the answer is)."""
-    if not spans:
-        return {"reader_margin": MARGIN_RANGE[0], "reader_agree": 0.0, "reader_top3": 0.0}
-    best = max(spans, key=lambda s: s.margin)
-    said = " ".join(words(best.text))
-    agree = sum(1 for s in spans if s is not best and " ".join(words(s.text)) == said)
-    return {
-        "reader_margin": float(np.clip(best.margin, *MARGIN_RANGE)),
-        "reader_agree": agree / max(1, len(spans) - 1),
-        "reader_top3": float(any(s.passage == best.passage and best.text in s.text
-                                 for s in ranked[:TOP])),
-    }
-
-
 UNLIKE = 0.15  # the best sentence's embedding similarity to the question, below which
 # it is about something else
 
@@ -148,7 +122,8 @@ def off_subject(values: dict[str, float]) -> bool:
 
 @dataclass(frozen=True)
 class RefusalModel:
-    """Logistic: the confidence that the passages answer the question."""
+    """Logistic: the confidence that the passages answer the question, over `signals`
+    (a subclass may weigh others: `bench/answer_fit.py`'s reader refusal)."""
     signals: ClassVar[tuple[str, ...]] = SIGNALS
     weights: np.ndarray
     bias: float
@@ -177,18 +152,6 @@ class RefusalModel:
         return {**named, "bias": self.bias, "threshold": round(self.threshold, 4)}
 
 
-@dataclass(frozen=True)
-class ReaderRefusalModel(RefusalModel):
-    """The refusal when the span reader has read the passages (`READER_SIGNALS`)."""
-    signals: ClassVar[tuple[str, ...]] = READER_SIGNALS
-
-
 @lru_cache(maxsize=1)
 def shipped_refusal() -> RefusalModel:
     return RefusalModel.from_dict(shipped_weights()["refusal"])
-
-
-@lru_cache(maxsize=1)
-def shipped_reader_refusal() -> ReaderRefusalModel | None:
-    data = shipped_weights().get("reader_refusal")
-    return ReaderRefusalModel.from_dict(data) if data else None
