@@ -25,6 +25,15 @@ needs_dev_small = pytest.mark.skipif(
 )
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _derived_files(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """One cache of ONNX exports for the whole run, made once and never in the user's:
+    set before any fixture of a module (a bot's index) reads the settings."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("NEWSBOT_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """No test reads the user's .env or index."""
