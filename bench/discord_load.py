@@ -24,6 +24,8 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -34,7 +36,7 @@ from discord_server import ClientThread, FakeDiscord  # noqa: E402
 from serve_memory import memory_mb  # noqa: E402
 
 from bot.discord.client import NewsbotClient  # noqa: E402
-from bot.settings import get_settings  # noqa: E402
+from bot.settings import BotSettings, get_settings  # noqa: E402
 from retrieval.app import NewsApp  # noqa: E402
 from retrieval.feedback import FeedbackStore  # noqa: E402
 
@@ -42,6 +44,33 @@ QUESTIONS = ["Who won the World Cup final in Qatar?", "When did Queen Elizabeth 
              "Which country joined NATO in 2023?", "What did the writers' strike win?",
              "Who won the Super Bowl?", "When was the Webb telescope launched?",
              "Which bank collapsed in March 2023?", "Where did the wildfire hit Maui?"]
+
+
+@contextmanager
+def serving(settings: BotSettings, build: bool, members: int
+            ) -> Iterator[tuple[FakeDiscord, list[int]]]:
+    """The bot connected to a local Discord-protocol server whose one guild has `members`
+    members (their ids yielded), over the app on `settings`' index (the sample corpus
+    indexed first when `build`), with the model warmed up; all closed after."""
+    app = NewsApp.open(settings, chat_model=None, create=True)
+    if build:
+        app.index()
+    feedback = FeedbackStore(settings.answers.feedback_db)
+    server = FakeDiscord(heartbeat_interval=1.0, interaction_deadline=30.0)
+    readers = [user(snowflake(), f"reader{i}") for i in range(members)]
+    server.world.members.extend(member(u, []) for u in readers)
+    try:
+        with server.running():
+            bot = ClientThread(NewsbotClient(app, settings, feedback, guild_ready_timeout=0.1),
+                               server.token).start()
+            try:
+                app.search("warm up the model")
+                yield server, [int(u["id"]) for u in readers]
+            finally:
+                bot.stop()
+    finally:
+        feedback.close()
+        app.close()
 
 
 def answered_in(server: FakeDiscord, refs: list, timeout: float = 600.0) -> list[float]:
@@ -87,18 +116,7 @@ def main() -> None:
     settings = get_settings(index_dir=args.index_dir or work / "index",
                             discord_user_cooldown=0.0, discord_guild_per_minute=100_000,
                             discord_threads=False, discord_feedback_db=work / "feedback.sqlite")
-    app = NewsApp.open(settings, chat_model=None, create=True)
-    if not args.index_dir:
-        app.index()
-    feedback = FeedbackStore(settings.answers.feedback_db)
-    server = FakeDiscord(heartbeat_interval=1.0, interaction_deadline=30.0)
-    readers = [user(snowflake(), f"reader{i}") for i in range(args.questions)]
-    server.world.members.extend(member(u, []) for u in readers)
-    ids = [int(u["id"]) for u in readers]
-    with server.running():
-        bot = ClientThread(NewsbotClient(app, settings, feedback, guild_ready_timeout=0.1),
-                           server.token).start()
-        app.search("warm up the model")
+    with serving(settings, not args.index_dir, args.questions) as (server, ids):
         one_by_one = []
         for i, uid in enumerate(ids):
             ref = server.slash("ask", {"question": questions[i % len(questions)]}, user=uid)
@@ -108,9 +126,6 @@ def main() -> None:
         together = answered_in(server, at_once)
         gaps = server.heartbeat_gaps(include_open=False)
         now, peak = memory_mb()  # while serving
-        bot.stop()
-    feedback.close()
-    app.close()
     print(f"{args.questions} questions, model {settings.embedding.model}; process resident "
           f"{now:.0f} MB, peak {peak:.0f} MB")
     print(summary("one at a time", one_by_one, len(ids)))

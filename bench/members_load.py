@@ -20,14 +20,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from discord_payloads import member, snowflake, user
-from discord_server import ClientThread, FakeDiscord
+from discord_load import serving
+from discord_server import FakeDiscord
 from serve_memory import memory_mb
 
-from bot.discord.client import NewsbotClient
 from bot.settings import get_settings
-from retrieval.app import NewsApp
-from retrieval.feedback import FeedbackStore
 
 QUESTIONS = ["Who won the World Cup final in Qatar?", "When did Queen Elizabeth die?",
              "Which country joined NATO in 2023?", "What did the writers' strike win?",
@@ -150,19 +147,8 @@ def run_members(members: int, total: int, index_dir: Path | None) -> None:
     settings = get_settings(index_dir=index_dir or work / "index", discord_threads=False,
                             discord_guild_per_minute=100_000,
                             discord_feedback_db=work / "feedback.sqlite")
-    app = NewsApp.open(settings, chat_model=None, create=True)
-    if not index_dir:
-        app.index()
-    feedback = FeedbackStore(settings.answers.feedback_db)
-    server = FakeDiscord(heartbeat_interval=1.0, interaction_deadline=30.0)
     # Enough members that a wave never asks one still inside its cooldown.
-    readers = [user(snowflake(), f"reader{i}") for i in range(max(members, 16 * WAVE))]
-    server.world.members.extend(member(u, []) for u in readers)
-    ids = [int(u["id"]) for u in readers]
-    with server.running():
-        bot = ClientThread(NewsbotClient(app, settings, feedback, guild_ready_timeout=0.1),
-                           server.token).start()
-        app.search("warm up the model")
+    with serving(settings, not index_dir, max(members, 16 * WAVE)) as (server, ids):
         print(f"model {settings.embedding.model}, member cooldown "
               f"{settings.discord.user_cooldown:g} s; resident {memory_mb()[0]:.0f} MB")
         rss = members_phase(server, ids[:members])
@@ -170,8 +156,5 @@ def run_members(members: int, total: int, index_dir: Path | None) -> None:
         time.sleep(settings.discord.user_cooldown)
         memory_phase(server, ids, members + members // 10 + (members % 10 > 0), total, rss)
         gaps = server.heartbeat_gaps(include_open=False)
-        bot.stop()
-    feedback.close()
-    app.close()
     if gaps:
         print(f"longest heartbeat gap {max(gaps):.2f} s (interval 1.00 s)")
