@@ -11,7 +11,7 @@ index stood when someone asked it: no later story can stand in for a missing one
 --cut-days N searches only articles published by the Monday on or before the question's
 date less N days (`forward_probes.cutoff`): off-corpus probes of kind (a). --every N
 keeps every Nth question (a cheaper sample of a split). --reader adds the span reader's
-likeliest span of each passage read (`reader.py`), which the refusal weighs.
+likeliest span of each passage read (`reader.py`), for `train_answers.py --reader`.
 """
 
 from __future__ import annotations

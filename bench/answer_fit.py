@@ -28,10 +28,10 @@ from retrieval.answer.features import (
 )
 from retrieval.answer.lead import LEAD_FEATURES, LeadModel, lead_candidates
 from retrieval.answer.reader import ReadSpan
+from retrieval.answer.reader_lead import span_words
 from retrieval.answer.refusal import SIGNALS, TOP, RefusalModel, signals, staleness
 from retrieval.evaluation import contains_answer
 from retrieval.search.question import parse_question
-from retrieval.text import words
 from retrieval.types import Passage
 
 COST = 0.004  # the length cost before it is tuned (per character)
@@ -51,8 +51,8 @@ def reader_signals(ranked: list[Sentence], spans: list[ReadSpan]) -> dict[str, f
     if not spans:
         return {"reader_margin": MARGIN_RANGE[0], "reader_agree": 0.0, "reader_top3": 0.0}
     best = max(spans, key=lambda s: s.margin)
-    said = " ".join(words(best.text))
-    agree = sum(1 for s in spans if s is not best and " ".join(words(s.text)) == said)
+    said = span_words(best.text)
+    agree = sum(1 for s in spans if s is not best and span_words(s.text) == said)
     return {
         "reader_margin": float(np.clip(best.margin, *MARGIN_RANGE)),
         "reader_agree": agree / max(1, len(spans) - 1),

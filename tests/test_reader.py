@@ -236,9 +236,10 @@ def test_a_refusal_weighs_its_own_signals_and_stores_them_by_name() -> None:
     ones, zeros = np.ones(len(READER_SIGNALS)), np.zeros(len(READER_SIGNALS))
     reader = ReaderRefusalModel(weights, 0.0, zeros, ones, 0.5)
     assert reader.confidence(values) == pytest.approx(1 / (1 + np.exp(-4.0)))
-    plain = RefusalModel(np.zeros(len(SIGNALS)), 0.0, np.zeros(len(SIGNALS)),
+    # The plain refusal weighs its own signals only: the similarity, not the margin.
+    plain = RefusalModel(np.ones(len(SIGNALS)), 0.0, np.zeros(len(SIGNALS)),
                          np.ones(len(SIGNALS)), 0.5)
-    assert plain.confidence(values) == 0.5  # the reader's margin is none of its signals
+    assert plain.confidence(values) == pytest.approx(1 / (1 + np.exp(-0.8)))
     stored = reader.to_dict()
     assert set(stored["weights"]) == set(READER_SIGNALS) and stored["threshold"] == 0.5
     again = ReaderRefusalModel.from_dict(stored)

@@ -37,7 +37,9 @@ def shipped_reader_lead() -> ReaderLeadModel | None:
     return ReaderLeadModel.from_dict(data) if data else None
 
 
-def _same(text: str) -> str:
+def span_words(text: str) -> str:
+    """A span's words alone: two spans that say the same ("Ada Okafor," and "Ada
+    Okafor") agree."""
     return " ".join(words(text))
 
 
@@ -55,10 +57,10 @@ def reader_candidates(question: Question, ranked: list[Sentence], spans: list[Re
                         and span.text in s.text), None)
         if carrier is None or not words(span.text):
             continue
-        same = _same(span.text)
-        others = [s.margin for s in spans if _same(s.text) != same]
-        agree = sum(1 for s in spans if s is not span and _same(s.text) == same)
-        led = [c for t, c in lead_chances.items() if same in _same(t) or _same(t) in same]
+        same = span_words(span.text)
+        others = [s.margin for s in spans if span_words(s.text) != same]
+        agree = sum(1 for s in spans if s is not span and span_words(s.text) == same)
+        led = [c for t, c in lead_chances.items() if same in span_words(t) or span_words(t) in same]
         found.append(Candidate(span.text, carrier, {
             "margin": span.margin,
             # Alone in its answer: ahead by a clear margin (a logit gap of 5).
