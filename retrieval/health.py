@@ -177,7 +177,9 @@ def index_checks(settings: Settings) -> list[Check]:
 
     try:
         checks = [timed("index", index_probe), timed("embedding model", model_probe)]
-        if settings.answers.reader:
+        from retrieval.answer.reader_lead import reads_spans
+
+        if reads_spans(settings):
             checks.append(timed("answer reader", reader_probe(settings)))
         return checks
     finally:

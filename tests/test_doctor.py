@@ -5,6 +5,7 @@ import json
 import socket
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 from conftest import write_article
 
@@ -38,6 +39,23 @@ def test_doctor_on_a_local_index(tmp_path: Path) -> None:
     report = json.loads(failing.output)
     assert failing.exit_code == 1
     assert [c["name"] for c in report["checks"] if not c["ok"]] == ["LLM server"]
+
+
+def test_doctor_checks_the_reader_only_when_answers_run_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Weights without a reader lead: answers never run the reader, so neither does the
+    doctor (it asks the chain's own question, `reads_spans`)."""
+    from retrieval.answer import chain, reader_lead
+    from retrieval.settings import get_settings
+
+    write_article(tmp_path / "news", "dam.md", "River dam opens",
+                  "The Lakeside dam opened on Monday after ten years of building.")
+    runner = CliRunner()
+    assert runner.invoke(cli, ["index", str(tmp_path / "news")]).exit_code == 0
+    monkeypatch.setattr(reader_lead, "shipped_reader_lead", lambda: None)
+    report = json.loads(runner.invoke(cli, ["doctor", "--json"]).output)
+    assert [c["name"] for c in report["checks"]] == ["index", "embedding model"]
+    assert get_settings().answers.reader and not chain.reads_spans(get_settings())
 
 
 def test_doctor_says_in_words_why_a_server_did_not_answer(tmp_path: Path) -> None:

@@ -198,14 +198,14 @@ def test_the_reader_is_loaded_only_when_the_setting_asks(tmp_path: Path) -> None
 
 
 def test_without_a_fitted_reader_lead_the_reader_is_not_loaded(monkeypatch) -> None:
-    from retrieval.answer import chain
+    from retrieval.answer import chain, reader_lead
     from retrieval.settings import get_settings
 
     class NoSearch:
         def sentence_embedder(self) -> None:
             return None
 
-    monkeypatch.setattr(chain, "shipped_reader_lead", lambda: None)
+    monkeypatch.setattr(reader_lead, "shipped_reader_lead", lambda: None)
     assert chain.Answerer(NoSearch(), None, get_settings()).read is None  # type: ignore[arg-type]
 
 

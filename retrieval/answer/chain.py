@@ -31,7 +31,7 @@ from retrieval.answer.features import READ, passage_age, read_question
 from retrieval.answer.followup import History, condense
 from retrieval.answer.llm import MARKS_ITS_END, describe_failure, ends_reply, model_where
 from retrieval.answer.reader import LazyReader
-from retrieval.answer.reader_lead import shipped_reader_lead
+from retrieval.answer.reader_lead import reads_spans
 from retrieval.answer.refusal import shipped_refusal, signals, staleness
 from retrieval.errors import LLMError
 from retrieval.search.searcher import IndexExtent, Searcher, SearchResult
@@ -112,9 +112,8 @@ class Answerer:
         self.chat_model = chat_model
         self.settings = settings or get_settings()
         self.embed = searcher.sentence_embedder()
-        # Weights without a fitted reader lead leave nothing for the reader to decide.
-        reads = self.settings.answers.reader and shipped_reader_lead() is not None
-        self.read = LazyReader(cache_dir=self.settings.embedding.onnx_dir) if reads else None
+        self.read = (LazyReader(cache_dir=self.settings.embedding.onnx_dir)
+                     if reads_spans(self.settings) else None)
         # A model run in this process (llama.cpp) is not safe to call from two threads.
         self._llm_lock = (threading.Lock() if self.settings.llm.provider == "llamacpp"
                           else contextlib.nullcontext())

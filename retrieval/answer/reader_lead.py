@@ -19,6 +19,7 @@ from retrieval.answer.features import Question, Sentence
 from retrieval.answer.lead import ASKED, Candidate, LeadModel
 from retrieval.answer.reader import ReadSpan
 from retrieval.answer.weights import shipped_weights
+from retrieval.settings import Settings
 from retrieval.text import stem, words
 
 READER_FEATURES = ("margin", "ahead", "agree", "typed", "sentence", "best", "lead",
@@ -35,6 +36,14 @@ class ReaderLeadModel(LeadModel):
 def shipped_reader_lead() -> ReaderLeadModel | None:
     data = shipped_weights().get("reader_lead")
     return ReaderLeadModel.from_dict(data) if data else None
+
+
+def reads_spans(settings: Settings) -> bool:
+    """Whether answers run the span reader: it is on, and the weights hold a lead fitted
+    on it (without one there is nothing for the reader to decide). The chain and
+    `newsbot doctor` both ask this, so the doctor checks the reader exactly when answers
+    need it."""
+    return settings.answers.reader and shipped_reader_lead() is not None
 
 
 def span_words(text: str) -> str:
