@@ -112,26 +112,27 @@ def main() -> None:
     if args.source:
         questions = [json.loads(line)["question"] for line in
                      args.source.read_text(encoding="utf-8").splitlines()[: args.questions]]
-    work = Path(tempfile.mkdtemp(prefix="newsbot-discord-load-"))
-    settings = get_settings(index_dir=args.index_dir or work / "index",
-                            discord_user_cooldown=0.0, discord_guild_per_minute=100_000,
-                            discord_threads=False, discord_feedback_db=work / "feedback.sqlite")
-    with serving(settings, not args.index_dir, args.questions) as (server, ids):
-        one_by_one = []
-        for i, uid in enumerate(ids):
-            ref = server.slash("ask", {"question": questions[i % len(questions)]}, user=uid)
-            one_by_one += answered_in(server, [ref])
-        at_once = [server.slash("ask", {"question": questions[i % len(questions)]}, user=uid)
-                   for i, uid in enumerate(ids)]
-        together = answered_in(server, at_once)
-        gaps = server.heartbeat_gaps(include_open=False)
-        now, peak = memory_mb()  # while serving
-    print(f"{args.questions} questions, model {settings.embedding.model}; process resident "
-          f"{now:.0f} MB, peak {peak:.0f} MB")
-    print(summary("one at a time", one_by_one, len(ids)))
-    print(summary(f"{len(ids)} at once", together, len(ids)))
-    if gaps:
-        print(f"longest heartbeat gap {max(gaps):.2f} s (interval 1.00 s)")
+    with tempfile.TemporaryDirectory(prefix="newsbot-discord-load-") as folder:
+        work = Path(folder)
+        settings = get_settings(index_dir=args.index_dir or work / "index",
+                                discord_user_cooldown=0.0, discord_guild_per_minute=100_000,
+                                discord_threads=False, discord_feedback_db=work / "feedback.sqlite")
+        with serving(settings, not args.index_dir, args.questions) as (server, ids):
+            one_by_one = []
+            for i, uid in enumerate(ids):
+                ref = server.slash("ask", {"question": questions[i % len(questions)]}, user=uid)
+                one_by_one += answered_in(server, [ref])
+            at_once = [server.slash("ask", {"question": questions[i % len(questions)]}, user=uid)
+                       for i, uid in enumerate(ids)]
+            together = answered_in(server, at_once)
+            gaps = server.heartbeat_gaps(include_open=False)
+            now, peak = memory_mb()  # while serving
+        print(f"{args.questions} questions, model {settings.embedding.model}; process resident "
+              f"{now:.0f} MB, peak {peak:.0f} MB")
+        print(summary("one at a time", one_by_one, len(ids)))
+        print(summary(f"{len(ids)} at once", together, len(ids)))
+        if gaps:
+            print(f"longest heartbeat gap {max(gaps):.2f} s (interval 1.00 s)")
 
 
 if __name__ == "__main__":

@@ -143,18 +143,19 @@ def memory_phase(server: FakeDiscord, ids: list[int], asked: int, total: int,
 
 
 def run_members(members: int, total: int, index_dir: Path | None) -> None:
-    work = Path(tempfile.mkdtemp(prefix="newsbot-members-"))
-    settings = get_settings(index_dir=index_dir or work / "index", discord_threads=False,
-                            discord_guild_per_minute=100_000,
-                            discord_feedback_db=work / "feedback.sqlite")
-    # Enough members that a wave never asks one still inside its cooldown.
-    with serving(settings, not index_dir, max(members, 16 * WAVE)) as (server, ids):
-        print(f"model {settings.embedding.model}, member cooldown "
-              f"{settings.discord.user_cooldown:g} s; resident {memory_mb()[0]:.0f} MB")
-        rss = members_phase(server, ids[:members])
-        forget(server)
-        time.sleep(settings.discord.user_cooldown)
-        memory_phase(server, ids, members + members // 10 + (members % 10 > 0), total, rss)
-        gaps = server.heartbeat_gaps(include_open=False)
-    if gaps:
-        print(f"longest heartbeat gap {max(gaps):.2f} s (interval 1.00 s)")
+    with tempfile.TemporaryDirectory(prefix="newsbot-members-") as folder:
+        work = Path(folder)
+        settings = get_settings(index_dir=index_dir or work / "index", discord_threads=False,
+                                discord_guild_per_minute=100_000,
+                                discord_feedback_db=work / "feedback.sqlite")
+        # Enough members that a wave never asks one still inside its cooldown.
+        with serving(settings, not index_dir, max(members, 16 * WAVE)) as (server, ids):
+            print(f"model {settings.embedding.model}, member cooldown "
+                  f"{settings.discord.user_cooldown:g} s; resident {memory_mb()[0]:.0f} MB")
+            rss = members_phase(server, ids[:members])
+            forget(server)
+            time.sleep(settings.discord.user_cooldown)
+            memory_phase(server, ids, members + members // 10 + (members % 10 > 0), total, rss)
+            gaps = server.heartbeat_gaps(include_open=False)
+        if gaps:
+            print(f"longest heartbeat gap {max(gaps):.2f} s (interval 1.00 s)")
