@@ -5,20 +5,32 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import re
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 DATA = Path(os.environ.get("NEWSBOT_SHARED_DIR", REPO.parent / "shared")) / "data"
 
 
+MARKUP = re.compile(r"<[^>]+>")
+
+
 def read_records(path: Path, limit: int | None = None) -> list[dict]:
+    """The records of a JSON Lines file, gzip-compressed when its name ends in .gz."""
     records = []
-    with gzip.open(path, "rt", encoding="utf-8") as handle:
+    opener = gzip.open if Path(path).suffix == ".gz" else open
+    with opener(path, "rt", encoding="utf-8") as handle:
         for line in handle:
-            records.append(json.loads(line))
+            if line.strip():
+                records.append(json.loads(line))
             if limit and len(records) >= limit:
                 break
     return records
+
+
+def plain_evidence(text: str | None) -> str:
+    """A quiz's evidence sentence as plain text: its source's links (markup) dropped."""
+    return " ".join(MARKUP.sub("", text or "").split())
 
 
 def peer_documents(records: list[dict]):

@@ -15,40 +15,36 @@ thread; the figures depend on nothing but the seed.
 from __future__ import annotations
 
 import argparse
-import json
 import random
-import re
+import statistics
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from common import plain_evidence, read_records
 from forward_split import FORWARD_FROM
 
-from retrieval.text import STOPWORDS, stem, words
+from retrieval.text import content_terms
 
 SHOTS = 4
-MARKUP = re.compile(r"<[^>]+>")  # the quiz's evidence keeps its source's links
-
-
-def content(text: str) -> set[str]:
-    return {stem(w) for w in words(text) if w.lower() not in STOPWORDS}
 
 
 def usable(question: str, evidence: str, answer: str) -> bool:
     """Names the fact (three content words of the evidence beyond the answer's) and does
     not hold the answer."""
-    named = (content(question) & content(evidence)) - content(answer)
+    named = (set(content_terms(question)) & set(content_terms(evidence))
+             - set(content_terms(answer)))
     return len(named) >= 3 and answer.lower() not in question.lower()
 
 
 def items(path: Path) -> list[dict]:
-    """Quiz items whose evidence sentence holds the answer (answer-aware generation)."""
-    with path.open(encoding="utf-8") as handle:
-        rows = [json.loads(line) for line in handle if line.strip()]
+    """Quiz items whose evidence sentence (as plain text) holds the answer: generation
+    is told the answer."""
+    rows = read_records(path)
     for row in rows:
-        row["evidence"] = " ".join(MARKUP.sub("", row["evidence"] or "").split())
+        row["evidence"] = plain_evidence(row["evidence"])
     return [r for r in rows if r["evidence"] and r["answer"].lower() in r["evidence"].lower()]
 
 
@@ -87,10 +83,9 @@ def main() -> None:
         print(f"written: {question}\n   quiz: {row['question']}  [{row['answer']}]")
     ok = sum(usable(q, r["evidence"], r["answer"]) for q, r in zip(made, asked, strict=True))
     real = sum(usable(r["question"], r["evidence"], r["answer"]) for r in asked)
-    times.sort()
     print(f"\n{len(asked)} forward facts: usable written questions {ok} ({ok / len(asked):.2f}), "
           f"the quiz's own {real} ({real / len(asked):.2f}); "
-          f"{times[len(times) // 2]:.1f} s a question (median, one thread)")
+          f"{statistics.median(times):.1f} s a question (median, one thread)")
 
 
 if __name__ == "__main__":

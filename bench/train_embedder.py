@@ -32,7 +32,6 @@ import argparse
 import json
 import os
 import random
-import re
 import sys
 import time
 from collections import defaultdict
@@ -43,6 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
+from bench.common import plain_evidence
 from bench.train_cross import TimeLimit
 from retrieval.evaluation import contains_answer
 from retrieval.index.chunking import chunk_article, embedding_text
@@ -114,7 +114,7 @@ def evidence_triplets(candidates: Path, questions: Path, rng: random.Random
     misses_of = search_misses(candidates, questions)
     triplets = []
     for row in rows:
-        evidence = " ".join(re.sub(r"<[^>]+>", "", row.get("evidence") or "").split())
+        evidence = plain_evidence(row.get("evidence"))
         misses = misses_of.get(row["id"])
         if row["date"] >= CUT.isoformat() or len(evidence) < 40 or not misses:
             continue

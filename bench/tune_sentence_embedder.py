@@ -15,7 +15,6 @@ whether the answer (no lead, no refusal) and its top sentence hold the gold answ
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import random
 import sys
@@ -26,9 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from answer_fit import NEVER, Asked, fit_sentences, load, ranked
-from common import DATA, print_table
+from common import DATA, plain_evidence, print_table, read_records
 from forward_split import FORWARD_FROM
-from generate_questions import MARKUP
 from train_embedder import train
 
 from retrieval.answer.extractive import answer_from, compose
@@ -48,11 +46,10 @@ def triplets(early: list[Asked], questions: Path, seed: int) -> list[tuple[str, 
         if misses:
             hardest[q.text] = misses[-1]
             out += [(q.text, g, misses[i % len(misses)]) for i, g in enumerate(golds)]
-    with questions.open(encoding="utf-8") as handle:
-        for row in map(json.loads, handle):
-            evidence = " ".join(MARKUP.sub("", row["evidence"] or "").split())
-            if row["question"] in hardest and len(evidence) > 20:
-                out.append((row["question"], evidence, hardest[row["question"]]))
+    for row in read_records(questions):
+        evidence = plain_evidence(row["evidence"])
+        if row["question"] in hardest and len(evidence) > 20:
+            out.append((row["question"], evidence, hardest[row["question"]]))
     random.Random(seed).shuffle(out)
     return out
 

@@ -145,8 +145,9 @@ def service_checks(settings: Settings) -> list[Check]:
 # --- the index ------------------------------------------------------------------------------
 def index_checks(settings: Settings) -> list[Check]:
     """The index opens and its stores agree (with what is pending), the embedding model
-    loads and is the one the index was built with, and (when on) the answer's reader
-    loads and reads."""
+    loads and is the one the index was built with, and (when answers use it) the span
+    reader loads and reads."""
+    from retrieval.answer.reader_lead import reads_spans
     from retrieval.index.embedding import embedder_from_settings
     from retrieval.index.news_index import NewsIndex
 
@@ -177,8 +178,6 @@ def index_checks(settings: Settings) -> list[Check]:
 
     try:
         checks = [timed("index", index_probe), timed("embedding model", model_probe)]
-        from retrieval.answer.reader_lead import reads_spans
-
         if reads_spans(settings):
             checks.append(timed("answer reader", reader_probe(settings)))
         return checks
