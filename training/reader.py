@@ -1,0 +1,115 @@
+"""Train the answer reader (`retrieval/answer/reader.int8.safetensors`).
+
+    python -m training.reader squad                 # stage 1: SQuAD v1.1 train, resumable
+    python -m training.reader evaluate RUN/model    # SQuAD 2.0 dev, the official way
+    python -m training.reader pack RUN/model retrieval/answer/reader.int8.safetensors
+
+Stage 1 reads `squad/train-v1.1.json.gz` from the shared data folder and writes its run
+(settings, log, checkpoints, and the model in `model/`) to `--run` (by default under
+~/.cache/newsbot/training/). Stopped at any point, the same command goes on from the last
+checkpoint. `evaluate` measures a model folder, a packed file (the shipped reader), or
+the bundled model with an untrained head (`base`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from training.data import runs_dir, shared_data
+from training.loop import Schedule, same_run, schedule_settings, train
+from training.reader_model import base_dir, load_reader, pack, predict
+from training.squad import dev_examples, read_squad, training_examples
+from training.squad_report import report, sample
+from training.windows import MAX_TOKENS, OVERLAP, make_windows, tokenizer_for
+
+SQUAD_TRAIN = "squad/train-v1.1.json.gz"
+SQUAD_DEV = "squad/dev-v2.0.json.gz"
+
+
+def squad_stage(args: argparse.Namespace) -> None:
+    """Stage 1: the bundled MiniLM learns to read from SQuAD's human questions."""
+    import torch
+
+    torch.set_num_threads(args.threads)
+    schedule = Schedule(epochs=args.epochs, batch=args.batch, lr=args.lr, seed=args.seed,
+                        save_every=args.save_every)
+    run = args.run or runs_dir() / "reader-squad"
+    source = shared_data() / SQUAD_TRAIN
+    same_run(run, {"data": SQUAD_TRAIN, "no_answer": args.no_answer, "max_tokens": MAX_TOKENS,
+                   "overlap": OVERLAP, **schedule_settings(schedule)})
+    started = time.time()
+    examples = training_examples(read_squad(source), args.seed, args.no_answer)
+    tokenizer = tokenizer_for(base_dir())
+    windows = make_windows(tokenizer, examples)
+    print(f"{len(examples)} examples, {len(windows)} windows "
+          f"({time.time() - started:.0f} s to read and tokenise)", flush=True)
+    model = load_reader(None)
+    dev = sample(dev_examples(read_squad(shared_data() / SQUAD_DEV)), args.watch)
+
+    def watch(step: int) -> None:
+        figures = report(dev, predict(model, tokenizer, dev))
+        with (run / "log.jsonl").open("a") as log:
+            log.write(json.dumps({"step": step, "dev": figures}) + "\n")
+        print(f"step {step}: {figures}", flush=True)
+
+    train(model, windows, run, schedule, watch if args.watch else None, args.watch_every)
+    model.save_pretrained(str(run / "model"))
+    tokenizer.save_pretrained(str(run / "model"))
+    print(f"done in {time.time() - started:.0f} s: {run / 'model'}", flush=True)
+
+
+def evaluate(args: argparse.Namespace) -> None:
+    import torch
+
+    torch.set_num_threads(args.threads)
+    source = None if str(args.model) == "base" else args.model
+    model = load_reader(source)
+    tokenizer = tokenizer_for(base_dir())
+    dev = sample(dev_examples(read_squad(shared_data() / SQUAD_DEV)), args.limit)
+    started = time.time()
+    figures = report(dev, predict(model, tokenizer, dev, longest=args.longest))
+    figures["seconds"] = round(time.time() - started)
+    print(json.dumps({"model": str(args.model), **figures}, indent=1))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m training.reader",
+                                     description=__doc__.split("\n")[0])
+    parser.add_argument("--threads", type=int, default=os.cpu_count() or 2)
+    steps = parser.add_subparsers(dest="step", required=True)
+    stage = steps.add_parser("squad", help="stage 1: train on SQuAD v1.1 (resumable)")
+    stage.add_argument("--run", type=Path, help="run folder (default: ~/.cache/newsbot/...)")
+    stage.add_argument("--epochs", type=float, default=1.0)
+    stage.add_argument("--batch", type=int, default=32)
+    stage.add_argument("--lr", type=float, default=1e-4)
+    stage.add_argument("--seed", type=int, default=13)
+    stage.add_argument("--no-answer", type=float, default=1.0,
+                       help="share of questions also asked of a paragraph without the answer")
+    stage.add_argument("--save-every", type=float, default=600.0, help="seconds")
+    stage.add_argument("--watch", type=int, default=400,
+                       help="dev questions measured every --watch-every steps (0: none)")
+    stage.add_argument("--watch-every", type=int, default=1000)
+    ev = steps.add_parser("evaluate", help="SQuAD 2.0 dev: exact match and F1")
+    ev.add_argument("model", type=Path, help="model folder, packed .safetensors, or 'base'")
+    ev.add_argument("--limit", type=int, help="a sample of this many dev questions")
+    ev.add_argument("--longest", type=int, default=30, help="longest answer, in tokens")
+    pk = steps.add_parser("pack", help="write a trained model as the product reads it")
+    pk.add_argument("model", type=Path)
+    pk.add_argument("target", type=Path)
+    args = parser.parse_args()
+    if args.step == "squad":
+        squad_stage(args)
+    elif args.step == "evaluate":
+        evaluate(args)
+    else:
+        pack(load_reader(args.model), args.target)
+
+
+if __name__ == "__main__":
+    main()

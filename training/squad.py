@@ -1,0 +1,128 @@
+"""SQuAD for the reader: examples from its files, and its official scoring.
+
+Stage 1 of the reader learns from SQuAD v1.1 train (questions people wrote about
+Wikipedia paragraphs). v1.1 has no unanswerable questions, so each question is also asked
+of another paragraph of the same article that does not hold its answer: the reader learns
+to say "this passage does not say". It is measured on SQuAD 2.0 dev, as others report it:
+answers normalised, the best over the gold answers, "no answer" right only for a question
+that has none, and the no-answer threshold chosen on one half of dev, reported on the other.
+"""
+
+from __future__ import annotations
+
+import collections
+import gzip
+import json
+import random
+import re
+import string
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Example:
+    """A question asked of one context; `span` is the answer's characters, None when the
+    context does not answer it. `answers` are every gold text (empty: no answer)."""
+
+    id: str
+    question: str
+    context: str
+    span: tuple[int, int] | None
+    answers: tuple[str, ...] = ()
+    article: int = 0
+
+
+def read_squad(path: Path) -> list[dict]:
+    """The articles of a SQuAD file (`.json` or `.json.gz`)."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", encoding="utf-8") as handle:
+        return json.load(handle)["data"]
+
+
+def training_examples(articles: list[dict], seed: int, no_answer: float = 1.0
+                      ) -> list[Example]:
+    """Every question with its first answer; and, for a `no_answer` share of them, the
+    same question asked of another paragraph of its article that lacks the answer."""
+    rng = random.Random(seed)
+    out: list[Example] = []
+    for n, article in enumerate(articles):
+        contexts = [p["context"] for p in article["paragraphs"]]
+        for at, paragraph in enumerate(article["paragraphs"]):
+            for qa in paragraph["qas"]:
+                if not qa["answers"]:
+                    continue
+                first = qa["answers"][0]
+                start = first["answer_start"]
+                span = (start, start + len(first["text"]))
+                out.append(Example(qa["id"], qa["question"], paragraph["context"], span,
+                                   (first["text"],), n))
+                if rng.random() < no_answer:
+                    other = unanswering_context(contexts, at, first["text"], rng)
+                    if other is not None:
+                        out.append(Example(qa["id"] + "-none", qa["question"], other, None,
+                                           (), n))
+    return out
+
+
+def unanswering_context(contexts: list[str], own: int, answer: str, rng: random.Random
+                        ) -> str | None:
+    """A paragraph of the same article, not `own`, that does not contain `answer`."""
+    others = [i for i in range(len(contexts)) if i != own]
+    rng.shuffle(others)
+    for i in others[:8]:
+        if answer.lower() not in contexts[i].lower():
+            return contexts[i]
+    return None
+
+
+def dev_examples(articles: list[dict]) -> list[Example]:
+    """SQuAD 2.0 dev as examples: every gold answer kept, none for an impossible one."""
+    out = []
+    for n, article in enumerate(articles):
+        for paragraph in article["paragraphs"]:
+            for qa in paragraph["qas"]:
+                answers = tuple(a["text"] for a in qa["answers"] if a["text"].strip())
+                impossible = qa.get("is_impossible", False) or not answers
+                span = None
+                if not impossible:
+                    first = qa["answers"][0]
+                    span = (first["answer_start"], first["answer_start"] + len(first["text"]))
+                out.append(Example(qa["id"], qa["question"], paragraph["context"], span,
+                                   () if impossible else answers, n))
+    return out
+
+
+_ARTICLES = re.compile(r"\b(a|an|the)\b")
+_PUNCTUATION = frozenset(string.punctuation)
+
+
+def normalise(text: str) -> str:
+    """Lower case, punctuation and the articles a/an/the dropped, spaces collapsed: the
+    form in which SQuAD's official script compares answers."""
+    text = "".join(c for c in text.lower() if c not in _PUNCTUATION)
+    return " ".join(_ARTICLES.sub(" ", text).split())
+
+
+def exact(prediction: str, gold: str) -> float:
+    return float(normalise(prediction) == normalise(gold))
+
+
+def f1(prediction: str, gold: str) -> float:
+    """Token overlap of the normalised texts; two empty texts agree."""
+    said, wanted = normalise(prediction).split(), normalise(gold).split()
+    if not said or not wanted:
+        return float(said == wanted)
+    common = sum((collections.Counter(said) & collections.Counter(wanted)).values())
+    if not common:
+        return 0.0
+    precision, recall = common / len(said), common / len(wanted)
+    return 2 * precision * recall / (precision + recall)
+
+
+def best_over_gold(prediction: str, answers: Iterable[str]) -> tuple[float, float]:
+    """(exact match, F1) of a prediction, the best over the gold answers; a question
+    without answers is right only when the prediction is empty ("no answer")."""
+    golds = list(answers) or [""]
+    return (max(exact(prediction, g) for g in golds), max(f1(prediction, g) for g in golds))
