@@ -19,9 +19,9 @@ OVERLAP = 96       # tokens two windows of one long passage share
 @dataclass
 class Window:
     example: int                      # index into the examples tokenised
-    ids: list[int]
-    types: list[int]
-    offsets: list[tuple[int, int]]    # characters of the context; (0, 0) outside it
+    ids: np.ndarray                   # int32 token ids
+    types: np.ndarray                 # int8 segment of each token
+    offsets: np.ndarray               # (tokens, 2) characters of the context; 0, 0 outside
     start: int = 0                    # answer's first and last token; 0, 0: no answer
     end: int = 0
 
@@ -46,8 +46,9 @@ def make_windows(tokenizer, examples: list[Example], max_tokens: int = MAX_TOKEN
             sides = encoded.sequence_ids(w)
             offsets = [o if s == 1 else (0, 0)
                        for o, s in zip(encoded["offset_mapping"][w], sides, strict=True)]
-            window = Window(lo + source, encoded["input_ids"][w], encoded["token_type_ids"][w],
-                            offsets)
+            window = Window(lo + source, np.array(encoded["input_ids"][w], dtype=np.int32),
+                            np.array(encoded["token_type_ids"][w], dtype=np.int8),
+                            np.array(offsets, dtype=np.int32).reshape(-1, 2))
             span = part[source].span
             if span is not None:
                 window.start, window.end = answer_tokens(offsets, sides, span)
@@ -102,7 +103,7 @@ def best_span(window: Window, start: np.ndarray, end: np.ndarray, longest: int
               ) -> tuple[float, int, int, float]:
     """(span score, first char, last char, no-answer score) of a window's best span of at
     most `longest` tokens inside the passage."""
-    inside = np.array([t for t, o in enumerate(window.offsets) if o != (0, 0)])
+    inside = np.flatnonzero(window.offsets[:, 1] > 0)
     null = float(start[0] + end[0])
     if not len(inside):
         return -np.inf, 0, 0, null
@@ -110,5 +111,5 @@ def best_span(window: Window, start: np.ndarray, end: np.ndarray, longest: int
     width = inside[None, :] - inside[:, None]
     pair[(width < 0) | (width >= longest)] = -np.inf
     a, b = np.unravel_index(int(np.argmax(pair)), pair.shape)
-    return (float(pair[a, b]), window.offsets[inside[a]][0], window.offsets[inside[b]][1],
-            null)
+    return (float(pair[a, b]), int(window.offsets[inside[a], 0]),
+            int(window.offsets[inside[b], 1]), null)
