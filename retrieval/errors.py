@@ -22,6 +22,7 @@ __all__ = [
     "Interrupted",
     "InvalidRequest",
     "LLMError",
+    "ModelWeightsError",
     "NewsbotError",
     "RunLockLost",
     "SettingsError",
@@ -89,6 +90,11 @@ class VectorStoreUnreachable(VectorStoreError):
 
 class EmbeddingModelError(NewsbotError):
     """The configured embedding model cannot be found or loaded."""
+
+
+class ModelWeightsError(NewsbotError):
+    """A shipped weights file (answers, rerank, reader) is missing, unreadable, or was
+    fitted for other features than this version computes."""
 
 
 class LLMError(NewsbotError):
