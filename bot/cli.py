@@ -85,6 +85,8 @@ def index(ctx: click.Context, paths: tuple[Path, ...], rebuild: bool, as_json: b
         report = app.index(list(paths), rebuild=rebuild, progress=progress)
     for error in report.errors:
         click.secho(f"failed {error}", fg="yellow", err=True)  # counted in "failed N"
+    for unusable in report.unusable:  # not a failure: a user's folder holds such files
+        click.secho(f"skipped {unusable}", dim=True, err=True)
     if verbose:
         for name in report.skipped:
             click.secho(f"passed over {name}: not an article type", dim=True, err=True)
@@ -97,6 +99,8 @@ def index(ctx: click.Context, paths: tuple[Path, ...], rebuild: bool, as_json: b
         click.echo(
             "added {added}, updated {updated}, removed {removed}, unchanged {unchanged}, "
             "duplicates {duplicates}, failed {failed}".format(**summary)
+            + (f", skipped {len(report.unusable)} unusable"
+               if report.unusable else "")
             + f" ({plural(report.chunks_embedded, 'chunk')} embedded in "
             f"{report.seconds:.1f} s)")
     if report.failed:

@@ -69,3 +69,8 @@ class ArticleReadError(NewsbotError):
         lines = str(exc).strip().splitlines()
         detail = f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
         return cls(path, f"unexpected {detail[:_MAX_DETAIL]}", line)
+
+
+class UnusableFile(ArticleReadError):
+    """A file no reader can use at all: empty, unreadable (permission denied) or a broken
+    link. Met in a folder, it is skipped and listed, not a failure of the run."""

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from corpus.article import Article
-from corpus.errors import ArticleReadError, safe_name
+from corpus.errors import ArticleReadError, UnusableFile, safe_name
 from corpus.readers import read_json_document, read_markdown, read_record, read_txt
 from corpus.walk import FolderWalk, iter_files
 from corpus.webpage import read_html
@@ -64,9 +64,16 @@ class LoadResult:
     # Files met in a folder whose type newsbot does not read (photo.jpg, style.css, a
     # README): real news folders hold them, so they are passed over, not failures.
     skipped: list[str] = field(default_factory=list)
+    # Files of a supported type met in a folder that no reader can use (empty, unreadable):
+    # listed as skipped, not failures (a folder of a user's files has such files).
+    unusable: list[ArticleReadError] = field(default_factory=list)
 
-    def add(self, result: FileResult) -> None:
+    def add(self, result: FileResult, named: bool = False) -> None:
         self.files.append(result.path)
+        if not named and result.errors and all(isinstance(e, UnusableFile)
+                                               for e in result.errors):
+            self.unusable.extend(result.errors)
+            return
         self.articles.extend(result.articles)
         self.errors.extend(result.errors)
         # Only a file read without any problem may have its vanished articles removed.
@@ -94,7 +101,7 @@ def _decode_wide(path: Path, data: bytes, codec: str) -> str:
     except UnicodeDecodeError:
         raise ArticleReadError(path, f"not valid {codec.upper()} text") from None
     if not text.strip():
-        raise ArticleReadError(path, "empty file")
+        raise UnusableFile(path, "empty file")
     if "\x00" in text[:8192]:
         raise ArticleReadError(path, "binary file, not text")
     return text
@@ -105,7 +112,7 @@ def _decode(path: Path, data: bytes) -> str:
     if codec:
         return _decode_wide(path, data, codec)
     if not data.strip():
-        raise ArticleReadError(path, "empty file")
+        raise UnusableFile(path, "empty file")
     if b"\x00" in data[:8192]:
         raise ArticleReadError(path, "binary file, not text")
     try:
@@ -119,11 +126,11 @@ def _decode(path: Path, data: bytes) -> str:
 
 def _os_problem(label: Path, exc: OSError) -> ArticleReadError:
     if isinstance(exc, FileNotFoundError):
-        return ArticleReadError(label, "no such file (or a broken link)")
+        return UnusableFile(label, "no such file (or a broken link)")
     if isinstance(exc, IsADirectoryError):
         return ArticleReadError(label, "is a directory, not a file")
     if isinstance(exc, PermissionError):
-        return ArticleReadError(label, "cannot read: permission denied")
+        return UnusableFile(label, "cannot read: permission denied")
     return ArticleReadError(label, f"cannot read: {exc.strerror or exc}")
 
 
@@ -210,7 +217,7 @@ def _read_stream(path: Path, label: Path, max_record_bytes: int) -> FileResult:
         result.errors.append(ArticleReadError.unexpected(label, exc, number or None))
         result.complete = False
     if number == 0 and not result.errors:
-        result.errors.append(ArticleReadError(label, "empty file"))
+        result.errors.append(UnusableFile(label, "empty file"))
     return result
 
 
@@ -260,8 +267,9 @@ def load_articles(
 ) -> LoadResult:
     """Read every article under `paths`. Problems are collected per file and line, and
     folders that cannot be listed are reported and kept in `unreadable_dirs`. Files of a
-    type newsbot does not read are listed in `skipped` when a folder holds them; a file
-    named on its own must be an article, so it is still an error."""
+    type newsbot does not read are listed in `skipped` when a folder holds them, files no
+    reader can use (empty, unreadable) in `unusable`; a file named on its own must be an
+    article, so either is still an error."""
     loaded = LoadResult()
     walk = FolderWalk()
     named = [Path(p).expanduser() for p in paths]
@@ -272,7 +280,7 @@ def load_articles(
         if str(path) not in named_files and suffix_of(path) not in SUPPORTED:
             loaded.skipped.append(safe_name(path))
             continue
-        loaded.add(read_file(path, max_file_mb))
+        loaded.add(read_file(path, max_file_mb), str(path) in named_files)
     loaded.errors.extend(walk.errors)
     loaded.unreadable_dirs |= walk.unreadable_dirs
     return loaded

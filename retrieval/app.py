@@ -187,7 +187,7 @@ class NewsApp:
             self.index_store.check_model()
         loaded = load_articles(targets, self.settings.index.max_file_mb)
         report = self.index_store.update(loaded, targets, progress=progress)
-        report.skipped = loaded.skipped
+        report.skipped, report.unusable = loaded.skipped, loaded.unusable
         if self.index_store.catalog.get_meta(REBUILD_MARK):  # the index is whole again
             self.index_store.catalog.set_meta(REBUILD_MARK, None)
         return report
@@ -201,7 +201,9 @@ class NewsApp:
         self.index_store.check_model()
         loaded = (load_articles(present, self.settings.index.max_file_mb) if present
                   else LoadResult())
-        return self.index_store.update(loaded, scope, progress=progress)
+        report = self.index_store.update(loaded, scope, progress=progress)
+        report.unusable = loaded.unusable
+        return report
 
     def summaries(self, article_ids: Iterable[str]) -> list[ArticleSummary]:
         """These articles, newest first (for "newly indexed" notices)."""

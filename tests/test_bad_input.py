@@ -62,14 +62,33 @@ def test_every_bad_file_is_named_and_the_rest_indexed(tmp_path: Path) -> None:
     result = run("index", str(folder))
     assert result.exit_code == 1
     assert "Traceback" not in result.output
+    unusable = {"empty.txt", "broken-link.txt"}  # skipped and listed, not failures
     for where, message in expected.items():
         lines = [line for line in result.output.splitlines() if where in line]
-        assert lines and message in lines[0], (where, result.output)
-        assert lines[0].startswith("failed "), lines[0]  # as the summary counts it
+        assert len(lines) == 1 and message in lines[0], (where, result.output)
+        kind = "skipped " if where in unusable else "failed "  # as the summary counts it
+        assert lines[0].startswith(kind), lines[0]
     # good.md, the good line of lines.jsonl and the 20-odd records before the cut
     data = stats()
     assert data["articles"] >= 50
-    assert "failed 8" in result.output
+    assert "failed 6, skipped 2 unusable" in result.output
+
+
+def test_an_empty_file_in_a_folder_is_skipped_not_a_failed_run(tmp_path: Path) -> None:
+    folder = tmp_path / "mine"
+    write_article(folder, "good.md", "Good story", story("bridges"))
+    (folder / "notes.txt").write_bytes(b"")
+    (folder / "blank.md").write_text("  \n\n")
+    for _ in range(2):  # the second run changes nothing and still succeeds
+        result = run("index", str(folder))
+        assert result.exit_code == 0, result.output
+        assert "failed 0, skipped 2 unusable" in result.output
+        for name in ("notes.txt", "blank.md"):
+            lines = [line for line in result.output.splitlines() if name in line]
+            assert lines == [f"skipped {folder / name}: empty file"], result.output
+    assert stats()["articles"] == 1
+    alone = run("index", str(folder / "notes.txt"))  # asked for by name: it must be read
+    assert alone.exit_code == 1 and "failed" in alone.output
 
 
 def test_files_of_other_types_in_a_folder_are_passed_over_quietly(tmp_path: Path) -> None:
@@ -85,11 +104,13 @@ def test_files_of_other_types_in_a_folder_are_passed_over_quietly(tmp_path: Path
     assert "added 1," in quiet.output and "failed 0" in quiet.output
     assert "photo.jpg" not in quiet.output
     (folder / "extra.md").write_text("")  # same folder, a second run
+    (folder / "odd.md").write_bytes(b"\x89PNG\r\n\x00\x00 not text")
     counted = run("index", str(folder), "--json")
     assert counted.exit_code == 1  # a supported type that cannot be read still fails
     summary = json.loads(counted.output.splitlines()[-1])
-    assert (summary["skipped"], summary["failed"]) == (4, 1)
-    assert "extra.md: empty file" in counted.output
+    assert (summary["skipped"], summary["unusable"], summary["failed"]) == (4, 1, 1)
+    assert "skipped " + str(folder / "extra.md") + ": empty file" in counted.output
+    assert "failed " + str(folder / "odd.md") + ": binary file" in counted.output
     named = run("index", str(folder), "-v")
     for name in ("photo.jpg", "style.css", "README", "assets/notes.docx"):
         assert f"passed over {folder / name}: not an article type" in named.output
@@ -121,10 +142,9 @@ def test_unreadable_file_when_permissions_apply(tmp_path: Path) -> None:
     path = write_article(folder, "secret.md", "Secret", story("locks"))
     path.chmod(0)
     result = run("index", str(folder))
-    if os.geteuid() == 0:  # root reads anything; the broken link case covers this path
-        assert result.exit_code == 0
-    else:
-        assert result.exit_code == 1 and "permission denied" in result.output
+    assert result.exit_code == 0  # skipped and listed: not a failure of the run
+    if os.geteuid() != 0:  # root reads anything; the broken link case covers this path
+        assert f"skipped {path}: cannot read: permission denied" in result.output
 
 
 def test_missing_path_is_a_clean_error(tmp_path: Path) -> None:

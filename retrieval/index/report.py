@@ -22,6 +22,8 @@ class IndexReport:
     errors: list[ArticleReadError] = field(default_factory=list)
     added_ids: list[str] = field(default_factory=list)  # for "newly indexed" notices
     skipped: list[str] = field(default_factory=list)  # files of types that are not read
+    # Files no reader can use (empty, unreadable): listed once, not failures of the run.
+    unusable: list[ArticleReadError] = field(default_factory=list)
 
     @property
     def failed(self) -> int:
@@ -35,7 +37,7 @@ class IndexReport:
         return {
             "added": self.added, "updated": self.updated, "removed": self.removed,
             "unchanged": self.unchanged, "duplicates": self.duplicates, "failed": self.failed,
-            "skipped": len(self.skipped),
+            "skipped": len(self.skipped), "unusable": len(self.unusable),
             "chunks_embedded": self.chunks_embedded, "seconds": round(self.seconds, 2),
         }
 
