@@ -12,6 +12,7 @@ __all__ = [
     "EmbeddingModelError",
     "Fix",
     "DiskFull",
+    "FollowError",
     "IndexBusy",
     "IndexDamaged",
     "IndexDatabaseError",
@@ -33,6 +34,11 @@ __all__ = [
 
 class SettingsError(NewsbotError):
     """A setting (environment variable or `.env` line) has a value it does not accept."""
+
+
+class FollowError(NewsbotError):
+    """A follow cannot be added, found or kept (its store is damaged or from a newer
+    newsbot, a topic is empty or already followed)."""
 
 
 class InvalidRequest(NewsbotError):
