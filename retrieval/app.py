@@ -24,6 +24,7 @@ from retrieval.errors import InvalidRequest, NewsbotError
 from retrieval.evaluation import AnswerReport, evaluate, read_questions
 from retrieval.feedback import FeedbackStore
 from retrieval.feeds import Feeds, Note, log_problems
+from retrieval.follows.service import Follows
 from retrieval.health import Check, HealthLog, http_get, index_checks, service_checks, timed
 from retrieval.index.embedding import Embedder
 from retrieval.index.news_index import NewsIndex, Progress
@@ -77,6 +78,7 @@ class NewsApp:
     def __init__(self, settings: Settings, index: NewsIndex, chat_model: Any = _UNSET) -> None:
         self.settings = settings
         self.index_store = index
+        self.follows = Follows(index)  # matches what every index run adds
         self._chat_model = chat_model
         self._lock = threading.Lock()  # builds the searcher and answerer once
         self._searcher: Searcher | None = None

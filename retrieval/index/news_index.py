@@ -61,6 +61,7 @@ class NewsIndex:
         self.max_file_mb = max_file_mb  # for re-reading a duplicate's file
         self.access = VectorAccess(self.index_dir, client, collection)
         self._stories: StoryFinder | None = None
+        self.on_update: Callable[[IndexReport], None] = lambda report: None  # (follows)
 
     @classmethod
     def open(cls, settings: Settings, embedder: Embedder | None = None,
@@ -188,6 +189,7 @@ class NewsIndex:
                 self.catalog.set_meta("avg_chunk_words",
                                       f"{self.catalog.average_chunk_words():.2f}")
                 self._bump_generation()
+            self.on_update(report)  # told at the end of every run: follows match its articles
         report.seconds = time.perf_counter() - started
         return report
 

@@ -1,0 +1,174 @@
+"""Matching a follow's topic against the articles an index run added, and only those.
+
+The topic is read as search reads a question (`parse_question`: its content stems and
+names, each term weighted by its IDF in the index) and embedded by the index's model.
+Each new article is then scored on the two sides of the hybrid search: dense, the best
+cosine between the topic and the article's stored chunk vectors; keyword, the IDF-
+weighted share of the topic's terms the article holds (anywhere, and in its headline).
+Every part is a similarity or a share in [0, 1], so the threshold means the same on a
+hundred articles and on a million: nothing grows with the index (a raw BM25 or a rank
+would). The weights and the threshold are fitted by `bench/follow_replay.py` on the
+earlier half of its labelled arrivals and reported on the later half."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import numpy as np
+
+from retrieval.index.chunking import embedding_text
+from retrieval.index.news_index import NewsIndex
+from retrieval.search import bm25
+from retrieval.search.candidates import candidate
+from retrieval.search.question import ParsedQuestion, parse_question
+from retrieval.search.rerank import Candidate
+from retrieval.text import split_sentences, stem, words
+
+# score = dense + COVERAGE_WEIGHT * coverage + TITLE_WEIGHT * title coverage; a match is
+# score >= THRESHOLD (fitted: bench/README.md, "Following a story").
+COVERAGE_WEIGHT = 0.5
+TITLE_WEIGHT = 0.25
+THRESHOLD = 0.9
+WHY_CHARS = 300
+
+
+@dataclass(frozen=True)
+class Follow:
+    id: int
+    owner: str  # "local", or "discord:<channel id>"
+    topic: str
+    outlets: tuple[str, ...] = ()
+    created_at: str = ""
+
+    def takes(self, source: str) -> bool:
+        """Whether an article from this outlet is one the follow wants."""
+        return not self.outlets or source.lower() in {o.lower() for o in self.outlets}
+
+
+@dataclass
+class ArticleMatch:
+    """How well one article fits one follow's topic, with what to show for it."""
+
+    article_id: str
+    story_id: str
+    title: str
+    url: str
+    source: str
+    published_at: datetime | None
+    dense: float
+    coverage: float
+    title_coverage: float
+    why: str = ""
+
+    @property
+    def score(self) -> float:
+        return self.dense + COVERAGE_WEIGHT * self.coverage + TITLE_WEIGHT * self.title_coverage
+
+
+@dataclass
+class Batch:
+    """The articles of one index run: their chunks as search candidates, and the chunks'
+    vectors."""
+
+    chunks: dict[str, list[Candidate]]
+    vectors: dict[str, np.ndarray]
+
+
+@dataclass
+class Topic:
+    parsed: ParsedQuestion
+    vector: np.ndarray
+
+
+class Matcher:
+    """Scores new articles against topics. Topic vectors are kept (a topic's embedding
+    never changes); IDF is read again each run (one query for every follow's terms)."""
+
+    def __init__(self, index: NewsIndex, threshold: float = THRESHOLD) -> None:
+        self.index = index
+        self.threshold = threshold
+        self._vectors: dict[str, np.ndarray] = {}
+
+    def topics(self, texts: Iterable[str]) -> dict[str, Topic]:
+        parsed = {t: parse_question(t, datetime.now(UTC).date()) for t in set(texts)}
+        terms = sorted({term for p in parsed.values() for term in p.terms})
+        df = self.index.keywords.document_frequencies(terms) if terms else {}
+        docs = max(1, self.index.catalog.chunk_count())
+        idf = {t: bm25.idf(docs, df.get(t, 0)) for t in terms}
+        out = {}
+        for text, p in parsed.items():
+            if text not in self._vectors:
+                self._vectors[text] = np.asarray(self.index.embedder.embed_query(text),
+                                                 dtype=np.float32)
+            out[text] = Topic(p.with_idf({t: idf[t] for t in p.terms}), self._vectors[text])
+        return out
+
+    def articles(self, article_ids: Iterable[str]) -> Batch:
+        """Each article's chunks as search candidates, with their stored vectors
+        (embedded again only when the store cannot be had)."""
+        ids = [c for a in article_ids for c in self.index.catalog.chunk_ids(a)]
+        rows = self.index.catalog.chunk_rows(ids)
+        with self.index.access.reading() as store:
+            stored = store.embeddings(ids) if store is not None else {}
+        missing = [i for i in ids if i in rows and i not in stored]
+        if missing:  # the store is busy elsewhere: embed again rather than miss a story
+            texts = [embedding_text(rows[i].title, rows[i].text) for i in missing]
+            stored.update(zip(missing, self.index.embedder.embed_documents(texts), strict=True))
+        by_article: dict[str, list[Candidate]] = {}
+        for chunk_id in ids:
+            if chunk_id in rows:
+                by_article.setdefault(rows[chunk_id].article_id, []).append(
+                    candidate(rows[chunk_id]))
+        return Batch(by_article, stored)
+
+    def score(self, topic: Topic, chunks: list[Candidate], vectors: dict[str, np.ndarray]
+              ) -> ArticleMatch:
+        """One article's fit to one topic."""
+        first = chunks[0]
+        dense = max(float(np.dot(np.asarray(vectors[c.chunk_id], dtype=np.float32),
+                                 topic.vector)) if c.chunk_id in vectors else -1.0
+                    for c in chunks)
+        terms = topic.parsed.weighted_terms
+        total = topic.parsed.total_idf
+        title = set(first.title_stems)
+        found = {t for t, padded, _ in terms if t in title
+                 or any(padded in c.spaced for c in chunks)}
+        coverage = sum(w for t, _, w in terms if t in found) / total
+        title_coverage = sum(w for t, _, w in terms if t in title) / total
+        return ArticleMatch(first.article_id, first.story_id or first.article_id, first.title,
+                            first.url, first.source, first.published_at, dense, coverage,
+                            title_coverage)
+
+    def match(self, topics: dict[str, Topic], follows: list[Follow],
+              batch: Batch) -> list[tuple[Follow, ArticleMatch]]:
+        """Each follow's best-fitting article per story in the batch, when it fits."""
+        found: dict[tuple[int, str], tuple[Follow, ArticleMatch]] = {}
+        for follow in follows:
+            topic = topics[follow.topic]
+            for chunks in batch.chunks.values():
+                if not follow.takes(chunks[0].source):
+                    continue
+                fit = self.score(topic, chunks, batch.vectors)
+                key = (follow.id, fit.story_id)
+                if fit.score >= self.threshold and (
+                        key not in found or fit.score > found[key][1].score):
+                    fit.why = why_it_matched(topic.parsed, chunks)
+                    found[key] = (follow, fit)
+        return list(found.values())
+
+
+def why_it_matched(topic: ParsedQuestion, chunks: list[Candidate]) -> str:
+    """One or two sentences of the article that hold the most of the topic's weight."""
+    weights = {t: w for t, _, w in topic.weighted_terms}
+    scored: list[tuple[float, int, str]] = []
+    for c in chunks[:4]:
+        for sentence in split_sentences(c.text):
+            stems = {stem(w) for w in words(sentence)}
+            scored.append((sum(weights.get(s, 0.0) for s in stems), -len(scored), sentence))
+    best = sorted(scored, reverse=True)[:2]
+    best.sort(key=lambda s: -s[1])  # in the article's order
+    text = " ".join(s for _, _, s in best if s) if best and best[0][0] > 0 else \
+        (scored[0][2] if scored else "")
+    return text if len(text) <= WHY_CHARS else text[:WHY_CHARS - 1].rstrip() + "…"
