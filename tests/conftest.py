@@ -9,10 +9,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from servers import chroma_port, postgres_url  # noqa: F401 (session fixtures: one of each)
 
 from retrieval.index.embedding import HashEmbedder
 from retrieval.index.news_index import NewsIndex
+from standins.servers import chroma_port, postgres_url  # noqa: F401 (session fixtures: one of each)
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("NEWSBOT_SHARED_DIR", REPO.parent / "shared"))

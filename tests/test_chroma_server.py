@@ -1,4 +1,4 @@
-"""The index on a real `chroma run` server on 127.0.0.1 (tests/servers.py): the same
+"""The index on a real `chroma run` server on 127.0.0.1 (standins/servers.py): the same
 search, and another process's index run seen at once, with nothing to reopen. (Server
 mode from the settings, with PostgreSQL beside it, is tests/test_server_mode.py.)"""
 

@@ -1,5 +1,5 @@
 """The Discord bot end to end: real discord.py, the real app over the sample corpus, and
-a local Discord-protocol server on 127.0.0.1 (tests/discord_server.py) standing in for
+a local Discord-protocol server on 127.0.0.1 (standins/discord_server.py) standing in for
 Discord. Assertions are on what the bot sent."""
 
 import logging
@@ -8,10 +8,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import discord_payloads as p
 import pytest
-from discord_payloads import member, snowflake, user
-from discord_server import ClientThread, FakeDiscord
 
 from bot.discord.client import NewsbotClient
 from bot.discord.cooldowns import Cooldowns
@@ -19,6 +16,9 @@ from bot.settings import BotSettings, get_settings
 from retrieval.app import NewsApp
 from retrieval.feedback import FeedbackStore
 from retrieval.index.embedding import HashEmbedder
+from standins import discord_payloads as p
+from standins.discord_payloads import member, snowflake, user
+from standins.discord_server import ClientThread, FakeDiscord
 
 READERS = 50  # extra members, for the load test
 

@@ -11,9 +11,9 @@ from pathlib import Path
 
 from click.testing import CliRunner
 from conftest import REPO
-from discord_server import FakeDiscord
 
 from bot.cli import cli
+from standins.discord_server import FakeDiscord
 
 
 def start_bot(tmp_path: Path, server: FakeDiscord, token: str,

@@ -1,7 +1,7 @@
 """NEWSBOT_DISCORD_GUILDS: the bot answers only in the servers listed, leaves every other
 one (those it is in at start, and any it is invited to later), logs each it leaves once,
 and says at start where it is and where it answers. Against the Discord stand-in
-(tests/discord_server.py) with several servers, sharded or not."""
+(standins/discord_server.py) with several servers, sharded or not."""
 
 import logging
 import time
@@ -10,8 +10,6 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from discord_payloads import World
-from discord_server import ClientThread, FakeDiscord
 from test_discord_bot import sample_bot_app
 from test_discord_shards import world_on_shard
 
@@ -20,6 +18,8 @@ from bot.discord.client import NewsbotClient
 from bot.settings import BotSettings, get_settings
 from retrieval.app import NewsApp
 from retrieval.feedback import FeedbackStore
+from standins.discord_payloads import World
+from standins.discord_server import ClientThread, FakeDiscord
 
 QUESTION = "Who won the World Cup final in Qatar?"
 

@@ -14,8 +14,9 @@ import discord
 import pytest
 from discord import app_commands
 from discord.http import Route
-from discord_payloads import EPHEMERAL, LOADING, MANAGE_GUILD
-from discord_server import ClientThread, FakeDiscord
+
+from standins.discord_payloads import EPHEMERAL, LOADING, MANAGE_GUILD
+from standins.discord_server import ClientThread, FakeDiscord
 
 
 class ToyBot(discord.Client):

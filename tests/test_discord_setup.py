@@ -17,10 +17,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from conftest import REPO
-from discord_server import FakeDiscord
 from test_discord_cli import read_lines, start_bot
 
 from bot.cli import cli
+from standins.discord_server import FakeDiscord
 
 # `newsbot discord` in a process whose DNS knows no name but loopback's: Discord's own
 # address (and any other) does not resolve, as on a machine that is offline.

@@ -11,8 +11,6 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from conftest import story, write_article
-from discord_payloads import World
-from discord_server import ClientThread, FakeDiscord
 from test_discord_cli import read_lines, start_bot
 
 from bot.cli import cli
@@ -22,6 +20,8 @@ from retrieval.app import NewsApp
 from retrieval.errors import SettingsError
 from retrieval.feedback import FeedbackStore
 from retrieval.index.embedding import HashEmbedder
+from standins.discord_payloads import World
+from standins.discord_server import ClientThread, FakeDiscord
 
 
 def world_on_shard(shard: int, count: int = 2) -> World:

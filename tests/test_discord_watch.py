@@ -5,13 +5,13 @@ without pinging anyone."""
 from pathlib import Path
 
 from conftest import story, write_article
-from discord_server import ClientThread, FakeDiscord
 
 from bot.discord.client import NewsbotClient
 from bot.settings import get_settings
 from retrieval.app import NewsApp
 from retrieval.feedback import FeedbackStore
 from retrieval.index.embedding import HashEmbedder
+from standins.discord_server import ClientThread, FakeDiscord
 
 
 def test_the_bot_indexes_new_files_and_posts_their_headlines(tmp_path: Path) -> None:

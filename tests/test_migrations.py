@@ -9,7 +9,6 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from servers import database
 
 from corpus.feeds.errors import FeedError
 from corpus.feeds.store import FeedStore
@@ -18,6 +17,7 @@ from retrieval.errors import IndexSchemaError, NewsbotError
 from retrieval.feedback import FeedbackStore
 from retrieval.index.sqlite import SCHEMA_VERSION, SqliteDatabase
 from retrieval.types import SearchFilters
+from standins.servers import database
 
 # The index as newsbot wrote it at schema version 1 (no stems, no stories).
 INDEX_V1 = """

@@ -1,4 +1,4 @@
-"""Server mode on a real PostgreSQL and a real `chroma run` (tests/servers.py): the same
+"""Server mode on a real PostgreSQL and a real `chroma run` (standins/servers.py): the same
 passages as local mode, incremental runs, a killed run completed, two runs at once, a
 rebuild that touches only its own index, and the settings that turn it on."""
 
@@ -15,7 +15,6 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from conftest import REPO, write_article
-from servers import database
 
 from bot.cli import cli
 from corpus import load_articles
@@ -29,6 +28,7 @@ from retrieval.search.searcher import Searcher
 from retrieval.settings import get_settings
 from retrieval.text import content_terms
 from retrieval.types import SearchFilters
+from standins.servers import database
 
 QUESTIONS = [
     "Who won the World Cup final in Qatar?",

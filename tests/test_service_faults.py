@@ -1,5 +1,5 @@
 """Server mode while its services fail and come back, against servers of this module's
-own (tests/servers.py): PostgreSQL restarted with `pg_ctl restart` under a running app
+own (standins/servers.py): PostgreSQL restarted with `pg_ctl restart` under a running app
 and under an index run, and `chroma run` stopped and started again. After each fault the
 next question gets a cited answer (keyword-only while Chroma is down), never an error."""
 
@@ -14,15 +14,6 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from conftest import write_article
-from servers import (
-    _as_fixture,
-    chroma_server,
-    database,
-    postgres_server,
-    restart_postgres,
-    start_chroma,
-    stop_chroma,
-)
 
 from bot.cli import cli
 from corpus import load_articles
@@ -32,6 +23,15 @@ from retrieval.errors import IndexDatabaseError, VectorStoreError
 from retrieval.health import HealthLog, service_checks
 from retrieval.index.embedding import HashEmbedder
 from retrieval.settings import Settings, get_settings
+from standins.servers import (
+    _as_fixture,
+    chroma_server,
+    database,
+    postgres_server,
+    restart_postgres,
+    start_chroma,
+    stop_chroma,
+)
 
 QUESTION = "Who won the World Cup final in Qatar?"
 
@@ -215,7 +215,7 @@ def doctor(*args: str) -> tuple[int, dict]:
 def test_doctor_checks_the_index_and_each_service(
         own_postgres: str, own_chroma: int, tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:
-    from discord_server import FakeDiscord
+    from standins.discord_server import FakeDiscord
 
     settings = server_settings(own_postgres, own_chroma, "doctor", tmp_path)
     server_app(settings).close()  # an empty index

@@ -1,5 +1,5 @@
 """The stores' contract, run alike on both backends: the one `Catalog` over SQLite and over
-PostgreSQL (the real server of tests/servers.py; skipped where its binaries are missing),
+PostgreSQL (the real server of standins/servers.py; skipped where its binaries are missing),
 and each backend's keyword index, which must rank its candidates by `bm25.rank_score`."""
 
 from __future__ import annotations
@@ -12,15 +12,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from servers import database
 
 from corpus.article import Article
 from retrieval.index.chunking import Chunk
 from retrieval.index.pg_keywords import tokens
 from retrieval.index.sqlite import SqliteDatabase
 from retrieval.index.stores import CatalogStore, Database, KeywordIndex
-from retrieval.search import bm25
+from retrieval import bm25
 from retrieval.types import SearchFilters
+from standins.servers import database
 
 _schemas = itertools.count()
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 import contextlib
 from typing import TYPE_CHECKING
 
-import discord_payloads as p
-from discord_payloads import InteractionRef, Json, StoredMessage, World, now_iso, snowflake
+from standins import discord_payloads as p
+from standins.discord_payloads import InteractionRef, Json, StoredMessage, World, now_iso, snowflake
 
 if TYPE_CHECKING:
-    from discord_server import FakeDiscord
+    from standins.discord_server import FakeDiscord
 
 
 class ApiError(Exception):

@@ -31,15 +31,23 @@ from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 import discord
-import discord_payloads as p
 import yarl
 from aiohttp import web
 from discord.gateway import DiscordWebSocket
 from discord.http import Route
-from discord_gateway import Gateway
-from discord_payloads import InteractionRef, Json, Recorded, StoredMessage, World, snowflake
-from discord_rest import Rest
-from discord_store import Store
+
+from standins import discord_payloads as p
+from standins.discord_gateway import Gateway
+from standins.discord_payloads import (
+    InteractionRef,
+    Json,
+    Recorded,
+    StoredMessage,
+    World,
+    snowflake,
+)
+from standins.discord_rest import Rest
+from standins.discord_store import Store
 
 
 class FakeDiscord:

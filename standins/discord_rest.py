@@ -13,14 +13,15 @@ import time
 import traceback
 from typing import TYPE_CHECKING, Any
 
-import discord_payloads as p
 from aiohttp import BodyPartReader, web
-from discord_gateway import Gateway, app_flags
-from discord_payloads import InteractionRef, Json, Recorded, StoredMessage, snowflake
-from discord_store import ApiError, Store
+
+from standins import discord_payloads as p
+from standins.discord_gateway import Gateway, app_flags
+from standins.discord_payloads import InteractionRef, Json, Recorded, StoredMessage, snowflake
+from standins.discord_store import ApiError, Store
 
 if TYPE_CHECKING:
-    from discord_server import FakeDiscord
+    from standins.discord_server import FakeDiscord
 
 
 async def _read_body(request: web.Request) -> tuple[Any, list[Json]]:

@@ -21,12 +21,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import discord_payloads as p
 from aiohttp import WSMsgType, web
-from discord_payloads import Json
+
+from standins import discord_payloads as p
+from standins.discord_payloads import Json
 
 if TYPE_CHECKING:
-    from discord_server import FakeDiscord
+    from standins.discord_server import FakeDiscord
 
 try:  # discord.py asks for zstd-stream when zstandard is importable, else zlib-stream
     import zstandard
