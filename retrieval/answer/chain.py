@@ -29,10 +29,11 @@ from retrieval.answer.citations import CheckedAnswer, check_citations
 from retrieval.answer.extractive import Extract
 from retrieval.answer.features import READ, passage_age, read_question
 from retrieval.answer.followup import History, condense
+from retrieval.answer.lead import shipped_lead
 from retrieval.answer.llm import MARKS_ITS_END, describe_failure, ends_reply, model_where
 from retrieval.answer.reader import LazyReader
 from retrieval.answer.reader_lead import reads_spans
-from retrieval.answer.refusal import shipped_refusal, signals, staleness
+from retrieval.answer.refusal import declines, shipped_refusal, signals, staleness
 from retrieval.errors import LLMError
 from retrieval.search.searcher import IndexExtent, Searcher, SearchResult
 from retrieval.settings import Settings, get_settings
@@ -112,6 +113,9 @@ class Answerer:
         self.chat_model = chat_model
         self.settings = settings or get_settings()
         self.embed = searcher.sentence_embedder()
+        # Read every fitted model now: weights missing or fitted for other features are an
+        # error when the app opens, not on the first question.
+        extractive.shipped_model(), shipped_lead(), shipped_refusal()
         self.read = (LazyReader(cache_dir=self.settings.embedding.onnx_dir)
                      if reads_spans(self.settings) else None)
         # A model run in this process (llama.cpp) is not safe to call from two threads.
@@ -214,13 +218,11 @@ class Answerer:
     def _decline(self, found: Extract, passages: list[Passage], today: date) -> bool:
         if not passages or not found.sentences:
             return True
-        model = shipped_refusal()
-        threshold = self.settings.answers.decline_below
         ages = [passage_age(p, today) for p in passages[:3]]
-        confidence = model.confidence(signals(
-            found.question, found.ranked, [p.relevance for p in passages],
-            [p.text for p in passages[:READ]], staleness(ages), found.lead_chance))
-        return confidence < (model.threshold if threshold is None else threshold)
+        return declines(signals(found.question, found.ranked, [p.relevance for p in passages],
+                                [p.text for p in passages[:READ]], staleness(ages),
+                                found.lead_chance),
+                        self.settings.answers.decline_below)
 
     def _extractive(self, turn: Selected, notes: tuple[str, ...] = ()) -> Draft:
         found = turn.found

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import combinations
+from typing import ClassVar
 
 import numpy as np
 
@@ -32,7 +33,8 @@ from retrieval.answer.reader_lead import (
     choose_reader_lead,
     shipped_reader_lead,
 )
-from retrieval.answer.weights import shipped_weights
+from retrieval.answer.weights import shipped_section
+from retrieval.models.linear import LinearModel
 from retrieval.text import proper_nouns, stem, stem_set
 from retrieval.types import Embed, Passage
 
@@ -43,35 +45,16 @@ YESNO_BONUS = 0.5
 
 
 @dataclass(frozen=True)
-class AnswerModel:
-    """Fitted by `bench/train_answers.py`: a logistic model of "this sentence holds the
-    answer", and what a further sentence must add to be worth its length."""
-    weights: np.ndarray
-    bias: float
-    mean: np.ndarray
-    scale: np.ndarray
+class AnswerModel(LinearModel):
+    """Fitted by `training/answers.py`: a logistic model of "this sentence holds the
+    answer" over `FEATURES`, and what a further sentence must add to be worth its length."""
+    features: ClassVar[tuple[str, ...]] = FEATURES
     length_cost: float  # chance of holding the answer a character of answer must buy
-
-    def uses(self, feature: str) -> bool:
-        return bool(self.weights[FEATURES.index(feature)])
-
-    def probabilities(self, values: np.ndarray) -> np.ndarray:
-        logits = ((values - self.mean) / self.scale) @ self.weights + self.bias
-        return 1 / (1 + np.exp(-logits))
-
-    @classmethod
-    def from_dict(cls, data: dict) -> AnswerModel:
-        """A feature the weights do not name weighs nothing (mean 0, scale 1)."""
-        def column(key: str, missing: float) -> np.ndarray:
-            return np.array([data[key].get(n, missing) for n in FEATURES], dtype=np.float64)
-
-        return cls(column("weights", 0.0), float(data["bias"]), column("mean", 0.0),
-                   column("scale", 1.0), float(data["length_cost"]))
 
 
 @lru_cache(maxsize=1)
 def shipped_model() -> AnswerModel:
-    return AnswerModel.from_dict(shipped_weights()["sentences"])
+    return AnswerModel.from_dict(*shipped_section("sentences"))
 
 
 @dataclass

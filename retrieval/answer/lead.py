@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import ClassVar, Self
+from typing import ClassVar
 
 import numpy as np
 
@@ -26,7 +26,8 @@ from retrieval.answer.answer_types import (
     Span,
 )
 from retrieval.answer.features import Question, Sentence
-from retrieval.answer.weights import shipped_weights
+from retrieval.answer.weights import shipped_section
+from retrieval.models.linear import LinearModel
 from retrieval.text import STOPWORDS, stem, words
 
 LEAD_FROM = 5  # the lead is a candidate of the likeliest few sentences
@@ -47,43 +48,19 @@ class Candidate:
 
 
 @dataclass(frozen=True)
-class LeadModel:
+class LeadModel(LinearModel):
     """A logistic model of "this candidate is the answer, word for word" over the values
-    named by `features`, standardised, and the chance a lead must have."""
+    named by `features`, and the chance a lead must have."""
     features: ClassVar[tuple[str, ...]] = LEAD_FEATURES
-    weights: np.ndarray
-    bias: float
-    mean: np.ndarray
-    scale: np.ndarray
     threshold: float  # the chance a candidate must have to be led with
 
     def chances(self, candidates: list[Candidate]) -> np.ndarray:
         return self.chances_of([c.values for c in candidates])
 
-    def chances_of(self, rows: list[dict[str, float]]) -> np.ndarray:
-        x = np.array([[r[n] for n in self.features] for r in rows])
-        logits = ((x - self.mean) / self.scale) @ self.weights + self.bias
-        return 1 / (1 + np.exp(-logits))
-
-    @classmethod
-    def from_dict(cls, data: dict) -> Self:
-        def column(key: str) -> np.ndarray:
-            return np.array([data[key][n] for n in cls.features], dtype=np.float64)
-
-        return cls(column("weights"), float(data["bias"]), column("mean"), column("scale"),
-                   float(data["threshold"]))
-
-    def to_dict(self) -> dict:
-        def named(values: np.ndarray) -> dict[str, float]:
-            return dict(zip(self.features, values.tolist(), strict=True))
-
-        return {"weights": named(self.weights), "bias": self.bias, "mean": named(self.mean),
-                "scale": named(self.scale), "threshold": round(self.threshold, 4)}
-
 
 @lru_cache(maxsize=1)
 def shipped_lead() -> LeadModel:
-    return LeadModel.from_dict(shipped_weights()["lead"])
+    return LeadModel.from_dict(*shipped_section("lead"))
 
 
 def lead_candidates(question: Question, ranked: list[Sentence]) -> list[Candidate]:

@@ -18,7 +18,7 @@ from retrieval.answer.answer_types import YESNO
 from retrieval.answer.features import Question, Sentence
 from retrieval.answer.lead import ASKED, Candidate, LeadModel
 from retrieval.answer.reader import ReadSpan
-from retrieval.answer.weights import shipped_weights
+from retrieval.answer.weights import optional_section
 from retrieval.settings import Settings
 from retrieval.text import stem, words
 
@@ -34,8 +34,8 @@ class ReaderLeadModel(LeadModel):
 
 @lru_cache(maxsize=1)
 def shipped_reader_lead() -> ReaderLeadModel | None:
-    data = shipped_weights().get("reader_lead")
-    return ReaderLeadModel.from_dict(data) if data else None
+    section = optional_section("reader_lead")
+    return ReaderLeadModel.from_dict(*section) if section else None
 
 
 def reads_spans(settings: Settings) -> bool:

@@ -17,7 +17,8 @@ import numpy as np
 
 from retrieval.answer.answer_types import YESNO
 from retrieval.answer.features import Question, Sentence, age_values
-from retrieval.answer.weights import shipped_weights
+from retrieval.answer.weights import shipped_section
+from retrieval.models.linear import LinearModel
 from retrieval.text import stem, stem_set
 
 SIGNALS = ("best", "second", "coverage", "similarity", "typed", "support", "margin",
@@ -121,37 +122,28 @@ def off_subject(values: dict[str, float]) -> bool:
 
 
 @dataclass(frozen=True)
-class RefusalModel:
-    """Logistic: the confidence that the passages answer the question, over `signals`
-    (a subclass may weigh others: `bench/answer_fit.py`'s reader refusal)."""
-    signals: ClassVar[tuple[str, ...]] = SIGNALS
-    weights: np.ndarray
-    bias: float
-    mean: np.ndarray
-    scale: np.ndarray
+class RefusalModel(LinearModel):
+    """Logistic: the confidence that the passages answer the question, over `SIGNALS`
+    (a subclass may weigh others: the reader refusal the trainer measures)."""
+    features: ClassVar[tuple[str, ...]] = SIGNALS
     threshold: float  # the fitted decline point (`NEWSBOT_DECLINE_BELOW` overrides it)
 
     def confidence(self, values: dict[str, float]) -> float:
         """0 when the passages are `off_subject`, else the model's."""
         if off_subject(values):
             return 0.0
-        x = np.array([values[name] for name in self.signals])
-        logit = float(((x - self.mean) / self.scale) @ self.weights + self.bias)
-        return float(np.clip(1 / (1 + np.exp(-logit)), 0.001, 0.999))
-
-    @classmethod
-    def from_dict(cls, data: dict) -> RefusalModel:
-        names = cls.signals
-        return cls(np.array([data["weights"][n] for n in names]), float(data["bias"]),
-                   np.array([data["mean"][n] for n in names]),
-                   np.array([data["scale"][n] for n in names]), float(data["threshold"]))
-
-    def to_dict(self) -> dict:
-        named = {key: dict(zip(self.signals, getattr(self, key).tolist(), strict=True))
-                 for key in ("weights", "mean", "scale")}
-        return {**named, "bias": self.bias, "threshold": round(self.threshold, 4)}
+        return float(np.clip(self.chances_of([values])[0], 0.001, 0.999))
 
 
 @lru_cache(maxsize=1)
 def shipped_refusal() -> RefusalModel:
-    return RefusalModel.from_dict(shipped_weights()["refusal"])
+    return RefusalModel.from_dict(*shipped_section("refusal"))
+
+
+def declines(values: dict[str, float], decline_below: float | None = None,
+             model: RefusalModel | None = None) -> bool:
+    """The refusal's one decision: whether the answer is withheld, given the `signals` of
+    what was found. `decline_below` (the setting) overrides the fitted threshold."""
+    model = model or shipped_refusal()
+    threshold = model.threshold if decline_below is None else decline_below
+    return model.confidence(values) < threshold
