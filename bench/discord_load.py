@@ -1,15 +1,15 @@
 """The Discord bot under load: 50 `/ask` at once through a local Discord-protocol server
-(tests/discord_server.py), against the same questions asked one at a time. Prints the
+(standins/discord_server.py), against the same questions asked one at a time. Prints the
 time from each interaction to its finished answer (p50, p95, max), and the longest gap
 between gateway heartbeats (a blocked event loop would show there).
 
-    python bench/discord_load.py [--questions 50] [--index-dir DIR] [--from QUESTIONS.jsonl]
+    python -m bench.discord_load [--questions 50] [--index-dir DIR] [--from QUESTIONS.jsonl]
 
 With `--members N` it runs the long test instead (`members_load.py`): N members asking
 within 60 s under the per-member cooldown, then questions in waves up to `--total`,
 with the process's resident memory after 100, 1,000 and 3,000 questions.
 
-    python bench/discord_load.py --members 200 --total 3000
+    python -m bench.discord_load --members 200 --total 3000
 
 Uses the configured embedding model (the real one by default) on an index of the bundled
 sample corpus, built in a temporary folder unless --index-dir names one. Also prints the
@@ -21,56 +21,19 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(REPO), str(REPO / "tests"), str(REPO / "bench")]
-
-from discord_payloads import member, snowflake, user  # noqa: E402
-from discord_server import ClientThread, FakeDiscord  # noqa: E402
-from serve_memory import memory_mb  # noqa: E402
-
-from bot.discord.client import NewsbotClient  # noqa: E402
-from bot.settings import BotSettings, get_settings  # noqa: E402
-from retrieval.app import NewsApp  # noqa: E402
-from retrieval.feedback import FeedbackStore  # noqa: E402
+from bench.discord_serving import serving
+from bench.serve_memory import memory_mb
+from bot.settings import get_settings
+from standins.discord_server import FakeDiscord
 
 QUESTIONS = ["Who won the World Cup final in Qatar?", "When did Queen Elizabeth die?",
              "Which country joined NATO in 2023?", "What did the writers' strike win?",
              "Who won the Super Bowl?", "When was the Webb telescope launched?",
              "Which bank collapsed in March 2023?", "Where did the wildfire hit Maui?"]
-
-
-@contextmanager
-def serving(settings: BotSettings, build: bool, members: int
-            ) -> Iterator[tuple[FakeDiscord, list[int]]]:
-    """The bot connected to a local Discord-protocol server whose one guild has `members`
-    members (their ids yielded), over the app on `settings`' index (the sample corpus
-    indexed first when `build`), with the model warmed up; all closed after."""
-    app = NewsApp.open(settings, chat_model=None, create=True)
-    if build:
-        app.index()
-    feedback = FeedbackStore(settings.answers.feedback_db)
-    server = FakeDiscord(heartbeat_interval=1.0, interaction_deadline=30.0)
-    readers = [user(snowflake(), f"reader{i}") for i in range(members)]
-    server.world.members.extend(member(u, []) for u in readers)
-    try:
-        with server.running():
-            bot = ClientThread(NewsbotClient(app, settings, feedback, guild_ready_timeout=0.1),
-                               server.token).start()
-            try:
-                app.search("warm up the model")
-                yield server, [int(u["id"]) for u in readers]
-            finally:
-                bot.stop()
-    finally:
-        feedback.close()
-        app.close()
 
 
 def answered_in(server: FakeDiscord, refs: list, timeout: float = 600.0) -> list[float]:
@@ -104,7 +67,7 @@ def main() -> None:
     parser.add_argument("--total", type=int, default=3000, help="questions in the long test")
     args = parser.parse_args()
     if args.members:
-        from members_load import run_members
+        from bench.members_load import run_members
 
         run_members(args.members, args.total, args.index_dir)
         return

@@ -4,8 +4,8 @@ the Monday on or before the question's date less `--gap-days` (7: the question's
 and most of the one before are out), and `today` = the question's date. The index then
 effectively lacks the question's week; the share declined is the figure.
 
-    NEWSBOT_INDEX_DIR=INDEX python bench/forward_probes.py OUT.jsonl   # ask (resumes)
-    python bench/forward_probes.py OUT.jsonl --report                  # figures only
+    NEWSBOT_INDEX_DIR=INDEX python -m bench.forward_probes OUT.jsonl   # ask (resumes)
+    python -m bench.forward_probes OUT.jsonl --report                  # figures only
 
 Only reads the index. The report splits the probes by whether one of the passages the
 answerer read (five) still holds the gold answer (a story that ran on from earlier weeks:
@@ -17,16 +17,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from datetime import date, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from common import DATA, print_table
-from forward_split import split_of
-
+from bench.common import DATA, print_table
+from bench.forward_split import split_of
 from retrieval.evaluation import Question, contains_answer, read_questions
 
 if TYPE_CHECKING:

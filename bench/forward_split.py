@@ -2,7 +2,7 @@
 the forward split: "fit" = questions dated before 2023-07-01, "forward" = from then on.
 No cross-validation: each question is scored once, by the code that answered it.
 
-    python bench/forward_split.py RESULTS.jsonl [--probes]
+    python -m bench.forward_split RESULTS.jsonl [--probes]
 
 Retrieval: hits@1/5/10 and MRR@10 by the scoring rule of `../shared/data/README.md`
 (answerable questions only). Answers, over answerable questions: the answer contains the
@@ -23,17 +23,13 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from common import DATA, print_table, read_records
-
+from bench.common import DATA, print_table, read_records
 from retrieval.evaluation import (
     EvalReport,
     Question,

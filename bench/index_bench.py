@@ -1,7 +1,7 @@
 """Indexing speed: newsbot against the LangChain quick-start peer, in one run.
 
-    python bench/index_bench.py [--data news-dev-small] [--limit N] [--skip-peer]
-    python bench/index_bench.py --limit 150 --processes 3
+    python -m bench.index_bench [--data news-dev-small] [--limit N] [--skip-peer]
+    python -m bench.index_bench --limit 150 --processes 3
 
 Prints corpus characters/s and chunks/s for both (same corpus characters: the raw
 text of every record), and newsbot's no-op re-index time (in process and as a CLI run).
@@ -21,8 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import (
+from bench.common import (
     DATA,
     REPO,
     peer_documents,

@@ -1,7 +1,7 @@
 """Write a few weeks of news-dev (articles and questions) to a folder, for training the
 reranker on weeks that news-dev-small does not contain.
 
-    python bench/make_subset.py OUT_DIR [--weeks 8]
+    python -m bench.make_subset OUT_DIR [--weeks 8]
 
 `retrieved_at` is used here only to pick which weeks go into the training set, never as a
 signal for search.
@@ -12,12 +12,10 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
-import sys
 from datetime import date, timedelta
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import DATA, read_records
+from bench.common import DATA, read_records
 
 
 def pick_weeks(articles: list[dict], count: int) -> set[str]:

@@ -1,5 +1,5 @@
-"""The long Discord test (run through `python bench/discord_load.py --members 200`): many
-members of one server through the local Discord-protocol server (tests/discord_server.py),
+"""The long Discord test (run through `python -m bench.discord_load --members 200`): many
+members of one server through the local Discord-protocol server (standins/discord_server.py),
 the bot, the app and the index in one process, with the real model on the sample corpus.
 
 1. N members each ask once, spread evenly over 60 s; every tenth asks again a second
@@ -20,11 +20,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from discord_load import serving
-from discord_server import FakeDiscord
-from serve_memory import memory_mb
-
+from bench.discord_serving import serving
+from bench.serve_memory import memory_mb
 from bot.settings import get_settings
+from standins.discord_server import FakeDiscord
 
 QUESTIONS = ["Who won the World Cup final in Qatar?", "When did Queen Elizabeth die?",
              "Which country joined NATO in 2023?", "What did the writers' strike win?",

@@ -1,6 +1,6 @@
 """Retrieval quality and speed: newsbot against the two LangChain peers, in one run.
 
-    python bench/search_bench.py [--data news-dev-small] [--work DIR]
+    python -m bench.search_bench [--data news-dev-small] [--work DIR]
 
 The peers are the LangChain quick-start stacks: RecursiveCharacterTextSplitter(1000, 200)
 chunks, then HuggingFaceEmbeddings (same bundled model) + Chroma similarity_search(k=10)
@@ -20,9 +20,7 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from common import (
+from bench.common import (
     DATA,
     REPO,
     open_peer_store,

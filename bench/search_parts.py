@@ -1,7 +1,7 @@
 """What each part of the search adds: the dense side alone, BM25 alone, and the whole
 search (both sides, reranked), scored by the shared data's rule on one index.
 
-    NEWSBOT_EMBEDDING_MODEL=MODEL python bench/search_parts.py INDEX_DIR QUESTIONS.jsonl
+    NEWSBOT_EMBEDDING_MODEL=MODEL python -m bench.search_parts INDEX_DIR QUESTIONS.jsonl
 
 The dense side is the model's 40 nearest chunks in its order, BM25 the keyword index's
 40 best in theirs (both as the search gathers them, time words applied); the whole
@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 

@@ -1,7 +1,7 @@
 """Memory of a serving process: `newsbot chat` driven through a pseudo-terminal, asked
 questions from a question file, then its resident set (now and peak) read from /proc.
 
-    python bench/serve_memory.py QUESTIONS.jsonl [--index-dir DIR] [-n 30]
+    python -m bench.serve_memory QUESTIONS.jsonl [--index-dir DIR] [-n 30]
 
 The Discord bot's figure comes from `bench/discord_load.py`, which prints the same two
 numbers for its process.
@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pexpect
 
-REPO = Path(__file__).resolve().parent.parent
+from bench.common import REPO
 
 
 def memory_mb(pid: int | str = "self") -> tuple[float, float]:

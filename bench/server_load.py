@@ -5,14 +5,14 @@ Chroma + SQLite) of the same corpus. Prints, for each run, the questions answere
 asked (a declined question counts as answered, an exception does not) and the seconds
 from the moment they were all asked to each answer: p50, p95, max.
 
-    python bench/server_load.py [--corpus ARTICLES.jsonl.gz] [--questions-file Q.jsonl]
+    python -m bench.server_load [--corpus ARTICLES.jsonl.gz] [--questions-file Q.jsonl]
                                 [--questions 20] [--limit N]
 
 Defaults: ../shared/data/news-dev-small (articles and the `question` field of its question
 file), the configured embedding model (the bundled one by default), extractive answers.
 The corpus is embedded once: the local index reuses the server index's vectors, so only
 the server side's index time includes embedding. Needs PostgreSQL's binaries
-(/usr/lib/postgresql/*/bin), psycopg and the chroma CLI (the helpers of tests/servers.py);
+(/usr/lib/postgresql/*/bin), psycopg and the chroma CLI (the helpers of standins/servers.py);
 the servers and every folder made here are removed at the end.
 """
 
@@ -33,14 +33,10 @@ from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(REPO), str(REPO / "tests"), str(REPO / "bench")]
-
-from common import DATA, print_table  # noqa: E402
-
-from retrieval.app import NewsApp  # noqa: E402
-from retrieval.index.embedding import embed_for_index, embedder_from_settings  # noqa: E402
-from retrieval.settings import Settings, get_settings  # noqa: E402
+from bench.common import DATA, print_table
+from retrieval.app import NewsApp
+from retrieval.index.embedding import embed_for_index, embedder_from_settings
+from retrieval.settings import Settings, get_settings
 
 SMALL = DATA / "news-dev-small"
 Result = tuple[float | None, bool]  # (seconds to the answer or None: an exception, declined)
@@ -194,7 +190,7 @@ def main() -> None:
     if args.worker:
         worker(questions)
         return
-    from servers import chroma_server, database, postgres_server
+    from standins.servers import chroma_server, database, postgres_server
 
     began = time.perf_counter()
     work = Path(tempfile.mkdtemp(prefix="newsbot-server-load-"))

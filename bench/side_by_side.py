@@ -3,7 +3,7 @@ processes start every half second (at most IN_FLIGHT at once) and a long-lived a
 every second. Counts failed searches and crashes, tracks the index's size on disk, and
 compares the final index with a clean build of the same folder.
 
-    python bench/side_by_side.py [--runs 10] [--articles 300] [--work DIR]
+    python -m bench.side_by_side [--runs 10] [--articles 300] [--work DIR]
 
 Uses the `hash` embedder (writes are fast, so runs and searches overlap a lot). Child
 processes get a file-size limit, so a runaway file cannot fill the disk.
@@ -24,10 +24,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.common import REPO
 from retrieval.index.report import folder_bytes
 
-REPO = Path(__file__).resolve().parent.parent
 FILE_LIMIT = 2 * 1024**3  # bytes a child may write to one file
 # One-shot searches running at once. Each is a new Python process that needs more than
 # half a second of CPU to start: unbounded, they pile up by the hundred on a small machine
@@ -113,7 +112,6 @@ def newsbot(args: list[str], env: dict[str, str], timeout: float) -> subprocess.
 
 def index_summary(index_dir: Path) -> tuple[dict[str, str], set[str], set[str]]:
     """(article id -> content hash, catalog chunk ids, Chroma ids) of an index."""
-    sys.path.insert(0, str(REPO))
     from retrieval.index.embedding import HashEmbedder
     from retrieval.index.news_index import NewsIndex
 

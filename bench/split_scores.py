@@ -1,7 +1,7 @@
 """Retrieval scores of a `newsbot eval --out` file on news-dev, split into the weeks the
 shipped reranker was fitted on and the weeks it never saw (news-dev-small's among them).
 
-    python bench/split_scores.py RESULTS.jsonl
+    python -m bench.split_scores RESULTS.jsonl
 
 The fitted weeks are those named in README.md ("The reranker's fit"): the 15 weeks
 2022-06-17 .. 2022-09-23 and the 8 weeks that `make_subset.py --weeks 8` picks.
@@ -11,14 +11,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from common import DATA, print_table, read_records
-from make_subset import pick_weeks
-
+from bench.common import DATA, print_table, read_records
+from bench.make_subset import pick_weeks
 from retrieval.evaluation import EvalReport, first_hit_rank, read_questions
 
 FITTED_SPAN = ("20220617", "20220923")

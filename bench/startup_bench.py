@@ -2,7 +2,7 @@
 sample corpus, against the LangChain quick-start answering the same question from a
 persisted Chroma (HuggingFaceEmbeddings + similarity_search), whole process each time.
 
-    python bench/startup_bench.py [--runs 5]
+    python -m bench.startup_bench [--runs 5]
 """
 
 from __future__ import annotations
@@ -14,10 +14,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import REPO, print_table
+from bench.common import REPO, print_table
 
 QUESTION = "Who won the World Cup final in Qatar?"
 PEER = """

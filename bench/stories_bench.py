@@ -1,7 +1,7 @@
 """Copies of one story in a corpus: how many articles fold into stories at each MinHash
 threshold, the time it takes, and a sample of groups to check by hand.
 
-    python bench/stories_bench.py [--data news-dev] [--sample 50] [--out groups.md]
+    python -m bench.stories_bench [--data news-dev] [--sample 50] [--out groups.md]
 
 Articles are read and cleaned as `newsbot index` reads them; the grouping is the one the
 indexer does (retrieval/index/stories.py), in file order.
@@ -11,15 +11,11 @@ from __future__ import annotations
 
 import argparse
 import random
-import sys
 import time
 from collections import defaultdict
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import DATA
-
+from bench.common import DATA
 from corpus import load_articles
 from retrieval.index.stories import StoryFinder, signature
 

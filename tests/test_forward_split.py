@@ -1,21 +1,17 @@
 """The forward-split report's scoring (bench/forward_split.py), on hand-made records."""
 
-import sys
 from datetime import date
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
-from forward_probes import cutoff
-from forward_split import (
+from bench.forward_probes import cutoff
+from bench.forward_split import (
     CorpusText,
     lead_verdict,
     score,
     score_probes,
     split_of,
 )
-
 from retrieval.evaluation import Question
 
 GOLD = "https://example.com/gold"

@@ -76,8 +76,7 @@ def test_an_index_run_elsewhere_waits_only_for_the_search_in_flight(news_index,
 @pytest.mark.slow
 def test_stress_index_runs_and_searches_side_by_side(tmp_path: Path,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    sys.path.insert(0, str(REPO / "bench"))
-    import side_by_side
+    from bench import side_by_side
 
     monkeypatch.setattr(side_by_side, "PARAGRAPHS", 30)  # several chunks an article
     report = side_by_side.run_stress(tmp_path / "work", runs=4, articles=120)

@@ -2,7 +2,6 @@
 (reader_lead.py): the plain-torch reader computes what transformers computes from the
 same weights; the shipped reader finds a hand-written answer; the lead's features."""
 
-import sys
 from datetime import date
 from pathlib import Path
 
@@ -22,8 +21,6 @@ from retrieval.models.files import resolve_model_path
 from retrieval.search.question import parse_question
 from retrieval.settings import BUNDLED_MODEL
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
-
 PRIZE = ("The Marlow Book Prize was awarded on Friday to Ada Okafor for her novel about a "
          "lighthouse keeper. The judges praised its quiet humour.")
 TRAMS = "Harbor City opened its first tram line in March, after four years of building."
@@ -32,8 +29,9 @@ TRAMS = "Harbor City opened its first tram line in March, after four years of bu
 @pytest.mark.slow
 def test_plain_reader_matches_transformers_on_the_same_weights(tmp_path: Path) -> None:
     import torch
-    from train_reader import pack
     from transformers import AutoModelForQuestionAnswering, AutoTokenizer
+
+    from training.reader_news_fit import pack
 
     base = resolve_model_path(BUNDLED_MODEL)
     torch.manual_seed(3)
@@ -133,7 +131,7 @@ def test_the_reader_lead_is_given_only_above_its_threshold() -> None:
 
 
 def test_lowest_threshold_keeps_wrong_leads_under_the_share() -> None:
-    from reader_lead import lowest_threshold
+    from training.reader_lead import lowest_threshold
 
     best = [(0.9, "equal"), (0.8, "equal"), (0.7, "wrong"), (0.6, "equal"), (0.5, "wrong"),
             (0.4, "wrong"), (0.3, ""), (0.2, "overlap")]
@@ -211,7 +209,8 @@ def test_without_a_fitted_reader_lead_the_reader_is_not_loaded(monkeypatch) -> N
 
 
 def test_reader_signals_say_how_sure_the_reader_is_and_where() -> None:
-    from answer_fit import MARGIN_RANGE, reader_signals
+    pytest.importorskip("sklearn", reason="the train extra fits these (pip install '.[train]')")
+    from training.answer_fit import MARGIN_RANGE, reader_signals
 
     first = _sentence(0, PRIZE.split(". ")[0] + ".", [], 0.8)
     spans = [ReadSpan(0, 47, 57, "Ada Okafor", 4.0), ReadSpan(1, 0, 10, "Ada Okafor", 2.0),
@@ -226,9 +225,9 @@ def test_reader_signals_say_how_sure_the_reader_is_and_where() -> None:
 
 
 def test_a_refusal_weighs_its_own_signals_and_stores_them_by_name() -> None:
-    from answer_fit import READER_SIGNALS, ReaderRefusalModel
-
+    pytest.importorskip("sklearn", reason="the train extra fits these (pip install '.[train]')")
     from retrieval.answer.refusal import SIGNALS, RefusalModel
+    from training.answer_fit import READER_SIGNALS, ReaderRefusalModel
 
     values = dict.fromkeys(READER_SIGNALS, 0.0) | {"similarity": 0.8, "reader_margin": 4.0}
     weights = np.zeros(len(READER_SIGNALS))

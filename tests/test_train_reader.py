@@ -1,14 +1,12 @@
-"""The span reader's training data (bench/train_reader.py): cloze questions, quiz examples
-and the answer's tokens."""
+"""The span reader's news-stage training data (training/reader_news_data.py): cloze
+questions, quiz examples and the answer's tokens."""
 
 import gzip
 import json
 import random
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
-from train_reader import WH, cloze, encode, make_cloze, quiz_examples
+from training.reader_news_data import WH, cloze, encode, make_cloze, quiz_examples
 
 
 def test_cloze_turns_a_span_into_its_wh_word() -> None:

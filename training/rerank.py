@@ -1,6 +1,7 @@
-"""Fit the reranker's weights on questions whose articles are in an index.
+"""Fit the reranker's weights (`retrieval/search/rerank_weights.json`) on questions whose
+articles are in an index.
 
-    python bench/train_rerank.py INDEX_DIR QUESTIONS.jsonl [--also INDEX_DIR QUESTIONS.jsonl]
+    python -m training.rerank INDEX_DIR QUESTIONS.jsonl [--also INDEX_DIR QUESTIONS.jsonl]
                                  [--exclude SMALL.jsonl] [--folds 2] [--write]
 
 Never fit on the questions that figures are reported for: `--exclude` drops the
@@ -10,7 +11,15 @@ others: that cross-validated score is the honest estimate for the fitted questio
 (`--also` adds the questions of another index, scored separately: the same question
 asked of a small and a large index meets different candidates). The model (pointwise
 or pairwise logistic regression, and its C) is chosen on it; `--write` stores weights
-fitted on all kept questions in retrieval/rerank_weights.json.
+fitted on all kept questions in retrieval/search/rerank_weights.json.
+
+The shipped weights (2026-11-25): `INDEX_DIR` an index of the 15 news-dev weeks
+2022-06-17 .. 2022-09-23 with their questions, `--also` an index of the 8 weeks that
+`python -m bench.make_subset OUT --weeks 8` writes, with its questions, `--exclude
+$NEWSBOT_SHARED_DIR/data/news-dev-small/questions.jsonl --write`: pairwise, C = 0.01 was
+chosen, two folds by week. No seed: the folds are the weeks in date order, and the fits
+are deterministic. A few minutes on a 2-core CPU, nearly all of it the searches. Figures:
+bench/README.md, "Retrieval"; the lab notes in docs/bench-notes.md.
 """
 
 from __future__ import annotations
@@ -18,12 +27,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from retrieval.evaluation import is_hit, read_questions

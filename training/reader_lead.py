@@ -1,9 +1,9 @@
 """Fit the reader's lead (`retrieval/answer/reader_lead.py`) on weeks its reader never
 trained on, and report it on the forward weeks.
 
-    python bench/reader_lead.py dump INDEX_DIR QUESTIONS.jsonl spans.jsonl.gz \\
+    python -m training.reader_lead dump INDEX_DIR QUESTIONS.jsonl spans.jsonl.gz \\
         --reader reader.int8.safetensors [--since 2023-04-01]
-    python bench/reader_lead.py fit spans.jsonl.gz [--write]
+    python -m training.reader_lead fit spans.jsonl.gz [--write]
 
 `dump`: each question dated from --since, searched and ranked as the answer path does,
 with the reader's span of each of its first passages as a lead candidate (the values the
@@ -12,6 +12,14 @@ over the candidates of answerable questions dated from --fit-from (2023-04-01: t
 trained on the weeks before) to the forward split (2023-07-01), and the lowest threshold
 whose leads on those weeks are at most --wrong (13 %) wrong; its figures on both; --write
 puts it in `retrieval/answer/answer_weights.json` as "reader_lead".
+
+The shipped lead (2026-12-05): INDEX_DIR an index of the full news-dev
+(`$NEWSBOT_SHARED_DIR/data/news-dev/articles.jsonl.gz`), QUESTIONS its
+`news-dev/questions.jsonl`, the reader the one `python -m training.reader_news` packed
+with `--split 2023-04-01`; then `fit spans.jsonl.gz --write` (192 answerable questions of
+April to June, 873 candidates: threshold 0.660). No seed (a logistic regression,
+deterministic). The dump takes about half an hour on a 2-core CPU (every question
+searched and read), the fit seconds. Figures: bench/README.md, "Answers".
 """
 
 from __future__ import annotations
@@ -26,13 +34,9 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from answer_data import clean_gold
-from forward_split import FORWARD_FROM, lead_verdict
-
+from bench.forward_split import FORWARD_FROM, lead_verdict
 from retrieval.answer.extractive import extract
 from retrieval.answer.features import READ, read_question
 from retrieval.answer.lead import scored_candidates
@@ -46,6 +50,7 @@ from retrieval.answer.weights import WEIGHTS
 from retrieval.app import NewsApp
 from retrieval.evaluation import read_questions
 from retrieval.settings import get_settings
+from training.answer_data import clean_gold
 
 
 def dump(index_dir: Path, questions: Path, out: Path, reader_file: Path, since: str) -> None:

@@ -1,7 +1,7 @@
 """Labelled sentences for the answerer: every question's passages searched on an index,
 each candidate sentence with its feature values and whether it holds the gold answer.
 
-    python bench/answer_data.py INDEX_DIR QUESTIONS.jsonl OUT.jsonl.gz [--all] [--as-of]
+    python -m training.answer_data INDEX_DIR QUESTIONS.jsonl OUT.jsonl.gz [--all] [--as-of]
         [--cut-days N] [--every N] [--reader]
 
 Only answerable questions unless --all (probes for the refusal need every question).
@@ -11,7 +11,11 @@ index stood when someone asked it: no later story can stand in for a missing one
 --cut-days N searches only articles published by the Monday on or before the question's
 date less N days (`forward_probes.cutoff`): off-corpus probes of kind (a). --every N
 keeps every Nth question (a cheaper sample of a split). --reader adds the span reader's
-likeliest span of each passage read (`reader.py`), for `train_answers.py --reader`.
+likeliest span of each passage read (`reader.py`), for `python -m training.answers --reader`.
+
+The dumps the shipped answer weights were fitted on, and their times: `training/answers.py`.
+Reads the index named and, with --all, `$NEWSBOT_SHARED_DIR/data/news-dev/articles.jsonl.gz`
+(which no-gold answers appear in no article). No randomness.
 """
 
 from __future__ import annotations
@@ -25,14 +29,11 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import DATA, read_records
-from forward_probes import cutoff
-
+from bench.common import DATA, read_records
+from bench.forward_probes import cutoff
 from retrieval.answer.features import READ, passage_age, read_question, sentence_candidates
 from retrieval.answer.reader import SpanReader
 from retrieval.app import NewsApp

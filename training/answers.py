@@ -2,19 +2,34 @@
 the refusal) on the forward split's fit weeks and report it on the forward weeks, which no
 fitting saw; cross-validation by week on the fit weeks is the second column.
 
-    python bench/train_answers.py FIT.jsonl.gz FORWARD.jsonl.gz \
+    python -m training.answers FIT.jsonl.gz FORWARD.jsonl.gz \
         --probes FIT_CUT.jsonl.gz FORWARD_CUT.jsonl.gz [--cv] [--write] [--reader]
 
-FIT, FORWARD: `bench/answer_data.py --all` on the full news-dev index, for the questions
+FIT, FORWARD: `training/answer_data.py --all` on the full news-dev index, for the questions
 before and from 2023-07-01. *_CUT: the same questions with `--cut-days 7` (the weeks the
 index does not hold: off-corpus probes of kind (a)). Probes of kind (b) are the no-gold
 questions whose answer no article holds. --write ships the fit on all weeks.
 
 --reader fits the refusal over the span reader's signals too (dumps made with
-`answer_data.py --reader`), on questions from --refusal-from (2023-04-01: the reader
-trained on the weeks before, and is surer of them than of news it never saw). It is
-measured, not shipped: it declined no better than the refusal without them
-(bench/README.md, "The reader's margin as a refusal signal").
+`python -m training.answer_data --reader`), on questions from --refusal-from (2023-04-01:
+the reader trained on the weeks before, and is surer of them than of news it never saw).
+It is measured, not shipped: it declined no better than the refusal without them
+(docs/bench-notes.md, "The reader's margin as a refusal signal").
+
+The shipped weights (2026-12-05): I an index of the full news-dev
+(`$NEWSBOT_SHARED_DIR/data/news-dev/articles.jsonl.gz`), q-fit.jsonl and q-forward.jsonl
+the questions of `news-dev/questions.jsonl` dated before and from 2023-07-01:
+
+    python -m training.answer_data I q-fit.jsonl fit.jsonl.gz --all          # 1,550 questions
+    python -m training.answer_data I q-forward.jsonl fwd.jsonl.gz --all      # 659
+    python -m training.answer_data I q-fit.jsonl fit-cut.jsonl.gz --all --every 2 --cut-days 7
+    python -m training.answer_data I q-forward.jsonl fwd-cut.jsonl.gz --all --every 2 --cut-days 7
+    python -m training.answers fit.jsonl.gz fwd.jsonl.gz \
+        --probes fit-cut.jsonl.gz fwd-cut.jsonl.gz --cv --write
+
+No seed: logistic regressions and a bounded minimisation, deterministic; folds are weeks
+(4 inner folds). The fit took 2 minutes on a 2-core CPU, the dumps most of an hour
+(searching every question). Figures: bench/README.md, "Answers".
 """
 
 from __future__ import annotations
@@ -28,10 +43,14 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from answer_fit import (
-    Asked,
+from bench.common import DATA, print_table, read_records
+from bench.forward_split import CorpusText, lead_verdict
+from retrieval.answer.extractive import AnswerModel
+from retrieval.answer.features import FEATURES, READ
+from retrieval.answer.refusal import RefusalModel
+from retrieval.answer.weights import WEIGHTS
+from retrieval.evaluation import contains_answer
+from training.answer_fit import (
     Models,
     ReaderRefusalModel,
     by_week,
@@ -40,17 +59,9 @@ from answer_fit import (
     fit_refusal,
     fit_sentences,
     lead_rows,
-    load,
     reply,
 )
-from common import DATA, print_table, read_records
-from forward_split import CorpusText, lead_verdict
-
-from retrieval.answer.extractive import AnswerModel
-from retrieval.answer.features import FEATURES, READ
-from retrieval.answer.refusal import RefusalModel
-from retrieval.answer.weights import WEIGHTS
-from retrieval.evaluation import contains_answer
+from training.answer_rows import Asked, load
 
 MEAN_CHARS = 320  # the longest mean answer tuned for on the fit weeks: forward runs longer
 MOST_WRONG = 0.13  # wrong leads allowed of those given, below the 15 % floor
@@ -79,8 +90,8 @@ def fit_all(answerable: list[Asked], negatives: list[Asked],
                             sentences.scale, cost)
     shipped = Models(sentences, lead)
     answerable, negatives = since_day(answerable, since), since_day(negatives, since)
-    rows = [evidence(q, inner[q.week], kind.signals) for q in answerable]
-    rows += [evidence(q, inner.get(q.week, shipped), kind.signals) for q in negatives]
+    rows = [evidence(q, inner[q.week], kind.features) for q in answerable]
+    rows += [evidence(q, inner.get(q.week, shipped), kind.features) for q in negatives]
     y = np.r_[np.ones(len(answerable)), np.zeros(len(negatives))]
     refusal = fit_refusal(np.array(rows), y, MOST_DECLINED, kind)
     return Models(sentences, lead, refusal)
@@ -197,12 +208,12 @@ def write(models: Models) -> None:
     s = models.sentences
     named = {key: dict(zip(FEATURES, getattr(s, key).tolist(), strict=True))
              for key in ("weights", "mean", "scale")}
-    data = {"about": "Fitted by bench/train_answers.py on every week of news-dev "
+    data = {"about": "Fitted by training/answers.py on every week of news-dev "
                      "(bench/README.md, Forward split).",
             "sentences": {**named, "bias": s.bias, "length_cost": s.length_cost},
             "lead": models.lead.to_dict(),
             "refusal": models.refusal.to_dict()}
-    # The reader's lead is fitted apart (bench/reader_lead.py): kept as it is.
+    # The reader's lead is fitted apart (training/reader_lead.py): kept as it is.
     shipped = json.loads(WEIGHTS.read_text())
     if "reader_lead" in shipped:
         data["reader_lead"] = shipped["reader_lead"]

@@ -1,15 +1,11 @@
-"""What `train_answers.py` fits the answerer with: dumped questions read back into the
-answerer's own records, the sentence model, the lead model, the refusal, and the answer
-each question gets from a set of them."""
+"""What `training/answers.py` fits the answerer with: the sentence model, the lead model,
+the refusal, and the answer each question gets from a set of them (the dumped questions
+are read back by `training/answer_rows.py`)."""
 
 from __future__ import annotations
 
-import gzip
-import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import date, datetime
-from pathlib import Path
+from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
@@ -20,19 +16,14 @@ from retrieval.answer.extractive import AnswerModel, answer_from, compose, embed
 from retrieval.answer.features import (
     FEATURES,
     READ,
-    Question,
     Sentence,
     passage_age,
-    read_question,
-    sentence_candidates,
 )
 from retrieval.answer.lead import LEAD_FEATURES, LeadModel, lead_candidates
 from retrieval.answer.reader import ReadSpan
 from retrieval.answer.reader_lead import span_words
 from retrieval.answer.refusal import SIGNALS, TOP, RefusalModel, signals, staleness
-from retrieval.evaluation import contains_answer
-from retrieval.search.question import parse_question
-from retrieval.types import Passage
+from training.answer_rows import Asked
 
 COST = 0.004  # the length cost before it is tuned (per character)
 
@@ -63,63 +54,8 @@ def reader_signals(ranked: list[Sentence], spans: list[ReadSpan]) -> dict[str, f
 
 @dataclass(frozen=True)
 class ReaderRefusalModel(RefusalModel):
-    """The refusal over the reader's signals too (`train_answers.py --reader`)."""
-    signals: ClassVar[tuple[str, ...]] = READER_SIGNALS
-
-
-@dataclass
-class Asked:
-    """One dumped question, read back as the answerer reads it."""
-    id: str
-    week: str
-    day: date | None
-    text: str
-    gold: str
-    answerable: bool
-    question: Question
-    passages: list[Passage]
-    sentences: list[Sentence]   # every candidate, with its features and no score
-    labels: list[bool]          # whether each holds the gold answer
-    sims: dict[str, float] = field(default_factory=dict)  # stored similarities by text
-    spans: list[ReadSpan] | None = None  # the reader's, when the dump has them
-
-    def embed(self, texts: list[str]) -> np.ndarray:
-        """The similarities the dump stored, as an embedding would give them."""
-        out = np.zeros((len(texts), 2))
-        out[0] = (1.0, 0.0)
-        for i, text in enumerate(texts[1:], 1):
-            sim = float(np.clip(self.sims.get(text, 0.0), -1, 1))
-            out[i] = (sim, np.sqrt(1 - sim * sim))
-        return out
-
-
-def _passage(n: int, text: str, relevance: float, published: str | None) -> Passage:
-    day = date.fromisoformat(published) if published else None
-    return Passage(chunk_id=f"c{n}", article_id=f"a{n}", text=text, title="", url="",
-                   source="", published_at=datetime(day.year, day.month, day.day)
-                   if day else None, score=relevance, relevance=relevance)
-
-
-def load(path: Path) -> list[Asked]:
-    """A dump of `answer_data.py`, every sentence's features computed by today's code."""
-    out = []
-    with gzip.open(path, "rt", encoding="utf-8") as handle:
-        for line in handle:
-            q = json.loads(line)
-            day = date.fromisoformat(q["date"]) if q.get("date") else None
-            parsed = parse_question(q["question"], day or date.today()).with_idf(q["idf"])
-            question = read_question(parsed)
-            passages = [_passage(n, t, r, d) for n, (t, r, d) in enumerate(
-                zip(q["passages"], q["relevances"], q["published"], strict=True))]
-            asked = Asked(q["id"], q["week"], day, q["question"], q["answer"],
-                          q["answerable"], question, passages, [], [],
-                          {s["text"]: s["values"].get("similarity", 0.0)
-                           for s in q["sentences"]},
-                          [ReadSpan(**sp) for sp in q["spans"]] if "spans" in q else None)
-            asked.sentences = sentence_candidates(question, passages, asked.embed)
-            asked.labels = [contains_answer(asked.gold, s.text) for s in asked.sentences]
-            out.append(asked)
-    return out
+    """The refusal over the reader's signals too (`training/answers.py --reader`)."""
+    features: ClassVar[tuple[str, ...]] = READER_SIGNALS
 
 
 def design(questions: list[Asked]) -> tuple[np.ndarray, np.ndarray]:
@@ -299,13 +235,13 @@ def fit_lead(x: np.ndarray, verdicts: np.ndarray, owners: list[list[int]],
 INNER_FOLDS = 4
 def fit_refusal(x: np.ndarray, y: np.ndarray, most_declined: float,
                 kind: type[RefusalModel] = RefusalModel) -> RefusalModel:
-    """Logistic "the passages answer it" over `kind.signals` (the columns of `x`);
+    """Logistic "the passages answer it" over `kind.features` (the columns of `x`);
     declines below the confidence that at most `most_declined` of the answerable
     questions fall under, those declined as `off_subject` included."""
     mean, scale = x.mean(0), x.std(0) + 1e-9
     clf = LogisticRegression(C=1.0, max_iter=2000).fit((x - mean) / scale, y)
     model = kind(clf.coef_[0], float(clf.intercept_[0]), mean, scale, 0.0)
-    conf = np.array([model.confidence(dict(zip(kind.signals, row, strict=True)))
+    conf = np.array([model.confidence(dict(zip(kind.features, row, strict=True)))
                      for row in x[y == 1]])
     threshold = float(np.quantile(conf, most_declined))
     return kind(model.weights, model.bias, mean, scale, threshold)

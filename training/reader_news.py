@@ -1,0 +1,92 @@
+"""The reader's news stage: the span reader (MiniLM with a question-answering head) trained
+on news quiz questions and on cloze questions made from news articles, scored on the
+forward weeks, and packed as the answer path reads it (`retrieval/answer/reader.int8.safetensors`).
+One command, one step each (the SQuAD stage, `python -m training.reader`, comes before it):
+
+    export HF_HUB_OFFLINE=1 ANONYMIZED_TELEMETRY=False NEWSBOT_SHARED_DIR=/work/shared
+    python -m training.reader_news passages INDEX_DIR news-dev/questions.jsonl passages.jsonl \
+        --depth 10
+    python -m training.reader_news cloze news-dev/articles.jsonl.gz cloze_a.jsonl --count 9000 \
+        --split 2023-04-01
+    python -m training.reader_news train passages.jsonl reader4 --split 2023-04-01 \
+        --cloze cloze_a.jsonl --epochs 1.2
+    python -m training.reader_news score reader4 passages.jsonl
+    python -m training.reader_news pack reader4 retrieval/answer/reader.int8.safetensors
+
+Data: `passages` searches an index of the full news-dev (`newsbot index` of
+`$NEWSBOT_SHARED_DIR/data/news-dev/articles.jsonl.gz`) for each question of
+`news-dev/questions.jsonl` and writes its top `--depth` passages with hit labels; `cloze`
+reads `news-dev/articles.jsonl.gz`. Fit = questions dated before `--split` (default
+2023-07-01; the shipped reader used 2023-04-01, which leaves April to June for fitting its
+lead, `python -m training.reader_lead`) and articles fetched before it; `score` reports
+on the questions from it.
+
+Seed 13 (`--seed`); batches of 32, 256 tokens, AdamW at 5e-5 falling linearly to 0,
+weight decay 0.01, gradient norm clipped to 1. The shipped reader: 7,533 cloze questions
+with an answer and 2,485 asked of another article, the quiz examples before 2023-04-01,
+1.2 epochs from the bundled MiniLM: 47 min on a 2-core CPU (2026-12-05; figures in
+bench/README.md, "The reader's lead").
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+
+from bench.forward_split import FORWARD_FROM
+from training.reader_news_data import make_cloze, write_passages
+
+SPLIT = FORWARD_FROM.isoformat()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("step", choices=("passages", "cloze", "train", "score", "pack"))
+    parser.add_argument("paths", nargs="+", type=Path)
+    parser.add_argument("--split", default=SPLIT)
+    parser.add_argument("--count", type=int, default=9000)
+    parser.add_argument("--cloze", type=Path, help="cloze examples to add (train)")
+    parser.add_argument("--init", help="model folder to start from (default: the bundled MiniLM)")
+    parser.add_argument("--epochs", type=float, default=2.0)
+    parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument("--depth", type=int, default=20, help="passages a question (passages)")
+    parser.add_argument("--before", default=None,
+                        help="passages: only questions dated before this day")
+    parser.add_argument("--from", dest="since", default=None,
+                        help="passages: only questions dated on or after this day")
+    args = parser.parse_args()
+    if args.step == "passages":
+        write_passages(*args.paths, args.depth, args.before, args.since)
+        return
+    if args.step == "cloze":
+        made = make_cloze(args.paths[0], args.count, args.seed, args.split)
+        args.paths[1].write_text("".join(json.dumps(e) + "\n" for e in made))
+        return
+    from training import reader_news_fit
+
+    if args.step == "train":
+        from retrieval.models.files import resolve_model_path
+        from retrieval.settings import BUNDLED_MODEL
+
+        source, out = args.paths
+        rows = [r for r in map(json.loads, source.open()) if r["date"] < args.split]
+        extra = [(q, c, tuple(s) if s else None)
+                 for q, c, s in map(json.loads, args.cloze.open())] if args.cloze else []
+        init = args.init or resolve_model_path(BUNDLED_MODEL)
+        reader_news_fit.train(rows, out, init, extra, args.epochs, args.seed)
+        return
+    if args.step == "pack":
+        reader_news_fit.pack(*args.paths)
+        return
+    model_dir, source = args.paths
+    reader_news_fit.score(model_dir,
+                          [r for r in map(json.loads, source.open()) if r["date"] >= args.split])
+
+
+if __name__ == "__main__":
+    main()
