@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,7 +29,7 @@ from retrieval.health import Check, HealthLog, http_get, index_checks, service_c
 from retrieval.index.embedding import Embedder
 from retrieval.index.news_index import NewsIndex, Progress
 from retrieval.index.report import IndexReport
-from retrieval.search.searcher import REBUILD_MARK, Searcher, SearchResult
+from retrieval.search.searcher import Searcher, SearchResult
 from retrieval.settings import Settings, get_settings
 from retrieval.types import Answer, ArticleSummary, Passage, SearchFilters
 
@@ -190,8 +190,6 @@ class NewsApp:
         loaded = load_articles(targets, self.settings.index.max_file_mb)
         report = self.index_store.update(loaded, targets, progress=progress)
         report.skipped, report.unusable = loaded.skipped, loaded.unusable
-        if self.index_store.catalog.get_meta(REBUILD_MARK):  # the index is whole again
-            self.index_store.catalog.set_meta(REBUILD_MARK, None)
         return report
 
     def index_changes(self, changed: Iterable[Path], progress: Progress | None = None
@@ -223,8 +221,6 @@ class NewsApp:
         """Empty the index (e.g. to switch models). Until an index run fills it again,
         reads say that a rebuild is under way rather than that the index is empty."""
         self.index_store.rebuild()
-        self.index_store.catalog.set_meta(
-            REBUILD_MARK, datetime.now(UTC).isoformat(timespec="seconds"))
 
     # --- reading --------------------------------------------------------------------------------
     def stats(self) -> dict[str, Any]:

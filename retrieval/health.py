@@ -161,7 +161,7 @@ def index_checks(settings: Settings) -> list[Check]:
             if vectors is None:
                 raise ConnectionError("the vector store did not answer (a Chroma server "
                                       "down, or an index run elsewhere holds it)")
-            index.check_consistency(vectors)
+            index.reads.check_consistency(vectors)
         waiting = (f"; {pending} pending writes (an index run is going, or stopped: the "
                    "next run completes them)" if pending else "; no pending writes")
         return (f"{stats['articles']} articles, {stats['chunks']} chunks in "

@@ -11,15 +11,26 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Protocol
 
 from corpus.loader import SUPPORTED, suffix_of
-from retrieval.app import NewsApp
 from retrieval.errors import Interrupted, NewsbotError
+from retrieval.index.news_index import Progress
 from retrieval.index.report import IndexReport
 
 log = logging.getLogger("newsbot.watch")
 
 Notify = Callable[[IndexReport], None]
+
+
+class Indexes(Protocol):
+    """What the loop asks of the app (`NewsApp`, which builds the loop: `NewsApp.watcher`)."""
+
+    def index(self, paths: Iterable[Path] | None = None, *, rebuild: bool = False,
+              progress: Progress | None = None) -> IndexReport: ...
+
+    def index_changes(self, changed: Iterable[Path], progress: Progress | None = None
+                      ) -> IndexReport: ...
 
 
 def _wanted(path: str) -> bool:
@@ -33,7 +44,7 @@ def _wanted(path: str) -> bool:
 
 
 class Watcher:
-    def __init__(self, app: NewsApp, folders: Iterable[Path], *, quiet_s: float = 2.0,
+    def __init__(self, app: Indexes, folders: Iterable[Path], *, quiet_s: float = 2.0,
                  poll_every_s: float | None = None,
                  poll_feeds: Callable[[], IndexReport | None] | None = None,
                  on_indexed: Notify | None = None,

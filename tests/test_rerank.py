@@ -4,16 +4,17 @@ from datetime import date
 
 import pytest
 
+from retrieval.search.candidates import CandidatePassage, bm25_score
 from retrieval.search.question import ParsedQuestion, parse_question, wants_number
-from retrieval.search.rerank import FEATURES, Candidate, bm25, features
+from retrieval.search.rerank import FEATURES, features
 from retrieval.text import sentence_stems
 
 TODAY = date(2024, 3, 10)
 
 
 def candidate(text: str, title: str = "Headline", published: date | None = TODAY,
-              article: str = "a1", ord_: int = 0) -> Candidate:
-    return Candidate(f"{article}:{ord_}", article, ord_, text, title, published,
+              article: str = "a1", ord_: int = 0) -> CandidatePassage:
+    return CandidatePassage(f"{article}:{ord_}", article, ord_, text, title, published,
                      stems=sentence_stems(text))
 
 
@@ -22,9 +23,10 @@ def query(question: str) -> ParsedQuestion:
     return parsed.with_idf(dict.fromkeys(parsed.terms, 1.0))
 
 
-def row(q: ParsedQuestion, cands: list[Candidate], index: int = 0) -> dict[str, float]:
+def row(q: ParsedQuestion, cands: list[CandidatePassage], index: int = 0
+        ) -> dict[str, float]:
     for cand in cands:
-        cand.bm25 = bm25(q, cand, avg_len=20)
+        cand.bm25 = bm25_score(q, cand, avg_len=20)
     return dict(zip(FEATURES, features(q, cands)[index].tolist(), strict=True))
 
 
@@ -34,7 +36,7 @@ def test_repeated_terms_count_every_time() -> None:
     q = query("Where was the flooding?")
     assert once.spaced.count(" flood ") == 1 and twice.spaced.count(" flood ") == 2
     assert once.length == 4 and twice.length == 6
-    assert bm25(q, twice, avg_len=5) > bm25(q, once, avg_len=5)
+    assert bm25_score(q, twice, avg_len=5) > bm25_score(q, once, avg_len=5)
 
 
 def test_empty_stems_are_dropped() -> None:

@@ -14,11 +14,11 @@ import numpy as np
 import pytest
 
 from corpus.article import Article
+from retrieval import bm25
 from retrieval.index.chunking import Chunk
 from retrieval.index.pg_keywords import tokens
 from retrieval.index.sqlite import SqliteDatabase
 from retrieval.index.stores import CatalogStore, Database, KeywordIndex
-from retrieval import bm25
 from retrieval.types import SearchFilters
 from standins.servers import database
 

@@ -18,12 +18,11 @@ from datetime import UTC, datetime
 
 import numpy as np
 
+from retrieval import bm25
 from retrieval.index.chunking import embedding_text
 from retrieval.index.news_index import NewsIndex
-from retrieval.search import bm25
-from retrieval.search.candidates import candidate
+from retrieval.search.candidates import CandidatePassage, candidate
 from retrieval.search.question import ParsedQuestion, parse_question
-from retrieval.search.rerank import Candidate
 from retrieval.text import split_sentences, stem, words
 
 # score = dense + COVERAGE_WEIGHT * coverage + TITLE_WEIGHT * title coverage; a match is
@@ -72,7 +71,7 @@ class Batch:
     """The articles of one index run: their chunks as search candidates, and the chunks'
     vectors."""
 
-    chunks: dict[str, list[Candidate]]
+    chunks: dict[str, list[CandidatePassage]]
     vectors: dict[str, np.ndarray]
 
 
@@ -116,14 +115,14 @@ class Matcher:
         if missing:  # the store is busy elsewhere: embed again rather than miss a story
             texts = [embedding_text(rows[i].title, rows[i].text) for i in missing]
             stored.update(zip(missing, self.index.embedder.embed_documents(texts), strict=True))
-        by_article: dict[str, list[Candidate]] = {}
+        by_article: dict[str, list[CandidatePassage]] = {}
         for chunk_id in ids:
             if chunk_id in rows:
                 by_article.setdefault(rows[chunk_id].article_id, []).append(
                     candidate(rows[chunk_id]))
         return Batch(by_article, stored)
 
-    def score(self, topic: Topic, chunks: list[Candidate], vectors: dict[str, np.ndarray]
+    def score(self, topic: Topic, chunks: list[CandidatePassage], vectors: dict[str, np.ndarray]
               ) -> ArticleMatch:
         """One article's fit to one topic."""
         first = chunks[0]
@@ -159,7 +158,7 @@ class Matcher:
         return list(found.values())
 
 
-def why_it_matched(topic: ParsedQuestion, chunks: list[Candidate]) -> str:
+def why_it_matched(topic: ParsedQuestion, chunks: list[CandidatePassage]) -> str:
     """One or two sentences of the article that hold the most of the topic's weight."""
     weights = {t: w for t, _, w in topic.weighted_terms}
     scored: list[tuple[float, int, str]] = []

@@ -9,14 +9,13 @@ an article, its chunks and their keyword rows commit together or not at all."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from corpus.article import Article
 from retrieval.index.chunking import Chunk
+from retrieval.index.rows import ChunkRow, IndexedArticle
 from retrieval.text import sentence_stems
 from retrieval.types import ArticleSummary, parse_moment
 
@@ -26,31 +25,6 @@ if TYPE_CHECKING:
 # Ids per statement, under SQLite's oldest limit on bound values (999).
 ID_BATCH = 900
 TABLES = ("articles", "chunks", "pending_chunks", "article_minhash")
-
-@dataclass(frozen=True)
-class IndexedArticle:
-    id: str
-    content_hash: str
-    body_hash: str
-    duplicate_of: str | None
-    origin_file: str
-
-
-@dataclass(frozen=True)
-class ChunkRow:
-    """A committed chunk with what search needs of its article."""
-
-    chunk_id: str
-    article_id: str
-    ord: int
-    text: str
-    stems: str | None
-    title: str
-    url: str
-    source: str
-    published_at: datetime | None
-    story_id: str | None = None
-
 
 
 def _batches(ids: Sequence[str]) -> Iterable[Sequence[str]]:

@@ -1,6 +1,6 @@
 """The keyword index: an SQLite FTS5 table of every chunk's headline and text (Porter
 stems). It gives candidates, ranked inside FTS5 by `bm25()`, which computes
-`search/bm25.py`'s `rank_score` (its k1 and b are FTS5's; the headline weight is passed
+`retrieval/bm25.py`'s `rank_score` (its k1 and b are FTS5's; the headline weight is passed
 in), and document frequencies. Every SQL statement about it lives here. Rows are keyed by
 the catalog's chunk row key, so a chunk and its keyword row are written in one
 transaction."""
@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from retrieval.search.bm25 import TITLE_WEIGHT
+from retrieval.bm25 import TITLE_WEIGHT
 from retrieval.types import SearchFilters
 
 if TYPE_CHECKING:
-    from retrieval.index.sqlite import SqliteDatabase
     from retrieval.index.stores import Hits, Tx
 
 KEYWORD_SCHEMA = """
@@ -29,8 +28,14 @@ def _any_of(terms: list[str]) -> str:
     return " OR ".join(f'"{t}"' for t in terms)
 
 
+class ReadConnections(Protocol):
+    """What the keyword store needs of its database (`sqlite.py`'s, which owns it)."""
+
+    def reader(self) -> sqlite3.Connection: ...
+
+
 class KeywordStore:
-    def __init__(self, db: SqliteDatabase, split_docs: int = 2000) -> None:
+    def __init__(self, db: ReadConnections, split_docs: int = 2000) -> None:
         self.db = db
         self.split_docs = split_docs
 

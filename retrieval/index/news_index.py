@@ -20,9 +20,8 @@ from typing import Any
 
 from corpus.article import Article
 from corpus.loader import LoadResult
-from retrieval.errors import Fix, IndexDamaged, IndexModelMismatch
+from retrieval.errors import Fix, IndexModelMismatch
 from retrieval.index.access import VectorAccess
-from retrieval.index.catalog import IndexedArticle
 from retrieval.index.chunking import Chunk, chunk_article, embedding_text
 from retrieval.index.embedding import Embedder, embed_for_index, embedder_from_settings
 from retrieval.index.planner import (
@@ -32,7 +31,9 @@ from retrieval.index.planner import (
     plan_removals,
     reread,
 )
+from retrieval.index.reads import AVG_CHUNK_WORDS, GENERATION, REBUILD_MARK, IndexReads
 from retrieval.index.report import IndexReport
+from retrieval.index.rows import IndexedArticle
 from retrieval.index.sqlite import FILE_NAME, SqliteDatabase, open_local
 from retrieval.index.stores import Database
 from retrieval.index.stories import StoryFinder, backfill_stories, signature
@@ -82,6 +83,12 @@ class NewsIndex:
                    settings.index.max_file_mb, database)
 
     @property
+    def reads(self) -> IndexReads:
+        """What a search reads of this index (`reads.py`), and nothing more."""
+        return IndexReads(self.index_dir, self.catalog, self.keywords, self.access,
+                          self.embedder)
+
+    @property
     def vectors(self) -> VectorStore:
         """The vector store, opened on first use (`stats` and the keyword side need no
         Chroma); an embedded one only once no other process has it open."""
@@ -122,30 +129,21 @@ class NewsIndex:
             return set()
         return self.catalog.all_chunk_ids() - set(self.vectors.iter_ids())
 
-    def check_consistency(self, vectors: VectorStore) -> None:
-        """Between runs both stores hold the same chunks; when the vector store holds
-        fewer, say so (searching would silently lose its dense side)."""
-        if self.catalog.pending():
-            return  # a run is in flight (or was killed): the next run settles it
-        have, listed = vectors.count(), self.catalog.chunk_count()
-        if have < listed:
-            raise IndexDamaged(
-                f"the vector store in {self.index_dir} holds {have} of the {listed} chunks "
-                "the catalog lists (deleted or damaged?): what is missing must be re-embedded",
-                fix=Fix.INDEX_AGAIN)
-
     def rebuild(self) -> None:
-        """Forget everything: used to switch models."""
+        """Forget everything: used to switch models. Until a run fills the index again,
+        reads say that a rebuild is under way rather than that the index is empty."""
         with self.db.run_lock(), self.access.pinned() as vectors:
             vectors.reset()
             with self.db.transaction() as tx:
                 self.catalog.clear(tx)
                 self.keywords.clear(tx)
+                self.catalog.write_meta(tx, REBUILD_MARK,
+                                        datetime.now(UTC).isoformat(timespec="seconds"))
             self._bump_generation()
 
     def _bump_generation(self) -> None:
         """Tells long-lived searchers, here and in other processes, to catch up."""
-        self.catalog.set_meta("generation", str(int(self.catalog.get_meta("generation") or 0) + 1))
+        self.catalog.set_meta(GENERATION, str(int(self.catalog.get_meta(GENERATION) or 0) + 1))
 
     # --- updating ------------------------------------------------------------------------
     def update(self, loaded: LoadResult, scope: list[Path], progress: Progress | None = None,
@@ -185,8 +183,9 @@ class NewsIndex:
             self._embed_and_commit(plan.embed, indexed, report, progress, batch_chunks)
             self.catalog.set_meta("last_indexed",
                                   datetime.now(UTC).isoformat(timespec="seconds"))
+            self.catalog.set_meta(REBUILD_MARK, None)  # the index is whole again
             if report.changed:
-                self.catalog.set_meta("avg_chunk_words",
+                self.catalog.set_meta(AVG_CHUNK_WORDS,
                                       f"{self.catalog.average_chunk_words():.2f}")
                 self._bump_generation()
             self.on_update(report)  # told at the end of every run: follows match its articles

@@ -1,7 +1,7 @@
 """The keyword index on PostgreSQL (server mode), ranked like the SQLite side so that a
 question gets the same passages in both modes. Every SQL statement about it lives here.
 
-Both rank candidates by `search/bm25.py`'s `rank_score`: K1 and B, a term's frequency
+Both rank candidates by `retrieval/bm25.py`'s `rank_score`: K1 and B, a term's frequency
 counted TITLE_WEIGHT times in the headline and once in the text, the length of a chunk
 in tokens of both, `rank_idf` over every chunk, and each query term re-read by the FTS5
 tokenizer. Here it is computed in SQL (the constants passed in from `bm25.py`) over the
@@ -23,14 +23,13 @@ import re
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
-from retrieval.search import bm25
+from retrieval import bm25
 from retrieval.text import stem
 from retrieval.types import SearchFilters
 
 if TYPE_CHECKING:
-    from retrieval.index.postgres import PostgresDatabase
     from retrieval.index.stores import Hits, Tx
 
 KEYWORD_SCHEMA = """
@@ -122,8 +121,14 @@ LIMIT %(k)s
 """
 
 
+class RowQueries(Protocol):
+    """What the keyword index needs of its database (`postgres.py`'s, which owns it)."""
+
+    def rows(self, query: Any, params: Any = ...) -> list[Any]: ...
+
+
 class PgKeywords:
-    def __init__(self, db: PostgresDatabase) -> None:
+    def __init__(self, db: RowQueries) -> None:
         self.db = db
 
     # --- writing (inside the catalog's transaction) ----------------------------------------

@@ -11,7 +11,7 @@ from pathlib import Path
 from corpus.article import Article
 from corpus.errors import ArticleReadError
 from corpus.loader import LoadResult
-from retrieval.index.catalog import IndexedArticle
+from retrieval.index.rows import IndexedArticle
 
 
 @dataclass

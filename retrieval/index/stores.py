@@ -3,7 +3,7 @@ and the keyword index, and the database that holds them. `sqlite.py` is one SQLi
 in the index folder; `postgres.py` a PostgreSQL database shared by several machines. Both
 give the one `Catalog` (`catalog.py`, its SQL adjusted by the database's `Dialect`) and
 their own keyword index (`keywords.py`: FTS5; `pg_keywords.py`: SQL), which returns
-candidates and document frequencies, ranked by the BM25 of `search/bm25.py`.
+candidates and document frequencies, ranked by the BM25 of `retrieval/bm25.py`.
 `NewsIndex` is given the database and takes its stores from it; opening, the lock for one
 index run at a time, checking and discarding a damaged index are the backend's too."""
 
@@ -16,9 +16,9 @@ from typing import Any, Protocol
 import numpy as np
 
 from corpus.article import Article
-from retrieval.index.catalog import ChunkRow, IndexedArticle
 from retrieval.index.chunking import Chunk
 from retrieval.index.dialect import Dialect
+from retrieval.index.rows import ChunkRow, IndexedArticle
 from retrieval.types import ArticleSummary, SearchFilters
 
 Hits = list[tuple[str, float]]  # chunk ids with their scores, best first

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from retrieval.search.rerank import Candidate
+from retrieval.search.candidates import CandidatePassage
 from retrieval.types import Passage
 
 
-def pick_passages(cands: list[Candidate], scores: np.ndarray, relevance: np.ndarray, k: int,
-                  max_per_article: int, fold_copies: bool = True) -> list[Passage]:
+def pick_passages(cands: list[CandidatePassage], scores: np.ndarray, relevance: np.ndarray,
+                  k: int, max_per_article: int, fold_copies: bool = True) -> list[Passage]:
     """Best first, at most `max_per_article` passages an article. With `fold_copies`, a
     story carried by several outlets shows once: its best-ranked copy, with the other
     outlets named in `also_in`."""

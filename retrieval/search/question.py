@@ -56,7 +56,7 @@ class ParsedQuestion:
 
     @cached_property
     def weighted_terms(self) -> list[tuple[str, str, float]]:
-        """(stem, stem between spaces as `Candidate.spaced` holds it, idf) per term."""
+        """(stem, stem between spaces as `CandidatePassage.spaced` holds it, idf) per term."""
         return [(t, f" {t} ", self.idf.get(t, 0.0)) for t in self.terms]
 
     @cached_property

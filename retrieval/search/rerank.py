@@ -13,16 +13,13 @@ from __future__ import annotations
 import json
 import math
 import re
-from dataclasses import dataclass
-from datetime import date, datetime
-from functools import cached_property, lru_cache
+from datetime import date
 from pathlib import Path
 
 import numpy as np
 
-from retrieval.search import bm25 as okapi
+from retrieval.search.candidates import CandidatePassage
 from retrieval.search.question import ParsedQuestion
-from retrieval.text import sentence_stems, stem, words
 
 FEATURES = (
     "dense", "bm25", "rrf", "coverage", "title_coverage", "sentence_coverage", "names",
@@ -37,68 +34,7 @@ DATE_FEATURES = ("in_window", "log_days_before", "after_today", "undated", "rece
                  "recent_30", "after_week")
 
 
-def _spaced(line: str) -> str:
-    """' a  b  c ' from 'a b c'. Porter stems "s" to "", so a line can hold empty stems
-    (two spaces in a row, or one at an end): those take the slower path that drops them."""
-    if "  " in line or line[:1] == " " or line[-1:] == " ":
-        return " " + "  ".join(line.split()) + " "
-    return " " + line.replace(" ", "  ") + " "
-
-
-@dataclass
-class Candidate:
-    chunk_id: str
-    article_id: str
-    ord: int
-    text: str
-    title: str
-    published: date | None
-    dense: float = 0.0
-    bm25: float = 0.0
-    dense_rank: int | None = None
-    bm25_rank: int | None = None
-    stems: str | None = None  # sentence_stems(text), precomputed at index time
-    url: str = ""
-    source: str = ""
-    published_at: datetime | None = None  # `published` is its day
-    story_id: str | None = None  # copies of one story across outlets share it
-
-    # The stems as strings in which every stem sits between its own two spaces, so
-    # that counting and finding a question's few terms are C-level substring searches:
-    # far cheaper per question than building a Counter of every stem of every candidate.
-    @cached_property
-    def spaced_sentences(self) -> list[str]:
-        stems = self.stems if self.stems is not None else sentence_stems(self.text)
-        return [_spaced(line) for line in stems.split("\n")]
-
-    @cached_property
-    def spaced(self) -> str:
-        return "".join(s for s in self.spaced_sentences if len(s) > 2) or "  "
-
-    @cached_property
-    def length(self) -> int:
-        """Number of stems."""
-        return self.spaced.count("  ") + 1 if self.spaced.strip() else 0
-
-    @cached_property
-    def title_stems(self) -> tuple[str, ...]:
-        return _title_stems(self.title)
-
-
 _DIGIT = re.compile(r" \d")
-
-
-@lru_cache(maxsize=4096)
-def _title_stems(title: str) -> tuple[str, ...]:
-    return tuple(stem(w) for w in words(title))
-
-
-def bm25(query: ParsedQuestion, cand: Candidate, avg_len: float) -> float:
-    """BM25 (`bm25.py`) of the passage and its headline for the question's stems."""
-    title, spaced = cand.title_stems, cand.spaced
-    title_weight = okapi.TITLE_WEIGHT
-    return okapi.score([(spaced.count(padded) + title_weight * title.count(term), idf)
-                        for term, padded, idf in query.weighted_terms], cand.length, avg_len)
 
 
 def _dates(query: ParsedQuestion, published: date | None) -> tuple[float, ...]:
@@ -113,7 +49,7 @@ def _dates(query: ParsedQuestion, published: date | None) -> tuple[float, ...]:
             float(-1 <= days <= 7), float(-1 <= days <= 30))
 
 
-def features(query: ParsedQuestion, cands: list[Candidate]) -> np.ndarray:
+def features(query: ParsedQuestion, cands: list[CandidatePassage]) -> np.ndarray:
     out = np.zeros((len(cands), len(FEATURES)), dtype=np.float32)
     top_bm25 = max((c.bm25 for c in cands), default=0.0) or 1.0
     siblings: dict[str, int] = {}
@@ -182,7 +118,7 @@ class Reranker:
         for name in DATE_FEATURES:
             self.content_vector[FEATURES.index(name)] = 0.0
 
-    def score(self, query: ParsedQuestion, cands: list[Candidate]
+    def score(self, query: ParsedQuestion, cands: list[CandidatePassage]
               ) -> tuple[np.ndarray, np.ndarray]:
         """(ranking score, relevance): relevance ignores the date features."""
         if not cands:

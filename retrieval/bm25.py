@@ -1,6 +1,6 @@
 """BM25, in one place: its constants, the headline's weight, IDF and the score.
 
-Two parts of search use it:
+Two parts use it, so it sits beside both (the index imports nothing of search):
 - the keyword stores choose candidates by `rank_score`. SQLite's FTS5 computes it inside
   its `bm25()` (whose k1 and b are fixed at FTS5's 1.2 and 0.75, hence K1 and B here; the
   headline weight is passed in), which is what keeps the keyword side fast on a large
