@@ -97,6 +97,23 @@ def _writer(folder: Path | None, system: str):
     return write
 
 
+def newsbot_row(folder: Path, index_dir: Path, questions: list, out_dir: Path | None
+                ) -> list[object]:
+    """newsbot's scores on an index of the data's articles, built first when missing."""
+    if not (index_dir / "manifest.sqlite").exists():
+        print(f"building newsbot index in {index_dir} ...", flush=True)
+        subprocess.run([sys.executable, "-m", "bot", "index", str(folder / "articles.jsonl.gz")],
+                       env={**os.environ, "NEWSBOT_INDEX_DIR": str(index_dir)}, check=True)
+    from retrieval.evaluation import evaluate
+    from retrieval.index.news_index import NewsIndex
+    from retrieval.search.searcher import Searcher
+    from retrieval.settings import get_settings
+
+    news_index = NewsIndex.open(get_settings(), index_dir=index_dir)
+    return row("newsbot (hybrid + rerank)",
+               evaluate(Searcher(news_index), questions, on_result=_writer(out_dir, "newsbot")))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", default="news-dev-small")
@@ -123,22 +140,9 @@ def main() -> None:
     work.mkdir(parents=True, exist_ok=True)
 
     systems = set(args.systems.split(","))
-    index_dir = work / "newsbot-index"
-    if "newsbot" in systems and not (index_dir / "manifest.sqlite").exists():
-        print(f"building newsbot index in {index_dir} ...", flush=True)
-        subprocess.run([sys.executable, "-m", "bot", "index", str(folder / "articles.jsonl.gz")],
-                       env={**os.environ, "NEWSBOT_INDEX_DIR": str(index_dir)}, check=True)
-    from retrieval.evaluation import evaluate
-    from retrieval.index.news_index import NewsIndex
-    from retrieval.search.searcher import Searcher
-    from retrieval.settings import get_settings
-
     rows = []
     if "newsbot" in systems:
-        news_index = NewsIndex.open(get_settings(), index_dir=index_dir)
-        rows.append(row("newsbot (hybrid + rerank)",
-                        evaluate(Searcher(news_index), questions,
-                                 on_result=_writer(args.out_dir, "newsbot"))))
+        rows.append(newsbot_row(folder, work / "newsbot-index", questions, args.out_dir))
     peers = systems - {"newsbot"}
     docs = peer_documents(read_records(folder / "articles.jsonl.gz")) if peers else []
     if "dense" in systems:

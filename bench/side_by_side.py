@@ -123,6 +123,67 @@ def index_summary(index_dir: Path) -> tuple[dict[str, str], set[str], set[str]]:
         index.close()
 
 
+class SearchLoad:
+    """New `newsbot search` processes every `every` seconds, at most IN_FLIGHT at once,
+    counted into the report (with the index's largest size seen) until `done` is set."""
+
+    def __init__(self, env: dict[str, str], timeout: float, every: float,
+                 report: StressReport, index_dir: Path) -> None:
+        self.env, self.timeout, self.every = env, timeout, every
+        self.report, self.index_dir = report, index_dir
+        self.done = threading.Event()
+        self.lock = threading.Lock()
+        self.slots = threading.BoundedSemaphore(IN_FLIGHT)
+
+    def one_search(self, n: int) -> None:
+        try:
+            result = newsbot(["search", f"Which {WORDS[n % len(WORDS)]} was in the news?",
+                              "-k", "3", "--json"], self.env, self.timeout)
+            problem = "" if result.returncode == 0 else \
+                f"exit {result.returncode}: {(result.stderr or result.stdout).strip()[-300:]}"
+        except subprocess.TimeoutExpired:
+            problem = f"no answer within {self.timeout:g} s"
+        with self.lock:
+            self.report.searches += 1
+            if problem:
+                self.report.failed_searches.append(problem)
+
+    def search_in_slot(self, n: int) -> None:
+        try:
+            self.one_search(n)
+        finally:
+            self.slots.release()
+
+    def spawn_searches(self) -> None:
+        threads, n = [], 0
+        while not self.done.is_set():
+            if self.slots.acquire(blocking=False):  # else this tick is skipped: see IN_FLIGHT
+                thread = threading.Thread(target=self.search_in_slot, args=(n,))
+                thread.start()
+                threads.append(thread)
+                n += 1
+            self.report.max_bytes = max(self.report.max_bytes, folder_bytes(self.index_dir))
+            self.done.wait(self.every)
+        for thread in threads:
+            thread.join()
+
+
+def index_runs(folder: Path, runs: int, articles: int, rng: random.Random,
+               env: dict[str, str], timeout: float, report: StressReport) -> None:
+    """`runs` index runs, each after changing the corpus, their exit codes and times."""
+    for run in range(1, runs + 1):
+        change_corpus(folder, run, articles, rng)
+        began = time.monotonic()
+        try:
+            done_run = newsbot(["index", str(folder), "--json"], env, timeout)
+            report.runs.append(done_run.returncode)
+            if done_run.returncode:
+                report.run_errors.append(done_run.stderr.strip()[-300:])
+        except subprocess.TimeoutExpired:
+            report.runs.append(-1)
+        report.run_seconds.append(round(time.monotonic() - began, 1))
+
+
 def run_stress(work: Path, runs: int = 10, articles: int = 300, search_every: float = 0.5,
                ask_every: float = 1.0, timeout: float = 600.0, seed: int = 7) -> StressReport:
     rng = random.Random(seed)
@@ -137,59 +198,13 @@ def run_stress(work: Path, runs: int = 10, articles: int = 300, search_every: fl
     long_lived = subprocess.Popen(
         [sys.executable, "-c", LONG_LIVED, str(stop), str(ask_every), *WORDS[:3]], env=env,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, preexec_fn=_limit_files)
-    done = threading.Event()
-    lock = threading.Lock()
-
-    def one_search(n: int) -> None:
-        try:
-            result = newsbot(["search", f"Which {WORDS[n % len(WORDS)]} was in the news?",
-                              "-k", "3", "--json"], env, timeout)
-            problem = "" if result.returncode == 0 else \
-                f"exit {result.returncode}: {(result.stderr or result.stdout).strip()[-300:]}"
-        except subprocess.TimeoutExpired:
-            problem = f"no answer within {timeout:g} s"
-        with lock:
-            report.searches += 1
-            if problem:
-                report.failed_searches.append(problem)
-
-    slots = threading.BoundedSemaphore(IN_FLIGHT)
-
-    def search_in_slot(n: int) -> None:
-        try:
-            one_search(n)
-        finally:
-            slots.release()
-
-    def spawn_searches() -> None:
-        threads, n = [], 0
-        while not done.is_set():
-            if slots.acquire(blocking=False):  # else this tick is skipped: see IN_FLIGHT
-                thread = threading.Thread(target=search_in_slot, args=(n,))
-                thread.start()
-                threads.append(thread)
-                n += 1
-            report.max_bytes = max(report.max_bytes, folder_bytes(index_dir))
-            done.wait(search_every)
-        for thread in threads:
-            thread.join()
-
-    spawner = threading.Thread(target=spawn_searches)
+    load = SearchLoad(env, timeout, search_every, report, index_dir)
+    spawner = threading.Thread(target=load.spawn_searches)
     spawner.start()
     try:
-        for run in range(1, runs + 1):
-            change_corpus(folder, run, articles, rng)
-            began = time.monotonic()
-            try:
-                done_run = newsbot(["index", str(folder), "--json"], env, timeout)
-                report.runs.append(done_run.returncode)
-                if done_run.returncode:
-                    report.run_errors.append(done_run.stderr.strip()[-300:])
-            except subprocess.TimeoutExpired:
-                report.runs.append(-1)
-            report.run_seconds.append(round(time.monotonic() - began, 1))
+        index_runs(folder, runs, articles, rng, env, timeout, report)
     finally:
-        done.set()
+        load.done.set()
         spawner.join()
         stop.touch()
         out, _ = long_lived.communicate(timeout=timeout)

@@ -11,6 +11,8 @@ ALLOWED = {"corpus": {"corpus"}, "retrieval": {"corpus", "retrieval"},
            "bot": {"corpus", "retrieval", "bot"}}
 MAX_LINES = 300
 MAX_FUNCTION_LINES = 60
+# The tools beside the product: the benchmarks and the trainers of its shipped weights.
+TOOLS = ("bench", "training")
 
 
 def modules(package: str) -> list[Path]:
@@ -127,7 +129,7 @@ def test_the_front_ends_use_the_core_through_its_faces() -> None:
 
 
 def test_modules_read_in_one_sitting() -> None:
-    long = [f"{path.relative_to(REPO)}: {n} lines" for package in ALLOWED
+    long = [f"{path.relative_to(REPO)}: {n} lines" for package in (*ALLOWED, *TOOLS)
             for path in modules(package)
             if (n := len(path.read_text(encoding="utf-8").splitlines())) > MAX_LINES]
     assert not long
@@ -137,11 +139,33 @@ def test_functions_read_in_one_sitting() -> None:
     """No function or method (nested ones count on their own too) is over 60 lines, from
     `def` to its last line: a click command's options are not its body."""
     long = [f"{path.relative_to(REPO)}:{node.lineno} {node.name}: {n} lines"
-            for package in ALLOWED for path in modules(package)
+            for package in (*ALLOWED, *TOOLS) for path in modules(package)
             for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
             and (n := (node.end_lineno or 0) - node.lineno + 1) > MAX_FUNCTION_LINES]
     assert not long
+
+
+def test_the_tools_run_as_packages_and_import_no_test_code() -> None:
+    """bench/ and training/ run as `python -m bench.NAME`: regular packages with no
+    `sys.path` edits, importing nothing from tests/ (what tests and benchmarks both need,
+    the service stand-ins, is in `standins/`), and no import cycles among their modules."""
+    test_code = {path.stem for path in (REPO / "tests").glob("*.py")} | {"tests"}
+    wrong = [f"{tool}/ has no __init__.py" for tool in TOOLS
+             if not (REPO / tool / "__init__.py").exists()]
+    for path in (p for tool in TOOLS for p in modules(tool)):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (isinstance(node, ast.Attribute) and node.attr == "path"
+                    and isinstance(node.value, ast.Name) and node.value.id == "sys"):
+                wrong.append(f"{path.relative_to(REPO)}:{node.lineno} edits sys.path")
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            wrong += [f"{path.relative_to(REPO)} imports {n}" for n in names
+                      if n.split(".")[0] in test_code]
+    assert not wrong
+    graphs = {tool: imports_among(tool) for tool in TOOLS}
+    assert "bench.discord_serving" in graphs["bench"]["bench.members_load"]  # imports seen
+    assert not [" -> ".join(cycle) for graph in graphs.values() for cycle in cycles(graph)]
 
 
 def test_every_folder_is_a_packaged_regular_package() -> None:

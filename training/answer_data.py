@@ -28,6 +28,7 @@ import sys
 import time
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
@@ -52,6 +53,30 @@ def week_of(day: date, weeks: list[date]) -> str:
 
 def clean_gold(answer: str) -> str:
     return answer.strip().strip("“”\"'‘’")
+
+
+def dumped(q: Any, week: str | None, result: Any, kind: str, ages: list, found: list,
+           gold: str, spans: list | None) -> dict:
+    """One question's line: what the trainer needs to recompute every feature."""
+    return {
+        "id": q.id, "week": week,
+        "question": q.question, "answer": gold, "answerable": q.answerable,
+        "kind": kind,
+        "relevances": [p.relevance for p in result.passages],
+        "passages": [p.text for p in result.passages],  # to recompute features
+        "published": [p.published_at.date().isoformat() if p.published_at else None
+                      for p in result.passages],
+        "date": q.date.isoformat() if q.date else None,
+        "idf": result.question.idf, "names": list(result.question.names),
+        "passage_gold": [contains_answer(gold, p.text) for p in result.passages],
+        "ages": ages,
+        "sentences": [{
+            "passage": s.passage, "position": s.position, "text": s.text,
+            "values": s.values, "spans": [sp.text for sp in s.spans],
+            "label": contains_answer(gold, s.text),
+        } for s in found],
+        **({"spans": [vars(sp) for sp in spans]} if spans is not None else {}),
+    }
 
 
 def main() -> None:
@@ -92,25 +117,8 @@ def main() -> None:
             gold = clean_gold(q.answer)
             spans = reader.read(question.text, [p.text for p in result.passages[:READ]]) \
                 if reader else None
-            out.write(json.dumps({
-                "id": q.id, "week": week,
-                "question": q.question, "answer": gold, "answerable": q.answerable,
-                "kind": question.kind,
-                "relevances": [p.relevance for p in result.passages],
-                "passages": [p.text for p in result.passages],  # to recompute features
-                "published": [p.published_at.date().isoformat() if p.published_at else None
-                              for p in result.passages],
-                "date": q.date.isoformat() if q.date else None,
-                "idf": result.question.idf, "names": list(result.question.names),
-                "passage_gold": [contains_answer(gold, p.text) for p in result.passages],
-                "ages": ages,
-                "sentences": [{
-                    "passage": s.passage, "position": s.position, "text": s.text,
-                    "values": s.values, "spans": [sp.text for sp in s.spans],
-                    "label": contains_answer(gold, s.text),
-                } for s in found],
-                **({"spans": [vars(sp) for sp in spans]} if spans is not None else {}),
-            }, ensure_ascii=False) + "\n")
+            line = dumped(q, week, result, question.kind, ages, found, gold, spans)
+            out.write(json.dumps(line, ensure_ascii=False) + "\n")
             if n % 100 == 0:
                 print(f"{n}/{len(questions)} in {time.perf_counter() - started:.0f} s",
                       file=sys.stderr, flush=True)
