@@ -24,6 +24,7 @@ from bot.discord_commands import discord_, feedback
 from bot.doctor_command import doctor
 from bot.eval_command import eval_
 from bot.feeds_commands import feeds, fetch
+from bot.follow_commands import follow
 from bot.watch_command import watch
 from corpus.errors import NewsbotError
 
@@ -87,6 +88,8 @@ def index(ctx: click.Context, paths: tuple[Path, ...], rebuild: bool, as_json: b
         click.secho(f"failed {error}", fg="yellow", err=True)  # counted in "failed N"
     for unusable in report.unusable:  # not a failure: a user's folder holds such files
         click.secho(f"skipped {unusable}", dim=True, err=True)
+    for note in report.notes:
+        click.secho(f"note: {note}", fg="cyan", err=True)
     if verbose:
         for name in report.skipped:
             click.secho(f"passed over {name}: not an article type", dim=True, err=True)
@@ -251,6 +254,7 @@ def main() -> None:
 cli.add_command(eval_)
 cli.add_command(feeds)
 cli.add_command(fetch)
+cli.add_command(follow)
 cli.add_command(watch)
 cli.add_command(discord_)
 cli.add_command(feedback)

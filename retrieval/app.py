@@ -29,6 +29,7 @@ from retrieval.health import Check, HealthLog, http_get, index_checks, service_c
 from retrieval.index.embedding import Embedder
 from retrieval.index.news_index import NewsIndex, Progress
 from retrieval.index.report import IndexReport
+from retrieval.index.sources import record_sources, sources_to_index
 from retrieval.search.searcher import Searcher, SearchResult
 from retrieval.settings import Settings, get_settings
 from retrieval.types import Answer, ArticleSummary, Passage, SearchFilters
@@ -160,8 +161,9 @@ class NewsApp:
         if k < 1:
             raise InvalidRequest(f"k must be at least 1 (got {k})")
         question = clean_question(question)
-        return self.searcher.search(question, k=k, filters=filters, today=today,
-                                    all_copies=all_copies)
+        with self.index_store.db.errors():  # a garbled keyword index: one line, the fix
+            return self.searcher.search(question, k=k, filters=filters, today=today,
+                                        all_copies=all_copies)
 
     def answer(self, question: str, history: History | None = None,
                filters: SearchFilters | None = None, today: date | None = None,
@@ -169,27 +171,25 @@ class NewsApp:
         """A cited answer; `history` holds earlier (question, answer) turns, and
         `on_token` receives an LLM's answer as it is written."""
         question = clean_question(question)
-        return self.answerer.answer(question, history=history, filters=filters, today=today,
-                                    on_token=on_token)
+        with self.index_store.db.errors():
+            return self.answerer.answer(question, history=history, filters=filters,
+                                        today=today, on_token=on_token)
 
     # --- indexing -----------------------------------------------------------------------------
     def index(self, paths: Iterable[Path] | None = None, *, rebuild: bool = False,
               progress: Progress | None = None) -> IndexReport:
-        """Bring the index in step with PATHS (default: the configured corpus): new and
-        changed articles embedded, vanished ones removed. Read problems are in the
-        report's `errors`; they never stop the run."""
-        targets = [Path(p) for p in paths] if paths else [Path(self.settings.index.corpus_dir)]
+        """Bring the index in step with PATHS (default: `sources_to_index`): new and changed
+        articles embedded, vanished ones removed; read problems never stop the run."""
+        targets, gone = sources_to_index(self.settings.index, self.index_store.index_dir,
+                                         [Path(p) for p in paths or []], rebuild)
         if rebuild:
-            missing = [str(p) for p in targets if not p.expanduser().exists()]
-            if missing:  # a typo must not cost the whole index
-                raise InvalidRequest(f"{missing[0]}: no such file or folder; nothing was "
-                                     "rebuilt")
             self.rebuild()
         else:
             self.index_store.check_model()
         loaded = load_articles(targets, self.settings.index.max_file_mb)
         report = self.index_store.update(loaded, targets, progress=progress)
-        report.skipped, report.unusable = loaded.skipped, loaded.unusable
+        report.skipped, report.unusable = loaded.skipped, loaded.unusable + gone
+        report.notes = record_sources(self.index_store.index_dir, targets, replace=rebuild)
         return report
 
     def index_changes(self, changed: Iterable[Path], progress: Progress | None = None

@@ -12,10 +12,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from retrieval.errors import IndexBusy, VectorStoreUnreachable
+from retrieval.errors import IndexBusy, VectorStoreError, VectorStoreUnreachable
 from retrieval.index.gate import Gate
 from retrieval.index.lease import StoreLease
-from retrieval.index.vectors import VectorStore, open_client
+from retrieval.index.vectors import VectorStore, discard_local_store, open_client, probe
 
 WRITER_WAIT_S = 60.0  # an index run waits this long for searches elsewhere to let go
 READER_WAIT_S = 3.0   # a search waits this long, then answers from the keyword side
@@ -35,6 +35,7 @@ class VectorAccess:
         self._lock = threading.RLock()  # opening and closing
         self._closed = threading.Event()
         self._watcher: threading.Thread | None = None
+        self.discard_damaged = False  # a rebuild: a local store that fails to open is redone
 
     # --- using it -----------------------------------------------------------------------
     @property
@@ -103,8 +104,7 @@ class VectorAccess:
                 f"{holder.get('pid', '?')} ({holder.get('role', 'unknown')}) and was not "
                 f"let go within {wait_s:g} s; try again when it has finished")
         try:
-            self._store = VectorStore(self._client or open_client(self.index_dir),
-                                      self._collection)
+            self._store = self._connect()
         except BaseException:
             if self._lease:
                 self._lease.release()
@@ -114,6 +114,24 @@ class VectorAccess:
                                              name="newsbot-store-lease")
             self._watcher.start()
         return self._store
+
+    def _connect(self) -> VectorStore:
+        """The store, under the lease. On a rebuild, a local store too damaged to open or
+        read is deleted and started afresh (the rebuild re-embeds everything anyway)."""
+        if self._client is not None:
+            return VectorStore(self._client, self._collection)
+        try:
+            store = VectorStore(open_client(self.index_dir), self._collection)
+            if self.discard_damaged:
+                probe(store)
+            return store
+        except VectorStoreUnreachable:
+            raise
+        except VectorStoreError:
+            if not self.discard_damaged:
+                raise
+        discard_local_store(self.index_dir)
+        return VectorStore(open_client(self.index_dir), self._collection)
 
     # --- letting go ----------------------------------------------------------------------
     def release(self, timeout: float | None = None) -> bool:

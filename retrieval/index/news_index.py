@@ -78,9 +78,11 @@ class NewsIndex:
             database, client = open_server(settings, directory, create)
         else:
             database, client = open_local(directory, create, discard_damaged), None
-        return cls(directory, embedder or embedder_from_settings(settings), client,
-                   settings.index.collection, settings.index.chunk_max_chars, create,
-                   settings.index.max_file_mb, database)
+        index = cls(directory, embedder or embedder_from_settings(settings), client,
+                    settings.index.collection, settings.index.chunk_max_chars, create,
+                    settings.index.max_file_mb, database)
+        index.access.discard_damaged = discard_damaged
+        return index
 
     @property
     def reads(self) -> IndexReads:

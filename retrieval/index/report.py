@@ -24,6 +24,7 @@ class IndexReport:
     skipped: list[str] = field(default_factory=list)  # files of types that are not read
     # Files no reader can use (empty, unreadable): listed once, not failures of the run.
     unusable: list[ArticleReadError] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # how this run relates to the index
 
     @property
     def failed(self) -> int:

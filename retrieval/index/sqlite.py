@@ -113,7 +113,7 @@ def open_local(index_dir: Path, create: bool, discard_damaged: bool = False) -> 
         database = SqliteDatabase(index_dir / FILE_NAME, create)
         if discard_damaged:
             try:
-                database.check()
+                database.check(keywords=True)
             except IndexDamaged:
                 database.close()
                 raise
@@ -239,11 +239,16 @@ class SqliteDatabase:
 
     # --- schema --------------------------------------------------------------------------
 
-    def check(self) -> None:
+    def check(self, keywords: bool = False) -> None:
         """SQLite's quick check of every page (fast: tens of ms for a small index): damage
-        inside the file is an `IndexDamaged` error, not a wrong answer later."""
+        inside the file is an `IndexDamaged` error, not a wrong answer later. With
+        `keywords` (a rebuild), also FTS5's own check of the keyword index, whose pages
+        can be garbled while the file's structure holds."""
         with storage_errors(self.path.parent):
             problems = [r[0] for r in self.writer.execute("PRAGMA quick_check(3)")]
+            if keywords and problems == ["ok"]:  # FTS5's own check: raises when garbled
+                self.writer.execute("INSERT INTO chunks_fts (chunks_fts) "
+                                    "VALUES ('integrity-check')")
         if problems != ["ok"]:
             detail = " ".join(" ".join(problems).split())[:160]
             raise IndexDamaged(f"the index in {self.path.parent} is damaged ({detail})",

@@ -3,6 +3,7 @@ embedding function would try to download a model) and keep telemetry off."""
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -12,7 +13,7 @@ import numpy as np
 from pydantic import SecretStr
 
 from corpus.article import Article
-from retrieval.errors import VectorStoreError, VectorStoreUnreachable
+from retrieval.errors import Fix, VectorStoreError, VectorStoreUnreachable
 from retrieval.index.chunking import Chunk
 
 
@@ -37,9 +38,29 @@ def _connect(path: str, host: str | None = None, port: int = 8000,
         return chromadb.PersistentClient(path=path, settings=chroma_settings)
     except Exception as exc:  # chromadb raises many types
         where = f"{host}:{port}" if host else path
-        raise VectorStoreError(f"cannot open the Chroma store at {where}: "
-                               f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
-                               ) from exc
+        detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        if host:
+            raise VectorStoreError(f"cannot open the Chroma store at {where}: {detail}") from exc
+        # A local store that does not open is damaged: a rebuild starts it afresh.
+        raise VectorStoreError(f"cannot open the Chroma store at {where} (damaged?): "
+                               f"{detail}", fix=Fix.REBUILD) from exc
+
+
+def discard_local_store(index_dir: Path) -> None:
+    """Delete the embedded Chroma store (a rebuild from damage starts it afresh)."""
+    shutil.rmtree(index_dir / "chroma", ignore_errors=True)
+
+
+def probe(store: VectorStore) -> None:
+    """Read the store once: a damaged file may open and fail only at its first read."""
+    try:
+        store.count()
+    except VectorStoreError:
+        raise
+    except Exception as exc:  # chromadb raises many types
+        raise VectorStoreError(f"the Chroma store cannot be read (damaged?): "
+                               f"{str(exc).splitlines()[0] if str(exc) else exc!r}",
+                               fix=Fix.REBUILD) from exc
 
 
 def chunk_metadata(article: Article, chunk: Chunk) -> dict[str, Any]:
