@@ -32,8 +32,9 @@ def test_html_cleaning_is_a_direct_dependency() -> None:
 
 def test_every_install_line_installs_this_checkout_or_its_wheel() -> None:
     texts = [REPO / "README.md", REPO / "bench" / "README.md", REPO / "scripts" / "setup",
-             REPO / ".ci" / "run",
-             *[p for d in ("bot", "corpus", "retrieval") for p in sorted((REPO / d).rglob("*.py"))]]
+             REPO / ".ci" / "run", *sorted((REPO / "docs").glob("*.md")),
+             *[p for d in ("bot", "corpus", "retrieval", "bench", "training")
+               for p in sorted((REPO / d).rglob("*.py"))]]
     for path in texts:
         for line in path.read_text("utf-8").splitlines():
             # The first package named after the options: another project's (torch,
@@ -43,3 +44,20 @@ def test_every_install_line_installs_this_checkout_or_its_wheel() -> None:
                 name = target.strip("'\"")
                 assert not re.match(r"newsbot(-qa)?($|\[)", name), \
                     f"{path.relative_to(REPO)}: {line.strip()}"
+
+
+def _names(lines: list[str]) -> set[str]:
+    return {re.split(r"[<>=\[ ;]", line)[0].lower().replace("_", "-") for line in lines}
+
+
+def test_the_test_install_is_what_the_tests_need_and_no_more() -> None:
+    """`scripts/setup` installs the `test` extra: no package only the trainers or the
+    benchmarks need (datasets and accelerate bring pyarrow and pandas); `dev` is all."""
+    extras = _project()["optional-dependencies"]
+    assert {"pytest", "pexpect", "ruff", "newsbot-qa"} <= _names(extras["test"])
+    training_only = {"datasets", "accelerate", "scikit-learn", "scipy", "pandas", "pyarrow"}
+    assert not _names(extras["test"]) & training_only
+    assert not _names(extras["test"]) & _names(extras["bench"])
+    assert extras["dev"] == ["newsbot-qa[test,bench,train]"]
+    setup = (REPO / "scripts" / "setup").read_text("utf-8")
+    assert 'install --quiet -e ".[test]"' in setup and '-e ".[dev]"' not in setup
