@@ -9,7 +9,7 @@ from conftest import index_rows, story, write_article
 
 from corpus import load_articles
 from retrieval.search.langchain_retriever import NewsRetriever
-from retrieval.search.rerank import Reranker
+from retrieval.search.rerank import Reranker, RerankModel
 from retrieval.search.searcher import Searcher
 from retrieval.types import SearchFilters
 
@@ -177,8 +177,8 @@ def test_a_long_lived_searcher_follows_index_runs(searcher: Searcher, tmp_path: 
     assert searcher._chunk_count == searcher.index.stats()["chunks"]
 
 
-def test_untrained_reranker_falls_back_to_fusion(searcher: Searcher) -> None:
-    searcher.reranker = Reranker(weights={})
+def test_plain_fusion_reranker_still_ranks(searcher: Searcher) -> None:
+    searcher.reranker = Reranker(RerankModel.plain_fusion())
     result = searcher.search("Perseverance rover Jezero", k=2)
     assert titles(result)[0] == "Rover finds organic molecules"
 

@@ -13,11 +13,16 @@ from __future__ import annotations
 import json
 import math
 import re
+from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 
+from retrieval.errors import ModelWeightsError
+from retrieval.models.linear import LinearModel, check_names
 from retrieval.search.candidates import CandidatePassage
 from retrieval.search.question import ParsedQuestion
 
@@ -103,17 +108,45 @@ def features(query: ParsedQuestion, cands: list[CandidatePassage]) -> np.ndarray
     return out
 
 
+@dataclass(frozen=True)
+class RerankModel(LinearModel):
+    """The rerank's weights: a plain weighted sum of `FEATURES` (they are already on
+    comparable scales, so no mean, scale or squash is fitted)."""
+    features: ClassVar[tuple[str, ...]] = FEATURES
+
+    @classmethod
+    def from_weights(cls, weights: dict, where: str) -> RerankModel:
+        check_names(weights, FEATURES, where)
+        n = len(FEATURES)
+        return cls(np.array([float(weights[f]) for f in FEATURES]), 0.0, np.zeros(n), np.ones(n))
+
+    @classmethod
+    def plain_fusion(cls) -> RerankModel:
+        """Rank fusion alone, for measuring what the fitted weights add."""
+        return cls.from_weights({f: float(f == "rrf") for f in FEATURES}, "plain fusion")
+
+
+@lru_cache(maxsize=1)
+def shipped_rerank() -> RerankModel:
+    """The fitted weights beside this file; missing or unreadable is an error, never a
+    silent fall back to plain fusion."""
+    try:
+        weights = json.loads(WEIGHTS_FILE.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ModelWeightsError(f"{WEIGHTS_FILE}: the rerank weights cannot be read ({exc}); "
+                                "reinstall newsbot") from exc
+    if not isinstance(weights, dict):
+        raise ModelWeightsError(f"{WEIGHTS_FILE}: not a table of weights; reinstall newsbot")
+    return RerankModel.from_weights(weights, WEIGHTS_FILE.name)
+
+
 class Reranker:
-    """score = features · weights + bias."""
+    """score = features · weights."""
 
-    def __init__(self, weights: dict[str, float] | None = None) -> None:
-        if weights is None:
-            weights = json.loads(WEIGHTS_FILE.read_text()) if WEIGHTS_FILE.exists() else {}
-        self.weights = weights
-        self.vector = np.array([weights.get(name, 0.0) for name in FEATURES], dtype=np.float32)
-        if not weights:  # untrained fallback: plain fusion
-            self.vector[FEATURES.index("rrf")] = 1.0
-
+    def __init__(self, model: RerankModel | None = None) -> None:
+        model = model or shipped_rerank()
+        self.model = model
+        self.vector = model.weights.astype(np.float32)
         self.content_vector = self.vector.copy()
         for name in DATE_FEATURES:
             self.content_vector[FEATURES.index(name)] = 0.0
