@@ -35,7 +35,7 @@ RETIRED = {
 
 
 log = logging.getLogger("newsbot.settings")
-_warned: set[str] = set()  # each unknown name once per process
+_warned: set[str] = set()  # each misspelled name warned about once per process
 
 
 def _dotenv_names(path: Path) -> list[str]:
@@ -59,9 +59,9 @@ def warn_unknown_names(known: set[str]) -> None:
         upper = name.upper()
         if not upper.startswith("NEWSBOT_") or upper in known or name in _warned:
             continue
-        _warned.add(name)
         # Compared without the shared prefix, which would make every pair look alike.
         close = difflib.get_close_matches(upper[8:], settings, n=1, cutoff=0.8)
         if close:  # far from every setting: some other tool's variable, not a typo
+            _warned.add(name)  # (only then: a later, larger set of settings may match it)
             log.warning("%s is not a newsbot setting; did you mean NEWSBOT_%s?", name,
                         close[0])

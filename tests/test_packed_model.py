@@ -75,7 +75,8 @@ def test_questions_on_onnx_and_index_batches_on_its_weights_agree(
 
 def test_a_search_with_it_never_imports_torch(packed: Path, tmp_path: Path) -> None:
     code = ("import sys; from retrieval.index.embedding import make_embedder; "
-            f"e = make_embedder({str(packed)!r}); e.embed_query('a question'); "
+            f"e = make_embedder({str(packed)!r}, cache_dir={str(tmp_path)!r}); "
+            "e.embed_query('a question'); "
             "e.embed_documents(['a passage']); print('torch' in sys.modules)")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=120, cwd=ROOT, env={"PATH": "/usr/bin:/bin",
@@ -91,7 +92,7 @@ def test_a_broken_manifest_is_one_line_naming_the_file(packed: Path, tmp_path: P
     del manifest["bert"]
     (broken / MANIFEST).write_text(json.dumps(manifest))
     with pytest.raises(EmbeddingModelError, match=f"{broken / MANIFEST}: not a readable"):
-        OnnxEmbedder(str(broken)).embed_query("a question")
+        OnnxEmbedder(str(broken), cache_dir=tmp_path).embed_query("a question")
 
 
 def test_an_index_of_another_model_asks_for_a_rebuild_in_one_line(

@@ -1,4 +1,7 @@
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -7,7 +10,7 @@ from pydantic import SecretStr
 import retrieval.settings
 from bot.settings import BotSettings, DiscordSettings, get_settings
 from retrieval.errors import SettingsError
-from retrieval.settings import GROUPS, Settings
+from retrieval.settings import Settings
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -90,8 +93,9 @@ def read(settings: BotSettings, path: str) -> object:
 def test_every_setting_is_described_and_in_env_example() -> None:
     example = (REPO / ".env.example").read_text()
     names = set(re.findall(r"^#?\s*([A-Z][A-Z0-9_]+)=", example, re.MULTILINE))
-    assert len(GROUPS) == 7  # the core's five and bot's two
-    for group in GROUPS.values():
+    groups = BotSettings.groups()
+    assert len(groups) == 7  # the core's five and bot's two
+    for group in groups.values():
         for field, info in group.model_fields.items():
             assert info.description, f"{group.__name__}.{field}"
             assert group.env_name(field) in names, f"{group.env_name(field)} not in .env.example"
@@ -113,10 +117,11 @@ def test_every_old_variable_name_still_sets_its_setting(monkeypatch) -> None:
 
 
 def test_no_discord_or_chat_setting_is_defined_in_the_core() -> None:
-    core = [group for group in GROUPS.values() if group.__module__.startswith("retrieval.")]
+    core = list(Settings.groups().values())
+    assert all(group.__module__.startswith("retrieval.") for group in core)
     assert len(core) == 5 and set(Settings.groups()) == {
         "index", "embedding", "answers", "llm", "feeds"}
-    in_core = {group.env_name(f) for group in core for f in group.model_fields}
+    in_core = Settings.env_names()
     discord = {DiscordSettings.env_name(f) for f in DiscordSettings.model_fields}
     assert discord and not in_core & discord
     # The one NEWSBOT_DISCORD_* name the core reads is the votes' store, kept for old .env
@@ -146,3 +151,33 @@ def test_environment_and_explicit_values(monkeypatch, tmp_path: Path) -> None:
     assert get_settings(chunk_max_chars=500).index.chunk_max_chars == 500
     (tmp_path / ".env").write_text("NEWSBOT_COLLECTION=from_dotenv\n")
     assert get_settings().index.collection == "from_dotenv"  # tests run in tmp_path
+
+
+def warnings_of(code: str, tmp_path: Path, **env: str) -> list[str]:
+    """The settings warnings a fresh Python process gives running `code`."""
+    clean = {k: v for k, v in os.environ.items() if not k.upper().startswith("NEWSBOT_")}
+    proc = subprocess.run([sys.executable, "-c", "import logging; logging.basicConfig(); "
+                           + code], capture_output=True, text=True, timeout=120,
+                          cwd=tmp_path, env={**clean, **env, "PYTHONPATH": str(REPO)})
+    assert proc.returncode == 0, proc.stderr
+    return [line for line in proc.stderr.splitlines() if "newsbot.settings" in line]
+
+
+def test_a_misspelt_variable_is_warned_about_whatever_was_imported_first(tmp_path) -> None:
+    core = "from retrieval.settings import get_settings as core; core(); "
+    front = "from bot.settings import get_settings as front; front(); "
+    wrong = {"NEWSBOT_LLM_PROVIDR": "ollama", "NEWSBOT_DISCORD_GUILDZ": "1"}
+    # A process that imports only the core's settings knows every variable the core reads.
+    assert warnings_of(core, tmp_path, **wrong) == [
+        "WARNING:newsbot.settings:NEWSBOT_LLM_PROVIDR is not a newsbot setting; did you "
+        "mean NEWSBOT_LLM_PROVIDER?"]
+    # The front ends' settings know theirs too, and say so even when the core's settings
+    # were read first in the same process (they once fell silent then).
+    for code in (front, core + front):
+        said = warnings_of(code, tmp_path, **wrong)
+        assert len(said) == 2 and "did you mean NEWSBOT_DISCORD_GUILD?" in said[1], code
+    # Every front-end variable, set correctly, is never taken for a misspelt core one.
+    right = {name: "1" for name in BotSettings.env_names() - Settings.env_names()
+             if name.startswith("NEWSBOT_")}
+    right.update(NEWSBOT_DISCORD_SHARD_ID="0", NEWSBOT_DISCORD_MAX_QUESTION_CHARS="500")
+    assert len(right) > 10 and warnings_of(core + front, tmp_path, **right) == []

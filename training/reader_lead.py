@@ -58,7 +58,7 @@ def dump(index_dir: Path, questions: Path, out: Path, reader_file: Path, since: 
     app = NewsApp.open(settings, index_dir=index_dir, create=False)
     searcher = app.searcher
     embed = searcher.sentence_embedder()
-    reader = SpanReader(reader_file, settings.embedding.onnx_dir)
+    reader = SpanReader(reader_file, cache_dir=settings.embedding.onnx_dir)
     asked = [q for q in read_questions(questions) if q.date and q.date.isoformat() >= since]
     started = time.perf_counter()
     with gzip.open(out, "wt", encoding="utf-8") as handle:

@@ -36,7 +36,7 @@ from retrieval.answer.reader_lead import reads_spans
 from retrieval.answer.refusal import declines, shipped_refusal, signals, staleness
 from retrieval.errors import LLMError
 from retrieval.search.searcher import IndexExtent, Searcher, SearchResult
-from retrieval.settings import Settings, get_settings
+from retrieval.settings import Settings
 from retrieval.types import Answer, Passage, SearchFilters, Source, day_of
 
 OnToken = Callable[[str], None]
@@ -107,11 +107,10 @@ class Answerer:
     """Answers questions from what `searcher` finds; thread-safe (each question's records
     are its own)."""
 
-    def __init__(self, searcher: Searcher, chat_model: Any = None,
-                 settings: Settings | None = None) -> None:
+    def __init__(self, searcher: Searcher, chat_model: Any, settings: Settings) -> None:
         self.searcher = searcher
         self.chat_model = chat_model
-        self.settings = settings or get_settings()
+        self.settings = settings
         self.embed = searcher.sentence_embedder()
         # Read every fitted model now: weights missing or fitted for other features are an
         # error when the app opens, not on the first question.

@@ -29,7 +29,7 @@ from retrieval.errors import EmbeddingModelError
 from retrieval.models.bert import BertEncoder, read_weights
 from retrieval.models.files import resolve_model_path
 from retrieval.models.onnx import bert_feeds, onnx_session, quantize_onnx
-from retrieval.settings import BUNDLED_MODEL, get_settings
+from retrieval.settings import BUNDLED_MODEL
 
 if TYPE_CHECKING:
     from tokenizers import Encoding
@@ -146,13 +146,12 @@ class SpanReader:
     """Reads passages for a question's answer span, with the int8 ONNX reader (exported
     on first use)."""
 
-    def __init__(self, weights: Path = READER_FILE, cache_dir: Path | None = None,
+    def __init__(self, weights: Path = READER_FILE, *, cache_dir: Path,
                  base: str = BUNDLED_MODEL) -> None:
         if not weights.exists():
             raise EmbeddingModelError(f"{weights}: the answer reader's weights are missing; "
                                       "reinstall newsbot, or set NEWSBOT_ANSWER_READER=false")
         base_dir = Path(resolve_model_path(base))
-        cache_dir = cache_dir or get_settings().embedding.onnx_dir
         path = onnx_file(weights, base_dir, cache_dir)
         if path.exists():
             try:
@@ -201,7 +200,7 @@ class LazyReader:
     exports it, some seconds), shared by threads. A reader that cannot load is logged
     once and left out: answers go on with the sentences' own lead."""
 
-    def __init__(self, weights: Path = READER_FILE, cache_dir: Path | None = None) -> None:
+    def __init__(self, weights: Path = READER_FILE, *, cache_dir: Path) -> None:
         self.weights = weights
         self.cache_dir = cache_dir
         self._reader: SpanReader | None = None
@@ -214,7 +213,7 @@ class LazyReader:
             with self._loading:
                 if self._reader is None and not self._failed:
                     try:
-                        self._reader = SpanReader(self.weights, self.cache_dir)
+                        self._reader = SpanReader(self.weights, cache_dir=self.cache_dir)
                     except Exception as exc:  # any failure: the answer goes on without it
                         self._failed = True
                         log.warning("answering without the reader: %s", exc)

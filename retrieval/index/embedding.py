@@ -181,7 +181,7 @@ def onnx_available() -> bool:
 
 
 def make_embedder(model: str, device: str = "auto", batch_size: int = 4,
-                  backend: str = "onnx", cache_dir: Path | None = None,
+                  backend: str = "onnx", *, cache_dir: Path,
                   int8_questions: bool = False, fast_indexing: bool = True,
                   index_batch_size: int = 32) -> Embedder:
     """`onnx` (the default) falls back to torch when ONNX Runtime is not installed or a
@@ -249,6 +249,7 @@ def _nvidia_present() -> bool:
 def embedder_from_settings(settings: Settings) -> Embedder:
     return make_embedder(
         settings.embedding.model, settings.embedding.device, settings.embedding.batch_size,
-        settings.embedding.backend, settings.embedding.onnx_dir,
-        settings.embedding.int8_questions, settings.embedding.fast_indexing,
-        settings.embedding.index_batch_size)
+        settings.embedding.backend, cache_dir=settings.embedding.onnx_dir,
+        int8_questions=settings.embedding.int8_questions,
+        fast_indexing=settings.embedding.fast_indexing,
+        index_batch_size=settings.embedding.index_batch_size)

@@ -13,7 +13,7 @@ import numpy as np
 
 from retrieval.errors import EmbeddingModelError
 from retrieval.models.files import quiet_loading, resolve_model_path
-from retrieval.settings import BUNDLED_MODEL, get_settings
+from retrieval.settings import BUNDLED_MODEL
 
 SENTENCE_BATCH = 16
 MANIFEST = "newsbot-model.json"  # marks a model packed as int8 ONNX and int8 weights
@@ -42,7 +42,7 @@ class OnnxEmbedder:
     pooling, normalised), about three times faster on a CPU. The ONNX file is exported
     from the torch model once and cached; the tokenizer is read from `tokenizer.json`."""
 
-    def __init__(self, model: str = BUNDLED_MODEL, cache_dir: Path | None = None,
+    def __init__(self, model: str = BUNDLED_MODEL, *, cache_dir: Path,
                  batch_size: int = 4, max_tokens: int = 256, int8_questions: bool = False,
                  index_batch_size: int | None = None) -> None:
         self.name = model
@@ -50,7 +50,7 @@ class OnnxEmbedder:
         self.index_batch_size = index_batch_size or batch_size
         self.max_tokens = max_tokens
         self.int8_questions = int8_questions
-        self.cache_dir = Path(cache_dir or get_settings().embedding.onnx_dir)
+        self.cache_dir = Path(cache_dir)  # NEWSBOT_CACHE_DIR's onnx folder, from the caller
         self._session = None
         self._query_session = None
         self._sentence_session = None

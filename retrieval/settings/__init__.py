@@ -17,10 +17,10 @@ from retrieval.env_names import RETIRED, one_line_error, warn_unknown_names
 from retrieval.errors import SettingsError
 from retrieval.settings.answers import AnswerSettings, LlmSettings
 from retrieval.settings.feeds import FeedSettings
-from retrieval.settings.group import GROUPS, SettingsGroup, data_home, known_env_names
+from retrieval.settings.group import SettingsGroup, data_home
 from retrieval.settings.index import BUNDLED_MODEL, EmbeddingSettings, IndexSettings
 
-__all__ = ["BUNDLED_MODEL", "GROUPS", "AnswerSettings", "EmbeddingSettings", "FeedSettings",
+__all__ = ["BUNDLED_MODEL", "AnswerSettings", "EmbeddingSettings", "FeedSettings",
            "IndexSettings", "LlmSettings", "Settings", "SettingsGroup", "data_home",
            "get_settings", "load_settings"]
 
@@ -40,6 +40,13 @@ class Settings(BaseModel):
         return {name: info.annotation for name, info in cls.model_fields.items()
                 if isinstance(info.annotation, type) and issubclass(info.annotation,
                                                                     SettingsGroup)}
+
+    @classmethod
+    def env_names(cls) -> set[str]:
+        """Every variable these settings read: complete once the class is defined, so
+        what counts as a misspelling never depends on which modules were imported."""
+        return {group.env_name(field) for group in cls.groups().values()
+                for field in group.model_fields}
 
     @classmethod
     def by_group(cls, flat: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -68,8 +75,9 @@ S = TypeVar("S", bound=Settings)
 def load_settings(cls: type[S], overrides: dict[str, object]) -> S:
     """Settings of class `cls` from the environment, with explicit values (named as before
     the grouping) winning. A malformed value is a `SettingsError` naming the variable and
-    what it accepts; an unknown `NEWSBOT_*` name close to a setting's is warned about."""
-    warn_unknown_names(known_env_names() | set(RETIRED))
+    what it accepts; an unknown `NEWSBOT_*` name close to one that `cls` reads is warned
+    about (the front ends load their own class, which holds the core's groups too)."""
+    warn_unknown_names(cls.env_names() | set(RETIRED))
     for old, new in RETIRED.items():
         if os.environ.get(old) is not None:
             raise SettingsError(f"{old} is no longer read: {new}")

@@ -1,18 +1,14 @@
 """What every settings group shares: where its values come from (`NEWSBOT_*` environment
-variables or a `.env` file), the variable that sets each field, and the registry of
-groups that the one-line errors and the misspelled-name warning read."""
+variables or a `.env` file) and the variable that sets each field, which the one-line
+errors and the misspelled-name warning name."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
-
-# Every group defined so far, by module and class name: the core's groups, and the front
-# ends' once their module is imported (bot's Discord and chat groups).
-GROUPS: dict[str, type[SettingsGroup]] = {}
 
 
 def data_home() -> Path:
@@ -30,11 +26,6 @@ class SettingsGroup(BaseSettings):
     )
     # The pairs of fields that only mean something together, with what the pair is for.
     pairs: ClassVar[tuple[tuple[str, str, str], ...]] = ()
-
-    @classmethod
-    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
-        super().__pydantic_init_subclass__(**kwargs)
-        GROUPS[f"{cls.__module__}.{cls.__qualname__}"] = cls
 
     @classmethod
     def env_name(cls, field: str) -> str:
@@ -61,7 +52,3 @@ class SettingsGroup(BaseSettings):
                                  f"{self.env_name(b)}: {self.env_name(have[0])} is set but "
                                  f"{self.env_name(other)} is not")
 
-
-def known_env_names() -> set[str]:
-    """The variables every group defined so far reads."""
-    return {group.env_name(f) for group in GROUPS.values() for f in group.model_fields}
