@@ -58,6 +58,7 @@ def test_index_progress_is_logged_when_stderr_is_not_a_terminal(
     from bot.progress import progress_bar
 
     monkeypatch.setattr(progress_bar, "log_every_s", 0.0)
+    monkeypatch.setattr(progress_bar, "show_after_s", 0.0)
     with progress_bar(quiet=False) as update:
         update(250, 1000)
         update(1000, 1000)

@@ -22,7 +22,8 @@ from corpus.article import Article
 from corpus.loader import LoadResult
 from retrieval.errors import Fix, IndexModelMismatch
 from retrieval.index.access import VectorAccess
-from retrieval.index.chunking import Chunk, chunk_article, embedding_text
+from retrieval.index.batches import timed_batches
+from retrieval.index.chunking import Chunk, embedding_text
 from retrieval.index.embedding import Embedder, embed_for_index, embedder_from_settings
 from retrieval.index.planner import (
     Plan,
@@ -246,23 +247,14 @@ class NewsIndex:
     def _embed_and_commit(self, articles: list[Article], indexed: dict[str, IndexedArticle],
                           report: IndexReport, progress: Progress | None,
                           batch_chunks: int) -> None:
-        batch: list[tuple[Article, list[Chunk]]] = []
-        size = done = 0
-        for article in articles:
-            chunks = chunk_article(article, self.chunk_max_chars)
-            batch.append((article, chunks))
-            size += len(chunks)
-            if size >= batch_chunks:
-                self._write_batch(batch, indexed, report)
-                done += len(batch)
-                batch, size = [], 0
-                if progress:
-                    progress(done, len(articles))
-        if batch:
+        done = 0
+        for batch in timed_batches(articles, self.chunk_max_chars, batch_chunks):
             self._write_batch(batch, indexed, report)
             done += len(batch)
-        if progress:
-            progress(done, len(articles))
+            if progress:
+                progress(done, len(articles))
+        if progress and not articles:
+            progress(0, 0)
 
     def _write_batch(self, batch: list[tuple[Article, list[Chunk]]],
                      indexed: dict[str, IndexedArticle], report: IndexReport) -> None:
