@@ -28,7 +28,6 @@ from corpus.article import Article
 from corpus.readers import read_record
 from retrieval.app import NewsApp
 from retrieval.follows.match import ArticleMatch
-from retrieval.follows.service import LOCAL
 from retrieval.settings import get_settings
 
 
@@ -91,7 +90,7 @@ def replay_all(spec: dict, index_dir: Path, batch_size: int, fit: bool) -> Repla
     topics = [t["topic"] for t in spec["topics"]]
     app = open_app(index_dir, replay)
     for topic in topics + spec.get("extra_follows", []):
-        app.follows.add(LOCAL, topic)
+        app.follows.add(topic)
     batches = [articles[i:i + batch_size] for i in range(0, len(articles), batch_size)]
     restarted = False
     for number, batch in enumerate(batches):
@@ -101,7 +100,7 @@ def replay_all(spec: dict, index_dir: Path, batch_size: int, fit: bool) -> Repla
         arrived = time.perf_counter()
         report = app.index_articles(batch)
         replay.run_s.append(time.perf_counter() - arrived)
-        for notice in app.follows.take(LOCAL):
+        for notice in app.follows.take():
             replay.notices.append((notice.topic, notice.story_id, notice.article_id,
                                    time.perf_counter() - arrived, restarted))
         if fit:

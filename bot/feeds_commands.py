@@ -146,6 +146,7 @@ def fetch(ctx: click.Context) -> None:
 
     Example: newsbot fetch
     """
+    from bot.follow_commands import print_notices
     from bot.progress import progress_bar
     from corpus.errors import NewsbotError
     from corpus.feeds import FeedError
@@ -160,7 +161,8 @@ def fetch(ctx: click.Context) -> None:
                f"new articles {report.new_articles}, failed {len(report.failures)}")
     try:
         with progress_bar(False) as progress:
-            indexed = open_app(ctx, create=True).index_feeds(feeds, progress=progress)
+            app = open_app(ctx, create=True)
+            indexed = app.index_feeds(feeds, progress=progress)
     except NewsbotError:  # e.g. the index is busy: the articles are written, say so
         click.echo(f"{summary} (not indexed yet: the next fetch indexes them)")
         raise
@@ -168,5 +170,6 @@ def fetch(ctx: click.Context) -> None:
         click.secho(f"skipped {error}", fg="yellow", err=True)
     click.echo(f"{summary} (indexed: added {indexed.added}, updated {indexed.updated}, "
                f"removed {indexed.removed})")
+    print_notices(app)  # the stories of your follows that this fetch brought
     if report.failures or indexed.failed:
         ctx.exit(1)

@@ -37,7 +37,11 @@ def watch(ctx: click.Context, folders: tuple[Path, ...], no_feeds: bool) -> None
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(message)s")
     app = open_app(ctx, create=True)
-    watcher = app.watcher(targets, with_feeds=not no_feeds, describe=error_text)
+    from bot.follow_commands import print_notices
+
+    # After each run that changed something: the stories of your follows it brought.
+    watcher = app.watcher(targets, with_feeds=not no_feeds, describe=error_text,
+                          on_indexed=lambda _: print_notices(app))
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: watcher.stop.set())
     click.echo(f"watching {', '.join(str(t) for t in targets)} (Ctrl-C stops)", err=True)

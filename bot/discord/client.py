@@ -19,6 +19,7 @@ from bot.context import error_text as shell_error_text
 from bot.discord.commands import VoteButton, register, vote_view
 from bot.discord.conversation import Conversations
 from bot.discord.cooldowns import Cooldowns, wait_message
+from bot.discord.follows import register_follows
 from bot.discord.format import THREAD_NAME_CHARS, answer_embeds, clip, error_text
 from bot.discord.health import watch_health, watches_anything
 from bot.discord.replies import Reply, Streamer
@@ -59,9 +60,11 @@ class NewsbotClient(discord.Client):
         self.reindexing = asyncio.Lock()
         self.watcher: Any = None  # retrieval.watch.Watcher, when the bot runs the loop
         self._health: asyncio.Task | None = None  # the watch on PostgreSQL, Chroma, the LLM
+        self.posting_follows: asyncio.Task | None = None  # the follows' notices (notices.py)
 
     async def setup_hook(self) -> None:
         register(self)
+        register_follows(self)  # /follow, /unfollow, /follows; posting their notices
         self.add_dynamic_items(VoteButton)  # votes on answers given before a restart count
         if self.on_login is not None and self.application_id:
             self.on_login(self.application_id)
@@ -129,8 +132,9 @@ class NewsbotClient(discord.Client):
             log.exception("could not post %d new headlines", len(article_ids))
 
     async def close(self) -> None:
-        if self._health is not None:
-            self._health.cancel()
+        for task in (self._health, self.posting_follows):
+            if task is not None:
+                task.cancel()
         if self.watcher is not None:  # stops between two batches; the index closes after
             self.watcher.stop.set()
             await asyncio.to_thread(self._watching.join, 120)

@@ -21,9 +21,9 @@ import numpy as np
 from retrieval import bm25
 from retrieval.index.chunking import embedding_text
 from retrieval.index.news_index import NewsIndex
-from retrieval.search.candidates import CandidatePassage, candidate
+from retrieval.index.rows import ChunkRow
 from retrieval.search.question import ParsedQuestion, parse_question
-from retrieval.text import split_sentences, stem, words
+from retrieval.text import split_sentences, stem, stem_set, words
 
 # score = dense + COVERAGE_WEIGHT * coverage + TITLE_WEIGHT * title coverage; a match is
 # score >= THRESHOLD (fitted: bench/README.md, "Following a story").
@@ -68,11 +68,17 @@ class ArticleMatch:
 
 @dataclass
 class Batch:
-    """The articles of one index run: their chunks as search candidates, and the chunks'
-    vectors."""
+    """The articles of one index run: their chunks (catalog rows, in order), the chunks'
+    vectors and stems."""
 
-    chunks: dict[str, list[CandidatePassage]]
+    chunks: dict[str, list[ChunkRow]]
     vectors: dict[str, np.ndarray]
+    stems: dict[str, set[str]]
+
+
+def chunk_stems(row: ChunkRow) -> set[str]:
+    """The stems of a chunk: stored with it at index time, else made from its text."""
+    return set(row.stems.split()) if row.stems is not None else stem_set(row.text)
 
 
 @dataclass
@@ -105,8 +111,8 @@ class Matcher:
         return out
 
     def articles(self, article_ids: Iterable[str]) -> Batch:
-        """Each article's chunks as search candidates, with their stored vectors
-        (embedded again only when the store cannot be had)."""
+        """Each article's chunks, with their stored vectors (embedded again only when
+        the store cannot be had)."""
         ids = [c for a in article_ids for c in self.index.catalog.chunk_ids(a)]
         rows = self.index.catalog.chunk_rows(ids)
         with self.index.access.reading() as store:
@@ -115,25 +121,23 @@ class Matcher:
         if missing:  # the store is busy elsewhere: embed again rather than miss a story
             texts = [embedding_text(rows[i].title, rows[i].text) for i in missing]
             stored.update(zip(missing, self.index.embedder.embed_documents(texts), strict=True))
-        by_article: dict[str, list[CandidatePassage]] = {}
+        by_article: dict[str, list[ChunkRow]] = {}
         for chunk_id in ids:
             if chunk_id in rows:
-                by_article.setdefault(rows[chunk_id].article_id, []).append(
-                    candidate(rows[chunk_id]))
-        return Batch(by_article, stored)
+                by_article.setdefault(rows[chunk_id].article_id, []).append(rows[chunk_id])
+        return Batch(by_article, stored, {i: chunk_stems(rows[i]) for i in rows})
 
-    def score(self, topic: Topic, chunks: list[CandidatePassage], vectors: dict[str, np.ndarray]
-              ) -> ArticleMatch:
+    def score(self, topic: Topic, chunks: list[ChunkRow], batch: Batch) -> ArticleMatch:
         """One article's fit to one topic."""
-        first = chunks[0]
+        first, vectors = chunks[0], batch.vectors
         dense = max(float(np.dot(np.asarray(vectors[c.chunk_id], dtype=np.float32),
                                  topic.vector)) if c.chunk_id in vectors else -1.0
                     for c in chunks)
         terms = topic.parsed.weighted_terms
         total = topic.parsed.total_idf
-        title = set(first.title_stems)
-        found = {t for t, padded, _ in terms if t in title
-                 or any(padded in c.spaced for c in chunks)}
+        title = {stem(w) for w in words(first.title)}
+        held = title.union(*(batch.stems.get(c.chunk_id, set()) for c in chunks))
+        found = {t for t, _, _ in terms if t in held}
         coverage = sum(w for t, _, w in terms if t in found) / total
         title_coverage = sum(w for t, _, w in terms if t in title) / total
         return ArticleMatch(first.article_id, first.story_id or first.article_id, first.title,
@@ -149,7 +153,7 @@ class Matcher:
             for chunks in batch.chunks.values():
                 if not follow.takes(chunks[0].source):
                     continue
-                fit = self.score(topic, chunks, batch.vectors)
+                fit = self.score(topic, chunks, batch)
                 key = (follow.id, fit.story_id)
                 if fit.score >= self.threshold and (
                         key not in found or fit.score > found[key][1].score):
@@ -158,7 +162,7 @@ class Matcher:
         return list(found.values())
 
 
-def why_it_matched(topic: ParsedQuestion, chunks: list[CandidatePassage]) -> str:
+def why_it_matched(topic: ParsedQuestion, chunks: list[ChunkRow]) -> str:
     """One or two sentences of the article that hold the most of the topic's weight."""
     weights = {t: w for t, _, w in topic.weighted_terms}
     scored: list[tuple[float, int, str]] = []

@@ -58,8 +58,9 @@ class Follows:
         return query.replace("?", db.mark)
 
     # --- managing ------------------------------------------------------------------------
-    def add(self, owner: str, topic: str, outlets: tuple[str, ...] = ()) -> Follow:
-        """Follow `topic` (plain words) for `owner`, optionally only from these outlets."""
+    def add(self, topic: str, outlets: tuple[str, ...] = (), owner: str = LOCAL) -> Follow:
+        """Follow `topic` (plain words) for `owner` (the local user unless a channel),
+        optionally only from these outlets."""
         topic = " ".join(topic.split())
         if not topic:
             raise FollowError("the topic is empty; follow something like \"Gaza ceasefire\"")
@@ -87,8 +88,8 @@ class Follows:
                        (owner, topic, topic_key(topic), "\n".join(outlets), _now()))
         return next(f for f in self.listed(owner) if f.topic == topic)
 
-    def listed(self, owner: str | None = None) -> list[Follow]:
-        """Every follow (of `owner` when given), oldest first."""
+    def listed(self, owner: str | None = LOCAL) -> list[Follow]:
+        """The follows of `owner` (None: of every owner), oldest first."""
         db = self.db(create=False)
         if db is None:
             return []
@@ -98,7 +99,7 @@ class Follows:
         return [Follow(int(r[0]), r[1], r[2], tuple(o for o in r[3].split("\n") if o), r[4])
                 for r in rows]
 
-    def remove(self, owner: str, topic_or_id: str) -> Follow:
+    def remove(self, topic_or_id: str, owner: str = LOCAL) -> Follow:
         """Stop following; its notices are forgotten with it."""
         wanted = topic_key(topic_or_id)
         found = [f for f in self.listed(owner)
@@ -121,7 +122,7 @@ class Follows:
         if not report.added_ids:
             return
         try:
-            follows = self.listed()
+            follows = self.listed(None)
             if follows:
                 written = self.notice(follows, report.added_ids)
                 log.info("follows: %d new notice(s) from %d article(s)", written,
@@ -192,7 +193,7 @@ class Follows:
                                    "WHERE follow_id = ? AND story_id = ?"),
                        (_now(), notice.follow_id, notice.story_id))
 
-    def take(self, owner: str) -> list[Notice]:
+    def take(self, owner: str = LOCAL) -> list[Notice]:
         """The pending notices of `owner`, marked shown (for a terminal that prints them)."""
         notices = self.pending(owner)
         for notice in notices:
