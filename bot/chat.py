@@ -16,7 +16,7 @@ from rich.markup import escape
 from bot.context import error_text
 from bot.render import print_answer, print_sources
 from corpus.errors import NewsbotError
-from retrieval.app import History, NewsApp
+from retrieval.app import Conversation, NewsApp
 from retrieval.types import Answer
 
 log = logging.getLogger(__name__)
@@ -29,12 +29,12 @@ HELP = """Ask a question about the indexed news; follow-ups may refer to the las
 
 
 class ChatSession:
-    """One conversation: what was asked (as standalone questions) and the last answer."""
+    """One conversation (the core's, bounded) and the last answer, for /sources."""
 
     def __init__(self, app: NewsApp, console: Console) -> None:
         self.app = app
         self.console = console
-        self.history: History = []
+        self.conversation = Conversation()
         self.last: Answer | None = None
 
     def handle(self, line: str) -> bool:
@@ -47,7 +47,7 @@ class ChatSession:
         if command == "/help":
             self.console.print(HELP, markup=False)
         elif command == "/reset":
-            self.history, self.last = [], None
+            self.conversation, self.last = Conversation(), None
             self.console.print("[dim]Conversation forgotten.[/]")
         elif command == "/sources":
             print_sources(self.console, self.last)
@@ -62,7 +62,7 @@ class ChatSession:
         on_token = (lambda t: self.console.print(t, end="", markup=False)) if streaming else None
         try:
             with self.console.status("searching…") if not streaming else nullcontext():
-                answer = self.app.answer(question, history=self.history, on_token=on_token)
+                answer, after = self.conversation.ask(self.app, question, on_token=on_token)
         except KeyboardInterrupt:
             self.console.print("\n[yellow]Cancelled.[/]")
             return
@@ -76,9 +76,7 @@ class ChatSession:
         if streaming:
             self.console.print()
         print_answer(self.console, answer, streamed=streaming and answer.answerer == "llm")
-        self.last = answer
-        if not answer.declined:
-            self.history.append((answer.standalone_question, answer.text))
+        self.last, self.conversation = answer, after
 
 
 def run_chat(app: NewsApp, history_file: Path) -> None:

@@ -20,10 +20,11 @@ from typing import TYPE_CHECKING, Any
 from corpus.article import Article
 from corpus.loader import LoadResult, load_articles
 from retrieval.answer.followup import History
+from retrieval.conversation import Conversation
 from retrieval.errors import InvalidRequest, NewsbotError
 from retrieval.evaluation import AnswerReport, evaluate, read_questions
-from retrieval.feedback import FeedbackStore
-from retrieval.feeds import Feeds, Note, log_problems
+from retrieval.feedback import FeedbackStore, open_votes
+from retrieval.feeds import Feeds, FetchReport, Note, fetch_and_index, logged_fetch
 from retrieval.follows.service import Follows
 from retrieval.health import Check, HealthLog, http_get, index_checks, service_checks, timed
 from retrieval.index.embedding import Embedder
@@ -46,9 +47,10 @@ TOPIC_FLOOR = 4.0
 _UNSET: Any = object()
 # What the front ends use besides `NewsApp`, so that they import one module of the core
 # (with `types`, `errors` and `settings`): a test holds `bot/` to that.
-__all__ = ["AnswerReport", "Check", "FeedbackStore", "Feeds", "HealthLog", "History",
-           "IndexReport", "NewsApp", "Note", "clean_question", "evaluate", "http_get",
-           "index_checks", "read_questions", "service_checks", "timed"]
+__all__ = ["AnswerReport", "Check", "Conversation", "FeedbackStore", "Feeds", "FetchReport",
+           "HealthLog", "History", "IndexReport", "NewsApp", "Note", "clean_question",
+           "evaluate", "http_get", "index_checks", "open_votes", "read_questions",
+           "service_checks", "timed"]
 
 
 def clean_question(question: str) -> str:
@@ -182,12 +184,13 @@ class NewsApp:
         articles embedded, vanished ones removed; read problems never stop the run."""
         targets, gone = sources_to_index(self.settings.index, self.index_store.index_dir,
                                          [Path(p) for p in paths or []], rebuild)
-        if rebuild:
-            self.rebuild()
-        else:
-            self.index_store.check_model()
-        loaded = load_articles(targets, self.settings.index.max_file_mb)
-        report = self.index_store.update(loaded, targets, progress=progress)
+        with self.index_store.running():  # from the start: reads can say a run is going
+            if rebuild:
+                self.rebuild()
+            else:
+                self.index_store.check_model()
+            loaded = load_articles(targets, self.settings.index.max_file_mb)
+            report = self.index_store.update(loaded, targets, progress=progress)
         report.skipped, report.unusable = loaded.skipped, loaded.unusable + gone
         report.notes = record_sources(self.index_store.index_dir, targets, replace=rebuild)
         return report
@@ -247,7 +250,7 @@ class NewsApp:
         """The vote store, opened on first use at `NEWSBOT_DISCORD_FEEDBACK_DB`."""
         with self._lock:
             if self._votes is None:
-                self._votes = FeedbackStore(self.settings.answers.feedback_db.expanduser())
+                self._votes = open_votes(self.settings)
                 self._own_votes = True
             return self._votes
 
@@ -265,23 +268,16 @@ class NewsApp:
         """The feed list of this index (the caller closes it)."""
         return Feeds(self.settings, note) if note else Feeds(self.settings)
 
-    def index_feeds(self, feeds: Feeds, progress: Progress | None = None) -> IndexReport:
-        """Index the whole feeds folder: articles written while an earlier indexing failed
-        come in too."""
-        feeds.folder.mkdir(parents=True, exist_ok=True)  # an empty folder indexes as nothing
-        return self.index([feeds.folder], progress=progress)
+    def fetch_and_index(self, progress: Progress | None = None) -> FetchReport | None:
+        """Poll every feed, write its new articles to the feeds folder and index that
+        folder: what `newsbot fetch` and the watch loop do. None when there is no feed."""
+        with self.feeds() as feeds:  # opened each time: feeds may be added meanwhile
+            return fetch_and_index(feeds, lambda folder: self.index([folder],
+                                                                    progress=progress))
 
     def feed_poller(self) -> Callable[[], IndexReport | None]:
-        """For the watch loop: poll every feed and index what they bring."""
-        def poll() -> IndexReport | None:
-            with self.feeds() as feeds:  # opened each time: feeds may be added meanwhile
-                report = feeds.poll()
-            if report is None:
-                return None
-            log_problems(report)
-            return self.index_feeds(feeds) if feeds.folder.exists() else None
-
-        return poll
+        """For the watch loop: a fetch, its problems logged (nobody watches the loop)."""
+        return logged_fetch(self.fetch_and_index)
 
     def watcher(self, folders: Iterable[Path], *, with_feeds: bool = True,
                 on_indexed: Callable[[IndexReport], None] | None = None,

@@ -26,7 +26,7 @@ from bot.discord.replies import Reply, Streamer
 from bot.discord.servers import Servers, sync_commands
 from bot.settings import BotSettings
 from corpus.errors import NewsbotError
-from retrieval.app import FeedbackStore, History, NewsApp, clean_question
+from retrieval.app import Conversation, FeedbackStore, NewsApp, clean_question
 from retrieval.errors import InvalidRequest
 from retrieval.types import Answer, SearchFilters
 
@@ -186,10 +186,11 @@ class NewsbotClient(discord.Client):
 
     # --- answering ---------------------------------------------------------------------------
     async def answer(self, reply: Reply, question: str, *, user: discord.abc.User,
-                     channel: Any, history: History | None = None,
-                     filters: SearchFilters | None = None, previous: int | None = None
+                     channel: Any, conversation: Conversation | None = None,
+                     filters: SearchFilters | None = None
                      ) -> tuple[Answer, discord.Message] | None:
-        """Answer in place; None when nothing was answered (refused or failed, and said)."""
+        """Answer in place, in the conversation given (else a new one); None when nothing
+        was answered (refused or failed, and said)."""
         guild_id = getattr(getattr(channel, "guild", None), "id", None)
         problem = self.check_question(question, user, guild_id)
         if problem:
@@ -200,15 +201,16 @@ class NewsbotClient(discord.Client):
             streamer = Streamer(reply) if self.app.streams else None
             done = asyncio.Event()
             showing = asyncio.create_task(streamer.run(done)) if streamer else None
-            def work() -> tuple[Answer, str]:
+            def work() -> tuple[Answer, Conversation, str]:
                 # One trip to the worker pool: a second one would queue behind every
                 # question asked meanwhile.
-                answer = self.app.answer(question, history=history, filters=filters,
-                                         on_token=streamer.on_token if streamer else None)
-                return answer, self.app.record_answer(answer, guild_id, channel.id)
+                answer, after = (conversation or Conversation()).ask(
+                    self.app, question, filters=filters,
+                    on_token=streamer.on_token if streamer else None)
+                return answer, after, self.app.record_answer(answer, guild_id, channel.id)
 
             try:
-                answer, answer_id = await asyncio.to_thread(work)
+                answer, after, answer_id = await asyncio.to_thread(work)
             finally:
                 done.set()
                 if showing:
@@ -218,7 +220,7 @@ class NewsbotClient(discord.Client):
         except Exception as exc:  # every failure is said, never silence
             await self.report(reply, exc)
             return None
-        self.conversations.remember(sent.id, answer, previous, channel.id)
+        self.conversations.remember(sent.id, answer, after, channel.id)
         return answer, sent
 
     async def report(self, reply: Reply, exc: BaseException) -> None:
@@ -247,10 +249,10 @@ class NewsbotClient(discord.Client):
     async def on_message(self, message: discord.Message) -> None:
         if message.author.bot or self.user is None or not self.allowed_here(message.channel):
             return
-        history, previous = await self._history_of(message)
-        in_thread = self.conversations.thread_history(message.channel.id)
+        replied = await self._conversation_of(message)
+        in_thread = self.conversations.in_thread(message.channel.id)
         mentioned = self.user in message.mentions
-        if history is None and in_thread is None and not mentioned:
+        if replied is None and in_thread is None and not mentioned:
             return
         from bot.discord.replies import MessageReply
 
@@ -259,13 +261,12 @@ class NewsbotClient(discord.Client):
             return  # a thread message whose text the bot may not read (no content intent)
         result = await self.answer(MessageReply(message), question, user=message.author,
                                    channel=message.channel,
-                                   history=history if history is not None else in_thread,
-                                   previous=previous)
+                                   conversation=replied if replied is not None else in_thread)
         if result is None:
             return
         answer, sent = result
         if in_thread is not None:
-            self.conversations.add_to_thread(message.channel.id, answer)
+            self.conversations.carry_on_thread(message.channel.id, sent.id)
         elif self.settings.discord.threads and isinstance(message.channel, discord.TextChannel):
             await self.open_thread(sent, answer)
 
@@ -279,20 +280,20 @@ class NewsbotClient(discord.Client):
             return
         self.conversations.open_thread(thread.id, [(answer.standalone_question, answer.text)])
 
-    async def _history_of(self, message: discord.Message) -> tuple[History | None, int | None]:
-        """(history, the bot message replied to) when the message replies to an answer."""
+    async def _conversation_of(self, message: discord.Message) -> Conversation | None:
+        """The conversation a reply to an answer carries on; None for other messages."""
         ref = message.reference
         if ref is None or ref.message_id is None:
-            return None, None
+            return None
         if self.conversations.knows(ref.message_id):
-            return self.conversations.chain(ref.message_id), ref.message_id
+            return self.conversations.replying_to(ref.message_id)
         replied = ref.resolved
         if not isinstance(replied, discord.Message):
             try:
                 replied = await message.channel.fetch_message(ref.message_id)
             except discord.HTTPException:
-                return None, None
+                return None
         if self.user is None or replied.author.id != self.user.id or not replied.embeds:
-            return None, None
+            return None
         embed = replied.embeds[0]  # an answer from before a restart: its question and text
-        return [(embed.title or "", embed.description or "")], ref.message_id
+        return Conversation.of([(embed.title or "", embed.description or "")])

@@ -1,68 +1,63 @@
-"""What the bot remembers of conversations: each answer message's turn (so a reply to it
-carries the conversation before it, as reply chains do in llmcord), the history of the
-threads it opened, and the last answer in each channel (for /sources)."""
+"""Which conversation is which in Discord: the conversation after each answer message (so
+a reply to it carries on from there, as reply chains do in llmcord), the conversation of
+each thread the bot opened, and the last answer in each channel (for /sources). What a
+conversation remembers, and how much, is the core's `Conversation`."""
 
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import dataclass
 
-from retrieval.app import History
+from retrieval.app import Conversation, History
 from retrieval.types import Answer
 
-MAX_TURNS = 6  # turns of history given with a follow-up
 REMEMBERED = 5000  # answer messages, threads and channels kept in memory (older chains are
 # read back from Discord; older threads carry on without their history)
 
 
-@dataclass(frozen=True)
-class Turn:
-    question: str           # standalone, as searched
-    answer: str
-    previous: int | None    # the bot message this one followed up on
-
-
 class Conversations:
     def __init__(self) -> None:
-        self._turns: OrderedDict[int, Turn] = OrderedDict()
-        self._threads: OrderedDict[int, History] = OrderedDict()
+        self._after: OrderedDict[int, Conversation] = OrderedDict()  # by answer message
+        self._threads: OrderedDict[int, Conversation] = OrderedDict()
         self.last_answer: OrderedDict[int, Answer] = OrderedDict()  # by channel or thread
 
-    def remember(self, message_id: int, answer: Answer, previous: int | None,
+    def remember(self, message_id: int, answer: Answer, after: Conversation,
                  channel_id: int) -> None:
+        """The answer message `message_id` sent in the channel, and the conversation after it."""
         self.last_answer[channel_id] = answer
         self.last_answer.move_to_end(channel_id)
         _trim(self.last_answer)
         if answer.declined:
             return
-        self._turns[message_id] = Turn(answer.standalone_question, answer.text, previous)
-        _trim(self._turns)
+        self._after[message_id] = after
+        _trim(self._after)
 
     def knows(self, message_id: int) -> bool:
-        return message_id in self._turns
+        return message_id in self._after
+
+    def replying_to(self, message_id: int) -> Conversation:
+        """The conversation a reply to this answer message carries on."""
+        return self._after.get(message_id, Conversation())
 
     def chain(self, message_id: int) -> History:
         """The turns that led to this answer message, oldest first."""
-        turns: History = []
-        current: int | None = message_id
-        while current is not None and current in self._turns and len(turns) < MAX_TURNS:
-            turn = self._turns[current]
-            turns.append((turn.question, turn.answer))
-            current = turn.previous
-        return list(reversed(turns))
+        return self.replying_to(message_id).history
 
     def open_thread(self, thread_id: int, history: History) -> None:
-        self._threads[thread_id] = list(history)[-MAX_TURNS:]
+        self._threads[thread_id] = Conversation.of(history)
         _trim(self._threads)
 
-    def thread_history(self, thread_id: int) -> History | None:
+    def in_thread(self, thread_id: int) -> Conversation | None:
         return self._threads.get(thread_id)
 
-    def add_to_thread(self, thread_id: int, answer: Answer) -> None:
-        if thread_id in self._threads and not answer.declined:
-            history = self._threads[thread_id]
-            history.append((answer.standalone_question, answer.text))
-            del history[:-MAX_TURNS]
+    def thread_history(self, thread_id: int) -> History | None:
+        conversation = self._threads.get(thread_id)
+        return None if conversation is None else conversation.history
+
+    def carry_on_thread(self, thread_id: int, message_id: int) -> None:
+        """The thread's conversation is now the one after the answer message sent in it
+        (unless that answer declined: then the thread's stays as it was)."""
+        if thread_id in self._threads and message_id in self._after:
+            self._threads[thread_id] = self._after[message_id]
 
 
 def _trim(remembered: OrderedDict) -> None:

@@ -28,8 +28,7 @@ class BotHost(Protocol):
     tree: app_commands.CommandTree[Any]
 
     async def answer(self, reply: Reply, question: str, *, user: discord.abc.User,
-                     channel: Any, history: Any = None, filters: Any = None,
-                     previous: int | None = None
+                     channel: Any, conversation: Any = None, filters: Any = None
                      ) -> tuple[Answer, discord.Message] | None: ...
 
     async def open_thread(self, sent: discord.Message, answer: Answer) -> None: ...
