@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from bot.context import index_dir_option, open_app, settings_of
+
+if TYPE_CHECKING:
+    from retrieval.app import FeedbackStore
 
 
 @click.command(name="discord")
@@ -35,14 +39,11 @@ def discord_(ctx: click.Context, guild: int | None) -> None:
     run_discord(open_app(ctx), settings)
 
 
-def _open_store(ctx: click.Context):
-    from retrieval.app import FeedbackStore
-    from retrieval.errors import NewsbotError
+def _open_store(ctx: click.Context) -> FeedbackStore:
+    """The vote store as it is: reading votes creates none."""
+    from retrieval.app import open_votes
 
-    path = Path(settings_of(ctx).answers.feedback_db).expanduser()
-    if not path.exists():
-        raise NewsbotError(f"no feedback yet: {path} does not exist (the Discord bot writes it)")
-    return FeedbackStore(path)
+    return open_votes(settings_of(ctx), existing=True)
 
 
 @click.group()

@@ -11,8 +11,7 @@ import click
 from bot.context import index_dir_option, open_app, settings_of
 
 if TYPE_CHECKING:
-    from corpus.feeds import PollReport
-    from retrieval.app import Feeds
+    from retrieval.app import Feeds, FetchReport
 
 def _note(text: str) -> None:
     click.secho(f"note: {text}", dim=True, err=True)
@@ -121,13 +120,23 @@ def feeds_export(ctx: click.Context, file: Path | None) -> None:
     click.echo(f"wrote {count} feed{'s' if count != 1 else ''} to {file}")
 
 
-def _print_poll(report: PollReport) -> None:
-    for result in report.results:
+def _print_fetch(report: FetchReport) -> None:
+    for result in report.poll.results:
         for note in result.notes:
             click.secho(f"note {result.feed.name}: {note}", dim=True, err=True)
-    for result in report.failures:
+    for result in report.poll.failures:
         click.secho(f"failed {result.feed.name} ({result.feed.url}): {result.error}",
                     fg="red", err=True)
+    poll = report.poll
+    summary = (f"feeds polled {poll.polled}, not modified {poll.not_modified}, "
+               f"new articles {poll.new_articles}, failed {len(poll.failures)}")
+    if report.indexed is None:  # e.g. the index is busy: the articles are written, say so
+        click.echo(f"{summary} (not indexed yet: the next fetch indexes them)")
+        return
+    for error in report.indexed.errors:
+        click.secho(f"skipped {error}", fg="yellow", err=True)
+    click.echo(f"{summary} (indexed: added {report.indexed.added}, updated "
+               f"{report.indexed.updated}, removed {report.indexed.removed})")
 
 
 @click.command()
@@ -148,28 +157,19 @@ def fetch(ctx: click.Context) -> None:
     """
     from bot.follow_commands import print_notices
     from bot.progress import progress_bar
-    from corpus.errors import NewsbotError
-    from corpus.feeds import FeedError
+    from retrieval.errors import Fix, NewsbotError
 
-    feeds = _feeds(ctx)
-    report = feeds.poll()
-    if report is None:
-        raise FeedError("no feeds to fetch; add one with `newsbot feeds add URL` or "
-                        "`newsbot feeds import FILE.opml`")
-    _print_poll(report)
-    summary = (f"feeds polled {report.polled}, not modified {report.not_modified}, "
-               f"new articles {report.new_articles}, failed {len(report.failures)}")
-    try:
-        with progress_bar(False) as progress:
-            app = open_app(ctx, create=True)
-            indexed = app.index_feeds(feeds, progress=progress)
-    except NewsbotError:  # e.g. the index is busy: the articles are written, say so
-        click.echo(f"{summary} (not indexed yet: the next fetch indexes them)")
-        raise
-    for error in indexed.errors:
-        click.secho(f"skipped {error}", fg="yellow", err=True)
-    click.echo(f"{summary} (indexed: added {indexed.added}, updated {indexed.updated}, "
-               f"removed {indexed.removed})")
+    no_feeds = NewsbotError("there are no feeds to fetch", fix=Fix.ADD_FEED)
+    if not _feeds(ctx).listed():  # before the app creates an index (and says any note once)
+        raise no_feeds
+    app = open_app(ctx, create=True)
+    with progress_bar(False) as progress:
+        report = app.fetch_and_index(progress=progress)
+    if report is None:  # the last feed was removed meanwhile
+        raise no_feeds
+    _print_fetch(report)
+    if report.not_indexed is not None:
+        raise report.not_indexed
     print_notices(app)  # the stories of your follows that this fetch brought
-    if report.failures or indexed.failed:
+    if report.failed:
         ctx.exit(1)

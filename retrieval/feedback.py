@@ -11,7 +11,7 @@ import sqlite3
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from corpus.migrations import (
     Migrations,
@@ -23,6 +23,9 @@ from corpus.migrations import (
 )
 from retrieval.errors import NewsbotError
 from retrieval.types import Answer
+
+if TYPE_CHECKING:
+    from retrieval.settings import Settings
 
 _BASE = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -41,6 +44,16 @@ MIGRATIONS: Migrations[sqlite3.Connection] = Migrations(
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def open_votes(settings: Settings, *, existing: bool = False) -> FeedbackStore:
+    """The vote store the settings name (NEWSBOT_DISCORD_FEEDBACK_DB). With `existing`,
+    one not there yet is an error instead of being created: reading votes writes nothing."""
+    path = Path(settings.answers.feedback_db).expanduser()
+    if existing and not path.exists():
+        raise NewsbotError(f"no feedback yet: {path} does not exist (the Discord bot "
+                           "writes it)")
+    return FeedbackStore(path)
 
 
 class FeedbackStore:

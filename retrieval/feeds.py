@@ -1,21 +1,24 @@
 """The feeds of one index as a service the core hands out: where feed articles go, the
-feeds database, managing the feed list and polling it. The CLI's `feeds` and `fetch`,
-`newsbot watch` and the Discord bot's watch all go through this, and through
-`NewsApp.index_feeds` / `NewsApp.feed_poller` for what the feeds bring."""
+feeds database, managing the feed list, and the one fetch: poll every feed, write what is
+new and index the feeds folder (`fetch_and_index`). The CLI's `feeds` and `fetch`,
+`newsbot watch` and the Discord bot's watch all go through this, by way of
+`NewsApp.feeds`, `NewsApp.fetch_and_index` and `NewsApp.feed_poller`."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from corpus.errors import Fix
-from corpus.feeds import FeedError, FeedStore, FetchOptions
+from corpus.errors import Fix, NewsbotError
+from corpus.feeds import FeedError, FeedStore, FetchOptions, PollReport
 
 if TYPE_CHECKING:
-    from corpus.feeds import Feed, PollReport
+    from corpus.feeds import Feed
     from corpus.feeds.manage import ImportReport
+    from retrieval.index.report import IndexReport
     from retrieval.settings import Settings
 
 log = logging.getLogger("newsbot.feeds")
@@ -159,10 +162,50 @@ class Feeds:
         return poll_feeds(store, self.folder, self.options)
 
 
-def log_problems(report: PollReport) -> None:
-    """What a poll nobody watches (the watch loop) could not do, in the log."""
-    for failed in report.failures:
-        log.warning("feed %s failed: %s", failed.feed.name, failed.error)
-    for result in report.results:  # a feed leading into the private network
-        for refused in result.refused:
-            log.warning("feed %s: %s", result.feed.name, refused)
+@dataclass
+class FetchReport:
+    """What one fetch did: the poll, and the index run over the feeds folder, or why that
+    run could not be made (`not_indexed`: the index busy, say; the articles stay written
+    and the next fetch or watch run indexes them)."""
+
+    poll: PollReport
+    indexed: IndexReport | None = None
+    not_indexed: NewsbotError | None = None
+
+    @property
+    def failed(self) -> bool:
+        """A feed failed or an article file could not be read (the exit status is 1)."""
+        return bool(self.poll.failures) or bool(self.indexed and self.indexed.failed)
+
+
+def fetch_and_index(feeds: Feeds, index: Callable[[Path], IndexReport]) -> FetchReport | None:
+    """Poll every feed, then index the whole feeds folder with `index` (articles written
+    while an earlier run could not index come in too); None when there is no feed."""
+    polled = feeds.poll()
+    if polled is None:
+        return None
+    feeds.folder.mkdir(parents=True, exist_ok=True)  # an empty folder indexes as nothing
+    try:
+        return FetchReport(polled, index(feeds.folder))
+    except NewsbotError as exc:  # the poll stands: its articles are written
+        return FetchReport(polled, not_indexed=exc)
+
+
+def logged_fetch(fetch: Callable[[], FetchReport | None]
+                 ) -> Callable[[], IndexReport | None]:
+    """`fetch` for the watch loop: what a poll nobody watches could not do goes to the log,
+    and an index run that could not be made is raised (the loop logs it, polls again)."""
+    def poll() -> IndexReport | None:
+        report = fetch()
+        if report is None:
+            return None
+        for failed in report.poll.failures:
+            log.warning("feed %s failed: %s", failed.feed.name, failed.error)
+        for result in report.poll.results:  # a feed leading into the private network
+            for refused in result.refused:
+                log.warning("feed %s: %s", result.feed.name, refused)
+        if report.not_indexed is not None:
+            raise report.not_indexed
+        return report.indexed
+
+    return poll
