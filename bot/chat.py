@@ -15,8 +15,8 @@ from rich.markup import escape
 
 from bot.context import error_text
 from bot.render import print_answer, print_sources
-from corpus.errors import NewsbotError
 from retrieval.app import Conversation, NewsApp
+from retrieval.errors import NewsbotError
 from retrieval.types import Answer
 
 log = logging.getLogger(__name__)

@@ -26,7 +26,7 @@ from bot.eval_command import eval_
 from bot.feeds_commands import feeds, fetch
 from bot.follow_commands import follow
 from bot.watch_command import watch
-from corpus.errors import NewsbotError
+from retrieval.errors import NewsbotError
 
 
 class NewsbotGroup(click.Group):

@@ -25,9 +25,8 @@ from bot.discord.health import watch_health, watches_anything
 from bot.discord.replies import Reply, Streamer
 from bot.discord.servers import Servers, sync_commands
 from bot.settings import BotSettings
-from corpus.errors import NewsbotError
 from retrieval.app import Conversation, FeedbackStore, NewsApp, clean_question
-from retrieval.errors import InvalidRequest
+from retrieval.errors import InvalidRequest, NewsbotError
 from retrieval.types import Answer, SearchFilters
 
 log = logging.getLogger("newsbot.discord")

@@ -14,7 +14,7 @@ from bot.discord.commands import outlet_completer, refused_here
 from bot.discord.format import DESCRIPTION_CHARS, clip, plain
 from bot.discord.notices import AskButton, keep_posting, owner_of
 from bot.discord.replies import NONE, InteractionReply
-from corpus.errors import NewsbotError
+from retrieval.errors import NewsbotError
 
 if TYPE_CHECKING:
     from bot.discord.host import BotHost

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import discord
 
-from corpus.errors import NewsbotError
+from retrieval.errors import NewsbotError
 
 if TYPE_CHECKING:
     from discord import app_commands
