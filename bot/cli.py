@@ -106,6 +106,9 @@ def index(ctx: click.Context, paths: tuple[Path, ...], rebuild: bool, as_json: b
                if report.unusable else "")
             + f" ({plural(report.chunks_embedded, 'chunk')} embedded in "
             f"{report.seconds:.1f} s)")
+        from bot.follow_commands import print_notices
+
+        print_notices(app)  # the stories of your follows that this run brought
     if report.failed:
         ctx.exit(1)
 

@@ -1,5 +1,6 @@
-"""`newsbot follow`: topics whose new stories are shown as they arrive (by `newsbot watch`
-and `newsbot fetch`), and a check of what a topic would have matched, to tune it first."""
+"""`newsbot follow`: topics whose new stories are shown as they arrive (by `newsbot watch`,
+`newsbot fetch` and `newsbot index`), and a check of what a topic would have matched, to
+tune it first."""
 
 from __future__ import annotations
 
@@ -35,7 +36,8 @@ def follow() -> None:
 
     When an index run (`newsbot watch`, `newsbot fetch`, `newsbot index`) adds articles,
     each follow is matched against them, and every story that matches is shown once by
-    `newsbot watch` and `newsbot fetch`, with its copies from other outlets named.
+    the next of them to print (`newsbot index --json` prints none), with its copies from
+    other outlets named.
 
     Example: newsbot follow add "Gaza ceasefire"
     """
@@ -56,8 +58,8 @@ def follow_add(ctx: click.Context, topic: str, outlets: tuple[str, ...]) -> None
     """
     added = open_app(ctx, create=True).follows.add(topic, outlets)
     where = f" (only {', '.join(added.outlets)})" if added.outlets else ""
-    click.echo(f"following {added.topic!r}{where}; new stories show in `newsbot watch` and "
-               "`newsbot fetch`")
+    click.echo(f"following {added.topic!r}{where}; new stories show in `newsbot watch`, "
+               "`newsbot fetch` and `newsbot index`")
 
 
 @follow.command(name="list")

@@ -23,14 +23,37 @@ from retrieval.index.chunking import embedding_text
 from retrieval.index.news_index import NewsIndex
 from retrieval.index.rows import ChunkRow
 from retrieval.search.question import ParsedQuestion, parse_question
+from retrieval.settings import BUNDLED_MODEL
 from retrieval.text import split_sentences, stem, stem_set, words
 
-# score = dense + COVERAGE_WEIGHT * coverage + TITLE_WEIGHT * title coverage; a match is
-# score >= THRESHOLD (fitted: bench/README.md, "Following a story").
-COVERAGE_WEIGHT = 0.5
-TITLE_WEIGHT = 0.25
-THRESHOLD = 0.9
 WHY_CHARS = 300
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """How the parts add up, and the score a match needs. Each embedding model's cosines
+    have a scale of their own, so each model has its own, fitted by `python -m
+    bench.follow_replay --fit` on the earlier half of the labelled arrivals (bench/README.md,
+    "Following a story"); the figures reported are those of the later half."""
+
+    coverage_weight: float
+    title_weight: float
+    threshold: float
+
+    def score(self, dense: float, coverage: float, title_coverage: float) -> float:
+        return dense + self.coverage_weight * coverage + self.title_weight * title_coverage
+
+
+CALIBRATIONS = {
+    BUNDLED_MODEL: Calibration(coverage_weight=0.5, title_weight=0.25, threshold=0.9),
+    "hash": Calibration(coverage_weight=1.0, title_weight=0.5, threshold=1.409),  # tests'
+}
+
+
+def calibration_for(model: str) -> Calibration:
+    """The model's own calibration; another model takes the bundled model's (closest in
+    kind to a sentence-transformer a user may configure)."""
+    return CALIBRATIONS.get(model.split(":")[0], CALIBRATIONS[BUNDLED_MODEL])
 
 
 @dataclass(frozen=True)
@@ -59,11 +82,8 @@ class ArticleMatch:
     dense: float
     coverage: float
     title_coverage: float
+    score: float  # by the matcher's calibration
     why: str = ""
-
-    @property
-    def score(self) -> float:
-        return self.dense + COVERAGE_WEIGHT * self.coverage + TITLE_WEIGHT * self.title_coverage
 
 
 @dataclass
@@ -91,9 +111,9 @@ class Matcher:
     """Scores new articles against topics. Topic vectors are kept (a topic's embedding
     never changes); IDF is read again each run (one query for every follow's terms)."""
 
-    def __init__(self, index: NewsIndex, threshold: float = THRESHOLD) -> None:
+    def __init__(self, index: NewsIndex, calibration: Calibration | None = None) -> None:
         self.index = index
-        self.threshold = threshold
+        self.calibration = calibration or calibration_for(index.embedder.name)
         self._vectors: dict[str, np.ndarray] = {}
 
     def topics(self, texts: Iterable[str]) -> dict[str, Topic]:
@@ -142,7 +162,8 @@ class Matcher:
         title_coverage = sum(w for t, _, w in terms if t in title) / total
         return ArticleMatch(first.article_id, first.story_id or first.article_id, first.title,
                             first.url, first.source, first.published_at, dense, coverage,
-                            title_coverage)
+                            title_coverage,
+                            self.calibration.score(dense, coverage, title_coverage))
 
     def match(self, topics: dict[str, Topic], follows: list[Follow],
               batch: Batch) -> list[tuple[Follow, ArticleMatch]]:
@@ -155,7 +176,7 @@ class Matcher:
                     continue
                 fit = self.score(topic, chunks, batch)
                 key = (follow.id, fit.story_id)
-                if fit.score >= self.threshold and (
+                if fit.score >= self.calibration.threshold and (
                         key not in found or fit.score > found[key][1].score):
                     fit.why = why_it_matched(topic.parsed, chunks)
                     found[key] = (follow, fit)
