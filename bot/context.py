@@ -26,6 +26,8 @@ FIX_AT_SHELL = {
     Fix.INDEX_AGAIN: "run `newsbot index` again",
     Fix.REBUILD: "run `newsbot index --rebuild`",
     Fix.AWAIT_REBUILD: "ask again when `newsbot index --rebuild` is done",
+    Fix.AWAIT_INDEX: "ask again in a moment: articles can be searched as `newsbot index` "
+                     "commits them",
     Fix.ADD_FEED: "`newsbot feeds add URL` adds one",
     Fix.LIST_FEEDS: "`newsbot feeds list` shows them",
 }

@@ -37,6 +37,7 @@ class Fix(StrEnum):
     INDEX_AGAIN = "index-again"  # a run stopped short or left a gap: index again
     REBUILD = "rebuild"  # the index must be built again from the articles
     AWAIT_REBUILD = "await-rebuild"  # a rebuild is under way: ask again once it is done
+    AWAIT_INDEX = "await-index"  # an index run has committed nothing yet: ask again soon
     ADD_FEED = "add-feed"  # there are no feeds: subscribe to one
     LIST_FEEDS = "list-feeds"  # a feed was not found: see which there are
 

@@ -46,12 +46,19 @@ def test_reads_during_a_rebuild_say_a_rebuild_is_under_way(tmp_path: Path) -> No
     settings = get_settings()
     with NewsApp.open(settings, embedder=HashEmbedder(), create=True) as app:
         app.index()
-        app.rebuild()  # what `index --rebuild` does before it indexes everything again
+        with app.index_store.running():  # `index --rebuild` holds the run lock throughout
+            app.rebuild()  # what it does before it indexes everything again
+            with NewsApp.open(settings, embedder=HashEmbedder()) as reader:
+                with pytest.raises(IndexEmpty) as refused:
+                    reader.search("Who won the World Cup final?")
+                assert "is being rebuilt (since " in str(refused.value)
+                assert refused.value.fix == "await-rebuild"  # said by each front end
         with NewsApp.open(settings, embedder=HashEmbedder()) as reader:
-            with pytest.raises(IndexEmpty) as refused:
+            with pytest.raises(IndexEmpty) as stopped:  # the run stopped there: nothing going
                 reader.search("Who won the World Cup final?")
-            assert "is being rebuilt (since " in str(refused.value)
-            assert refused.value.fix == "await-rebuild"  # said by each front end
+            assert "was emptied by a rebuild at " in str(stopped.value)
+            assert "that stopped before it committed an article" in str(stopped.value)
+            assert stopped.value.fix == "index-again"
             app.index()
             assert reader.search("World Cup final").passages  # whole again
         assert app.index_store.catalog.get_meta("rebuild_started") is None

@@ -9,17 +9,25 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+from click.testing import CliRunner
 from conftest import REPO, story, write_article
+
+from bot.cli import cli
 
 # The real command with the hash embedder slowed to about the bundled model's speed on a
 # laptop (a few hundred chunks a second would finish before any Ctrl-C).
 SLOW_NEWSBOT = r"""
-import sys, time
+import os, sys, time
+from pathlib import Path
 from retrieval.index.embedding import HashEmbedder
 fast = HashEmbedder.embed_documents
 def slow(self, texts):
+    if os.environ.get("HOLD_AT"):  # say the first batch is being embedded, then hold it
+        Path(os.environ["HOLD_AT"]).touch()
+        time.sleep(600)
     time.sleep(0.02 * len(texts))
     return fast(self, texts)
 HashEmbedder.embed_documents = slow
@@ -35,9 +43,9 @@ def make_corpus(folder: Path, n: int) -> None:
                       url=f"https://news.example/{i}")
 
 
-def slow_newsbot(tmp_path: Path, *args: str) -> subprocess.Popen[str]:
+def slow_newsbot(tmp_path: Path, *args: str, **env_vars: str) -> subprocess.Popen[str]:
     env = {**os.environ, "NEWSBOT_INDEX_DIR": str(tmp_path / "index"),
-           "NEWSBOT_EMBEDDING_MODEL": "hash", "PYTHONPATH": str(REPO)}
+           "NEWSBOT_EMBEDDING_MODEL": "hash", "PYTHONPATH": str(REPO), **env_vars}
     return subprocess.Popen([sys.executable, "-c", SLOW_NEWSBOT, *args], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
@@ -88,3 +96,28 @@ def test_a_long_piped_run_logs_progress_lines_and_a_short_one_none(tmp_path: Pat
     _, err = quick.communicate(timeout=120)
     assert quick.returncode == 0, err
     assert "embedded " not in err and "%" not in err
+
+
+def test_a_search_during_the_first_index_run_says_the_run_is_going(tmp_path: Path) -> None:
+    corpus = tmp_path / "news"
+    make_corpus(corpus, 20)
+    hold = tmp_path / "embedding"
+    run = slow_newsbot(tmp_path, "index", str(corpus), HOLD_AT=str(hold))
+    try:
+        deadline = time.monotonic() + 120
+        while not hold.exists():  # the run is embedding its first batch
+            assert run.poll() is None and time.monotonic() < deadline, run.communicate()
+            time.sleep(0.1)
+        for command in (["search", "harbour works"], ["ask", "What about the harbour?"],
+                        ["chat"]):
+            said = CliRunner().invoke(cli, command, input="/quit\n")
+            assert said.exit_code == 1, said.output
+            assert "is empty" not in said.output
+            assert ("holds nothing yet: an index run is under way and has committed no "
+                    "article so far; ask again in a moment") in said.output
+    finally:
+        run.send_signal(signal.SIGINT)
+        run.communicate(timeout=120)
+    said = CliRunner().invoke(cli, ["search", "harbour works"])  # stopped: nothing going
+    assert said.exit_code == 1
+    assert "is empty; run `newsbot index` first" in said.output

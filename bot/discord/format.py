@@ -22,6 +22,7 @@ FIX_ON_DISCORD = {
     Fix.INDEX_AGAIN: "an admin must index the articles again (`/reindex`)",
     Fix.REBUILD: "an admin must rebuild the index",
     Fix.AWAIT_REBUILD: "ask again once the index is rebuilt",
+    Fix.AWAIT_INDEX: "ask again in a moment, while the articles are being indexed",
     Fix.ADD_FEED: "an admin can subscribe to one",
     Fix.LIST_FEEDS: "an admin can list them",
 }

@@ -4,11 +4,27 @@ second process (or thread) asking for it is told at once that the index is busy.
 from __future__ import annotations
 
 import fcntl
-from collections.abc import Iterator
-from contextlib import contextmanager
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 from retrieval.errors import IndexBusy
+
+
+def index_run_going(index_dir: Path) -> bool:
+    """Whether an index run (in any process, this one included) holds `index.lock`."""
+    try:
+        handle = open(index_dir / "index.lock")  # noqa: SIM115 (closed below)
+    except FileNotFoundError:  # no run has ever started here
+        return False
+    with handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        return False
 
 
 @contextmanager
@@ -22,3 +38,25 @@ def index_lock(index_dir: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+class RunHold:
+    """A database's run lock, taken once per thread however often a run asks for it: an
+    index call holds it while it reads the files (so reads know a run is going from its
+    start), and the update it makes takes it again."""
+
+    def __init__(self, take: Callable[[], AbstractContextManager[None]]) -> None:
+        self._take = take
+        self._held = threading.local()
+
+    @contextmanager
+    def __call__(self) -> Iterator[None]:
+        if getattr(self._held, "run", False):
+            yield
+            return
+        with self._take():
+            self._held.run = True
+            try:
+                yield
+            finally:
+                self._held.run = False

@@ -25,6 +25,7 @@ from retrieval.index.access import VectorAccess
 from retrieval.index.batches import timed_batches
 from retrieval.index.chunking import Chunk, embedding_text
 from retrieval.index.embedding import Embedder, embed_for_index, embedder_from_settings
+from retrieval.index.lock import RunHold
 from retrieval.index.planner import (
     Plan,
     orphaned_duplicates,
@@ -57,6 +58,7 @@ class NewsIndex:
         self.index_dir = Path(index_dir)
         # SQLite files in the index folder unless given a database (server mode).
         self.db: Database = database or SqliteDatabase(self.index_dir / FILE_NAME, create)
+        self.running = RunHold(self.db.run_lock)  # one index run at a time, across processes
         self.catalog, self.keywords = self.db.stores()
         self.embedder = embedder
         self.chunk_max_chars = chunk_max_chars
@@ -89,7 +91,7 @@ class NewsIndex:
     def reads(self) -> IndexReads:
         """What a search reads of this index (`reads.py`), and nothing more."""
         return IndexReads(self.index_dir, self.catalog, self.keywords, self.access,
-                          self.embedder)
+                          self.embedder, self.db.run_going)
 
     @property
     def vectors(self) -> VectorStore:
@@ -135,7 +137,7 @@ class NewsIndex:
     def rebuild(self) -> None:
         """Forget everything: used to switch models. Until a run fills the index again,
         reads say that a rebuild is under way rather than that the index is empty."""
-        with self.db.run_lock(), self.access.pinned() as vectors:
+        with self.running(), self.access.pinned() as vectors:
             vectors.reset()
             with self.db.transaction() as tx:
                 self.catalog.clear(tx)
@@ -155,7 +157,7 @@ class NewsIndex:
         `loaded` no longer holds are removed; an empty scope removes nothing."""
         started = time.perf_counter()
         report = IndexReport(errors=list(loaded.errors))
-        with self.db.run_lock(), self.db.errors(), self.access.pinned():
+        with self.running(), self.db.errors(), self.access.pinned():
             self.db.check()
             self.check_model()
             self.recover()

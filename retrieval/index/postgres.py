@@ -93,6 +93,15 @@ def shown_url(url: str) -> str:
     return f"{parts.scheme}://{user}{parts.hostname or ''}{port}{parts.path}"
 
 
+# Who holds an advisory lock, by its key's halves (a 64-bit key is classid:objid).
+HOLDER_SQL = (
+    "SELECT a.application_name, host(a.client_addr), a.pid FROM pg_locks l "
+    "JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' "
+    "AND l.granted AND l.classid = %s::bigint::oid AND l.objid = %s::bigint::oid "
+    "AND l.objsubid = 1 AND l.database = (SELECT oid FROM pg_database "
+    "WHERE datname = current_database())")
+
+
 def lock_key(*names: str) -> int:
     """A signed 64-bit advisory lock key for these names."""
     digest = hashlib.sha256(":".join(("newsbot", *names)).encode()).digest()
@@ -249,16 +258,15 @@ class PostgresDatabase:
             self._run_conn = None
             conn.close()  # ends the session, which releases the lock
 
+    def run_going(self) -> bool:
+        """Whether an index run (from any host) holds the run lock now."""
+        key = lock_key("run", self.schema)
+        return self.one(HOLDER_SQL, ((key >> 32) & 0xFFFFFFFF, key & 0xFFFFFFFF)) is not None
+
     @staticmethod
     def _holder(conn: Any, key: int) -> str:
         """Who holds the advisory lock `key` (a 64-bit key is classid:objid in pg_locks)."""
-        row = conn.execute(
-            "SELECT a.application_name, host(a.client_addr), a.pid FROM pg_locks l "
-            "JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' "
-            "AND l.granted AND l.classid = %s::bigint::oid AND l.objid = %s::bigint::oid "
-            "AND l.objsubid = 1 AND l.database = (SELECT oid FROM pg_database "
-            "WHERE datname = current_database())",
-            ((key >> 32) & 0xFFFFFFFF, key & 0xFFFFFFFF)).fetchone()
+        row = conn.execute(HOLDER_SQL, ((key >> 32) & 0xFFFFFFFF, key & 0xFFFFFFFF)).fetchone()
         if row is None:
             return "holder unknown"
         return f"{row[0] or 'newsbot'}, from {row[1] or 'a local socket'}, server pid {row[2]}"

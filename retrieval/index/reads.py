@@ -9,7 +9,7 @@ writes them (`news_index.py`)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,12 +50,14 @@ class IndexReads:
     """The reads of one index; safe from any thread while an index run writes."""
 
     def __init__(self, index_dir: Path, catalog: CatalogStore, keywords: KeywordIndex,
-                 access: VectorAccess, embedder: Embedder) -> None:
+                 access: VectorAccess, embedder: Embedder, run_going: Callable[[], bool]
+                 ) -> None:
         self.index_dir = index_dir
         self._catalog = catalog
         self._keywords = keywords
         self._access = access
         self._embedder = embedder
+        self.run_going = run_going  # whether an index run holds the run lock now
 
     # --- figures --------------------------------------------------------------------------
     def generation(self) -> str | None:

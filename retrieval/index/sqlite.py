@@ -35,7 +35,7 @@ from retrieval.index.catalog import Catalog
 from retrieval.index.dialect import SQLITE
 from retrieval.index.keywords import KEYWORD_SCHEMA, KeywordStore
 from retrieval.index.lease import StoreLease
-from retrieval.index.lock import index_lock
+from retrieval.index.lock import index_lock, index_run_going
 from retrieval.index.report import folder_bytes
 from retrieval.index.schema import CATALOG_SCHEMA, STORY_SCHEMA
 
@@ -154,6 +154,10 @@ class SqliteDatabase:
     def run_lock(self) -> AbstractContextManager[None]:
         """One index run at a time: `index.lock` beside the file."""
         return index_lock(self.path.parent)
+
+    def run_going(self) -> bool:
+        """Whether an index run holds the lock now."""
+        return index_run_going(self.path.parent)
 
     def errors(self) -> AbstractContextManager[None]:
         return storage_errors(self.path.parent)

@@ -117,15 +117,25 @@ class Searcher:
         return self._figures.chunks
 
     def ensure_not_empty(self) -> None:
-        """`IndexEmpty` when the index holds nothing to search: a rebuild under way (the
-        index marks when it started one), or nothing indexed yet."""
+        """`IndexEmpty` when the index holds nothing to search, saying why: a rebuild or
+        a first index run under way (it holds the run lock from its start), a rebuild
+        that stopped before it committed anything, or nothing indexed yet."""
         if self.chunks() != 0:
             return
-        started = self.reads.rebuild_started()
+        where, started = self.reads.index_dir, self.reads.rebuild_started()
+        going = self.reads.run_going()
+        if started and going:
+            raise IndexEmpty(f"the index in {where} is being rebuilt (since {started})",
+                             fix=Fix.AWAIT_REBUILD)
+        if going:
+            raise IndexEmpty(f"the index in {where} holds nothing yet: an index run is "
+                             "under way and has committed no article so far",
+                             fix=Fix.AWAIT_INDEX)
         if started:
-            raise IndexEmpty(f"the index in {self.reads.index_dir} is being rebuilt "
-                             f"(since {started})", fix=Fix.AWAIT_REBUILD)
-        raise IndexEmpty(f"the index in {self.reads.index_dir} is empty", fix=Fix.INDEX)
+            raise IndexEmpty(f"the index in {where} was emptied by a rebuild at {started} "
+                             "that stopped before it committed an article",
+                             fix=Fix.INDEX_AGAIN)
+        raise IndexEmpty(f"the index in {where} is empty", fix=Fix.INDEX)
 
     def check_sources(self, filters: SearchFilters | None) -> None:
         """An `InvalidRequest` naming an outlet filter that matches no indexed outlet."""
