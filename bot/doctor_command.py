@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import click
 
 from bot.context import index_dir_option, settings_of, with_fix
+from retrieval.errors import NewsbotError
 
 if TYPE_CHECKING:
     from bot.settings import BotSettings
@@ -24,9 +25,16 @@ def discord_check(settings: BotSettings) -> Check:
     def probe() -> str:
         assert settings.discord.token is not None
         base = (settings.discord.api_url or DISCORD_API).rstrip("/")
-        me = http_get(f"{base}/users/@me",
-                      {"Authorization": f"Bot {settings.discord.token.get_secret_value()}",
-                       "User-Agent": "DiscordBot (newsbot doctor, 1)"})
+        try:
+            me = http_get(f"{base}/users/@me",
+                          {"Authorization": f"Bot {settings.discord.token.get_secret_value()}",
+                           "User-Agent": "DiscordBot (newsbot doctor, 1)"})
+        except NewsbotError as exc:
+            if getattr(exc, "status", None) != 401:
+                raise
+            from bot.discord.run import token_rejected  # discord.py: only when needed
+
+            raise token_rejected() from None  # as the bot says it, with how to reset it
         return f"the token is valid: logged in as {me.get('username', '?')} ({me.get('id')})"
 
     return timed("Discord", probe)

@@ -34,7 +34,10 @@ class Check:
 
 
 class ServiceError(NewsbotError):
-    """A service that did not answer as it should; its message names the URL."""
+    """A service that did not answer as it should; its message names the URL, `status`
+    the HTTP status it answered with (None when it did not answer)."""
+
+    status: int | None = None
 
 
 def _one_line(exc: BaseException) -> str:
@@ -64,7 +67,9 @@ def http_get(url: str, headers: dict[str, str] | None = None,
         with urllib.request.urlopen(request, timeout=timeout) as reply:
             body = reply.read()
     except urllib.error.HTTPError as exc:  # before URLError: it is one
-        raise ServiceError(f"{url} answered {exc.code} {exc.reason}") from None
+        error = ServiceError(f"{url} answered {exc.code} {exc.reason}")
+        error.status = exc.code
+        raise error from None
     except urllib.error.URLError as exc:
         raise ServiceError(f"cannot reach {url}: {_reason(exc.reason)}") from None
     except TimeoutError:

@@ -66,6 +66,9 @@ def test_the_bot_process_answers_and_stops_on_sigterm(tmp_path: Path) -> None:
         assert "scope=bot+applications.commands" in output and "permissions=" in output
         assert server.token not in output  # the token is never printed
         assert "Traceback" not in output, output
+        # The bot has no voice: no library warning about voice before our own lines.
+        assert not [line for line in lines if "voice" in line or "PyNaCl" in line
+                    or "davey" in line], output
 
 
 def test_a_rejected_token_is_one_line(tmp_path: Path) -> None:
@@ -76,3 +79,17 @@ def test_a_rejected_token_is_one_line(tmp_path: Path) -> None:
     assert bot.returncode == 1
     assert output.strip().splitlines()[-1].startswith("error: Discord rejected the token")
     assert "not-the-token" not in output and "Traceback" not in output
+
+
+def test_doctor_says_how_to_reset_a_rejected_token_as_the_bot_does(tmp_path: Path) -> None:
+    assert CliRunner().invoke(cli, ["index"]).exit_code == 0
+    with FakeDiscord().running() as server:
+        bot = start_bot(tmp_path, server, "not-the-token")
+        output, _ = bot.communicate(timeout=60)
+        said = output.strip().splitlines()[-1].removeprefix("error: ")
+        doctor = CliRunner().invoke(cli, ["doctor"], env={
+            "DISCORD_TOKEN": "not-the-token", "NEWSBOT_DISCORD_API_URL": server.api_base})
+    assert doctor.exit_code == 1
+    (line,) = [line for line in doctor.output.splitlines() if " Discord " in line]
+    assert line.startswith("FAIL") and line.endswith(said), doctor.output
+    assert "Reset Token" in said and "not-the-token" not in doctor.output

@@ -31,6 +31,11 @@ REJECTED = ("Discord rejected the token in DISCORD_TOKEN; copy it again from the
             "Portal (Bot → Reset Token)")
 
 
+def token_rejected() -> NewsbotError:
+    """What the bot and `newsbot doctor` say when Discord answers 401 to DISCORD_TOKEN."""
+    return NewsbotError(REJECTED)
+
+
 def invite_link(application_id: int) -> str:
     return discord.utils.oauth_url(application_id, permissions=PERMISSIONS, scopes=SCOPES)
 
@@ -80,7 +85,7 @@ def point_at(api_url: str | None, token: str) -> None:
             gateway = json.loads(answer.read())["url"]
     except urllib.error.HTTPError as exc:
         if exc.code == 401:
-            raise NewsbotError(REJECTED) from None
+            raise token_rejected() from None
         raise NewsbotError(f"NEWSBOT_DISCORD_API_URL={api_url} does not answer GET /gateway "
                            f"({exc}); check the address") from None
     except OSError as exc:  # urllib's URLError too
@@ -100,7 +105,7 @@ async def serve(client: NewsbotClient, token: str) -> None:
         try:
             await client.login(token)  # also prints the invite link and syncs the commands
         except discord.LoginFailure:
-            raise NewsbotError(REJECTED) from None
+            raise token_rejected() from None
         except (aiohttp.ClientConnectionError, TimeoutError) as exc:  # refused, DNS, reset
             raise unreachable(discord.http.Route.BASE.split("/api")[0], exc) from None
         try:
