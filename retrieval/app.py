@@ -163,9 +163,8 @@ class NewsApp:
         if k < 1:
             raise InvalidRequest(f"k must be at least 1 (got {k})")
         question = clean_question(question)
-        with self.index_store.db.errors():  # a garbled keyword index: one line, the fix
-            return self.searcher.search(question, k=k, filters=filters, today=today,
-                                        all_copies=all_copies)
+        return self.searcher.search(question, k=k, filters=filters, today=today,
+                                    all_copies=all_copies)
 
     def answer(self, question: str, history: History | None = None,
                filters: SearchFilters | None = None, today: date | None = None,
@@ -173,9 +172,8 @@ class NewsApp:
         """A cited answer; `history` holds earlier (question, answer) turns, and
         `on_token` receives an LLM's answer as it is written."""
         question = clean_question(question)
-        with self.index_store.db.errors():
-            return self.answerer.answer(question, history=history, filters=filters,
-                                        today=today, on_token=on_token)
+        return self.answerer.answer(question, history=history, filters=filters, today=today,
+                                    on_token=on_token)
 
     # --- indexing -----------------------------------------------------------------------------
     def index(self, paths: Iterable[Path] | None = None, *, rebuild: bool = False,

@@ -25,7 +25,9 @@ def run(*args: str):
 def one_line(result, code: int = 1) -> str:
     assert result.exit_code == code, result.output
     assert "Traceback" not in result.output
-    lines = [line for line in result.output.splitlines() if line.strip()]
+    # Progress lines ("embedded 28/400 articles ...") show on any run longer than 2 s.
+    lines = [line for line in result.output.splitlines()
+             if line.strip() and not line.startswith("embedded ")]
     assert len(lines) == 1, result.output
     return lines[0]
 
@@ -100,6 +102,8 @@ def test_a_full_disk_says_so_and_keeps_what_was_indexed(tmp_path: Path,
         line = one_line(run("index", str(big)))
         assert "disk holding" in line and "is full" in line
         assert "no transaction is active" not in line
-        assert articles() == before
+        # What was indexed before is kept, and whatever was committed before the disk
+        # filled (batches are committed about every second) is whole.
+        assert articles() >= before
     finally:
         subprocess.run(["umount", "-l", str(disk)], check=False)

@@ -91,7 +91,7 @@ class NewsIndex:
     def reads(self) -> IndexReads:
         """What a search reads of this index (`reads.py`), and nothing more."""
         return IndexReads(self.index_dir, self.catalog, self.keywords, self.access,
-                          self.embedder, self.db.run_going)
+                          self.embedder, self.db.run_going, self.db.errors)
 
     @property
     def vectors(self) -> VectorStore:

@@ -10,7 +10,7 @@ writes them (`news_index.py`)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,14 +50,16 @@ class IndexReads:
     """The reads of one index; safe from any thread while an index run writes."""
 
     def __init__(self, index_dir: Path, catalog: CatalogStore, keywords: KeywordIndex,
-                 access: VectorAccess, embedder: Embedder, run_going: Callable[[], bool]
-                 ) -> None:
+                 access: VectorAccess, embedder: Embedder, run_going: Callable[[], bool],
+                 errors: Callable[[], AbstractContextManager[None]]) -> None:
         self.index_dir = index_dir
         self._catalog = catalog
         self._keywords = keywords
         self._access = access
         self._embedder = embedder
         self.run_going = run_going  # whether an index run holds the run lock now
+        # A full disk or a damaged file met while reading, as one line with its fix.
+        self.errors = errors
 
     # --- figures --------------------------------------------------------------------------
     def generation(self) -> str | None:

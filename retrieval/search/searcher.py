@@ -221,7 +221,13 @@ class Searcher:
                today: date | None = None, all_copies: bool = False) -> SearchResult:
         """The k best passages. A story several outlets carried shows once (naming the
         others in `also_in`) unless `all_copies`. An index with nothing in it is
-        `IndexEmpty`, an outlet it does not hold `InvalidRequest`, not an empty result."""
+        `IndexEmpty`, an outlet it does not hold `InvalidRequest`, not an empty result; a
+        full disk or a damaged store met on the way is one line with its fix."""
+        with self.reads.errors():
+            return self._search(question, k, filters, today, all_copies)
+
+    def _search(self, question: str, k: int, filters: SearchFilters | None,
+                today: date | None, all_copies: bool) -> SearchResult:
         started = time.perf_counter()
         self.ensure_not_empty()
         self.check_sources(filters)
