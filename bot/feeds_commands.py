@@ -36,7 +36,8 @@ def feeds() -> None:
 
 @feeds.command(name="add")
 @click.argument("url")
-@click.option("--name", help="What to call it (default: the site's host name).")
+@click.option("--name", help="What to call it (default: the feed's own title, else the "
+              "site's host name).")
 @index_dir_option
 @click.pass_context
 def feeds_add(ctx: click.Context, url: str, name: str | None) -> None:

@@ -114,9 +114,10 @@ class Feeds:
 
         store = self.store()
         assert store is not None
+        title = ""
         if store.find(check_url(url)) is None:  # (a URL already there is refused below)
-            check_feed(check_url(url), self.options)
-        return add_feed(store, url, name)
+            title = check_feed(check_url(url), self.options).title  # its name by default
+        return add_feed(store, url, name, title)
 
     def remove(self, name_or_url: str) -> tuple[Feed, list[Path]]:
         """Stop polling a feed; its articles stay, in the folders returned."""

@@ -179,8 +179,8 @@ def test_feeds_add_list_remove(server: FeedServer, tmp_path: Path) -> None:
     assert not (tmp_path / "feeds.sqlite").exists()  # reading creates nothing
     nothing = run("fetch")
     assert nothing.exit_code == 1 and "no feeds to fetch" in nothing.output
-    for path in ("/rss", "/news/rss"):
-        server.routes[path] = Canned(rss([]), content_type=RSS)
+    for path in ("/rss", "/news/rss"):  # untitled feeds: named by their host
+        server.routes[path] = Canned(rss([], title=""), content_type=RSS)
     first, second = server.url("/rss"), server.url("/news/rss")
     added = run("feeds", "add", first)
     assert f"added '127.0.0.1': {first}" in added.output

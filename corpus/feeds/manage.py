@@ -54,9 +54,14 @@ def unique_name(store: FeedStore, name: str) -> str:
     return f"{name} ({number})"
 
 
-def add_feed(store: FeedStore, url: str, name: str | None = None) -> Feed:
+def add_feed(store: FeedStore, url: str, name: str | None = None, title: str = "") -> Feed:
+    """Subscribe to `url` as `name`; without one, by the feed's own `title` (numbered when
+    another feed has it), or by its host when the feed has no title."""
     url = check_url(url)
-    return store.add(url, check_name(name) if name else default_name(store, url))
+    if name:
+        return store.add(url, check_name(name))
+    title = one_line(title, MAX_NAME)
+    return store.add(url, unique_name(store, title) if title else default_name(store, url))
 
 
 def find_feed(store: FeedStore, name_or_url: str) -> Feed:

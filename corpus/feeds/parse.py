@@ -27,6 +27,12 @@ _JSON_FEED_VERSION = "https://jsonfeed.org/version/"
 _CLOSED = re.compile(rb"</(?:[\w.-]+:)?(?:rss|feed|RDF)\s*>\s*(?:<!--.*?-->\s*)*\Z",
                      re.DOTALL)
 _TAIL = 2048
+_FEED_KINDS = "an RSS, Atom or JSON feed"
+_WEB_PAGE = re.compile(rb"<!doctype\s+html|<html[\s>]", re.IGNORECASE)
+_PARSER_PLACE = re.compile(r"^<unknown>:(\d+):\d+: ")
+_LINK_TAG = re.compile(r"<link\b[^>]*>", re.IGNORECASE)
+_ATTRIBUTE = re.compile(r"""([\w-]+)\s*=\s*("[^"]*"|'[^']*'|[^\s>]+)""")
+_FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/feed+json")
 
 
 @dataclass(frozen=True)
@@ -100,14 +106,30 @@ def _xml_item(entry: Any) -> FeedItem:
     return _item(entry.get("id"), link, title, text, _when(entry), author)
 
 
+def _linked_feed(page: bytes, url: str) -> str:
+    """What to do about a web page: add the feed its `<link rel="alternate">` names, or
+    find the site's feed."""
+    for tag in _LINK_TAG.findall(page[:262144].decode("utf-8", "replace")):
+        found = {k.lower(): v.strip("\"'") for k, v in _ATTRIBUTE.findall(tag)}
+        if ("alternate" in found.get("rel", "").lower().split()
+                and found.get("type", "").lower() in _FEED_TYPES and found.get("href")):
+            feed = urljoin(url, found["href"])
+            return f"its feed is at {feed}: add that address instead"
+    return "give the address of the site's feed (often behind an RSS link on the page)"
+
+
 def _xml_feed(data: bytes, url: str, content_type: str) -> ParsedFeed:
     # Bytes, never a str: feedparser would take a str that looks like a URL and fetch it.
     parsed = feedparser.parse(data, response_headers={
         "content-location": url, "content-type": content_type or "application/xml"})
     if not parsed.get("version") and not parsed.entries:
-        problem = parsed.get("bozo_exception")
-        detail = f" ({one_line(str(problem), 120)})" if problem else ""
-        raise FeedFormatError(f"not an RSS, Atom or JSON feed{detail}")
+        if _WEB_PAGE.search(data[:4096]):
+            raise FeedFormatError(f"it is a web page, not {_FEED_KINDS}; {_linked_feed(data, url)}")
+        problem = one_line(str(parsed.get("bozo_exception") or ""), 120)
+        # The XML parser's "<unknown>:2:0: syntax error": the line is the user's, not the rest.
+        problem = _PARSER_PLACE.sub(r"XML error at line \1: ", problem)
+        detail = f" ({problem})" if problem and "media type" not in problem else ""
+        raise FeedFormatError(f"not {_FEED_KINDS}{detail}")
     if _truncated(data):
         raise FeedFormatError("truncated feed: the document ends before its closing tag")
     title = _text_of(parsed.feed.get("title_detail")) or to_text(parsed.feed.get("title"))
