@@ -87,6 +87,8 @@ def run_chat(app: NewsApp, history_file: Path) -> None:
     chat = ChatSession(app, console)
     if not sys.stdin.isatty():  # piped questions: plain lines, no line editor to echo them
         for line in sys.stdin:
+            if line.strip():  # echoed, so the output reads back against its input
+                console.print(f"> {line.strip()}", markup=False, highlight=False)
             if not chat.handle(line.rstrip("\r\n")):
                 break
         console.print("[dim]Bye.[/]")

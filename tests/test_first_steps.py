@@ -144,13 +144,21 @@ def test_a_pages_publication_time_keeps_its_time_of_day(tmp_path: Path) -> None:
     assert article.published_at.isoformat() == "2024-03-05T08:30:00+00:00"
 
 
-def test_piped_chat_reads_plain_lines(tmp_path: Path) -> None:
+def test_piped_chat_reads_plain_lines_and_echoes_each_question(tmp_path: Path) -> None:
     assert run("index").exit_code == 0
-    chat = newsbot("chat", stdin="Who won the World Cup final in Qatar?\n/quit\n")
+    questions = ["Who won the World Cup final in Qatar?", "", "  What did the city council "
+                 "approve?", "/quit", "Never asked"]
+    chat = newsbot("chat", stdin="\n".join(questions) + "\n")
     assert chat.returncode == 0, chat.stderr
     assert "Input is not a terminal" not in chat.stdout + chat.stderr
-    assert "you>" not in chat.stdout  # no prompt, so no echo of the question either
-    assert "Argentina" in chat.stdout and chat.stdout.rstrip().endswith("Bye.")
+    assert "you>" not in chat.stdout  # no prompt: each question is echoed once instead
+    lines = chat.stdout.splitlines()
+    echoed = [i for i, line in enumerate(lines) if line.startswith("> ")]
+    assert [lines[i] for i in echoed] == ["> Who won the World Cup final in Qatar?",
+                                          "> What did the city council approve?", "> /quit"]
+    first_answer = "\n".join(lines[echoed[0] + 1:echoed[1]])  # read back against its input
+    assert "Argentina" in first_answer
+    assert echoed[1] + 1 < echoed[2] and chat.stdout.rstrip().endswith("Bye.")
 
 
 @pytest.mark.slow
