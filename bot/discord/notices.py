@@ -177,11 +177,12 @@ async def post_pending(client: Any) -> int:
     return posted
 
 
-async def keep_posting(client: Any, every_s: float = CHECK_EVERY_S) -> None:
-    """Until the client closes: pending notices posted every `every_s` seconds."""
+async def keep_posting(client: Any, every_s: float | None = None) -> None:
+    """Until the client closes: pending notices posted every `every_s` seconds (default
+    CHECK_EVERY_S, read each round so that a test can shorten it)."""
     while not client.is_closed():
         try:
             await post_pending(client)
         except Exception:  # one failure never ends the loop (a store busy, a lost link)
             log.exception("posting follow notices failed; trying again shortly")
-        await asyncio.sleep(every_s)
+        await asyncio.sleep(every_s if every_s is not None else CHECK_EVERY_S)
