@@ -27,7 +27,7 @@ from pathlib import Path
 
 from bench.discord_serving import serving
 from bench.serve_memory import memory_mb
-from bot.settings import get_settings
+from bot.settings import bot_settings
 from standins.discord_server import FakeDiscord
 
 QUESTIONS = ["Who won the World Cup final in Qatar?", "When did Queen Elizabeth die?",
@@ -77,7 +77,7 @@ def main() -> None:
                      args.source.read_text(encoding="utf-8").splitlines()[: args.questions]]
     with tempfile.TemporaryDirectory(prefix="newsbot-discord-load-") as folder:
         work = Path(folder)
-        settings = get_settings(index_dir=args.index_dir or work / "index",
+        settings = bot_settings(index_dir=args.index_dir or work / "index",
                                 discord_user_cooldown=0.0, discord_guild_per_minute=100_000,
                                 discord_threads=False, discord_feedback_db=work / "feedback.sqlite")
         with serving(settings, not args.index_dir, args.questions) as (server, ids):

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from bench.common import DATA, print_table
 from bench.forward_split import split_of
-from retrieval.evaluation import Question, contains_answer, read_questions
+from retrieval.evaluation import EvalQuestion, contains_answer, read_questions
 
 if TYPE_CHECKING:
     from retrieval.app import NewsApp
@@ -34,7 +34,7 @@ def cutoff(asked: date, gap_days: int) -> date:
     return asked - timedelta(days=asked.weekday() + gap_days)
 
 
-def probe(app: NewsApp, question: Question, gap_days: int) -> dict[str, Any]:
+def probe(app: NewsApp, question: EvalQuestion, gap_days: int) -> dict[str, Any]:
     from retrieval.types import SearchFilters
 
     assert question.date is not None  # forward questions are dated
@@ -54,7 +54,7 @@ def probe(app: NewsApp, question: Question, gap_days: int) -> dict[str, Any]:
     }
 
 
-def ask_all(out: Path, questions: list[Question], gap_days: int) -> None:
+def ask_all(out: Path, questions: list[EvalQuestion], gap_days: int) -> None:
     """Answer every question not yet in `out` (a killed run resumes where it stopped)."""
     from retrieval.app import NewsApp
 
@@ -67,7 +67,7 @@ def ask_all(out: Path, questions: list[Question], gap_days: int) -> None:
                 print(f"{n}/{len(questions)}", flush=True)
 
 
-def report(out: Path, questions: list[Question]) -> None:
+def report(out: Path, questions: list[EvalQuestion]) -> None:
     with open(out, encoding="utf-8") as handle:
         records = [json.loads(line) for line in handle]
     if [r["id"] for r in records] != [q.id for q in questions[:len(records)]]:

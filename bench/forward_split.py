@@ -31,8 +31,8 @@ from typing import Any
 
 from bench.common import DATA, print_table, read_records
 from retrieval.evaluation import (
+    EvalQuestion,
     EvalReport,
-    Question,
     contains_answer,
     first_hit_rank,
     read_questions,
@@ -48,7 +48,7 @@ _FUNCTION_WORDS = frozenset({"the", "a", "an", "of", "and", "in", "on", "at", "t
                              "by", "s"})
 
 
-def split_of(question: Question) -> str | None:
+def split_of(question: EvalQuestion) -> str | None:
     """'forward' from 2023-07-01, 'fit' before, None for an undated question."""
     if question.date is None:
         return None
@@ -86,7 +86,7 @@ class SplitFigures:
     answer_chars: list[int] = field(default_factory=list)
     citations: list[int] = field(default_factory=lambda: [0, 0])  # verified, total
 
-    def add(self, question: Question, record: dict[str, Any]) -> None:
+    def add(self, question: EvalQuestion, record: dict[str, Any]) -> None:
         answer = record.get("answer") or {}
         self.retrieval.questions += 1
         self.citations[0] += answer.get("citations_verified", 0)
@@ -127,7 +127,7 @@ class SplitFigures:
         }
 
 
-def paired(questions: list[Question], records: list[dict]) -> list[tuple[Question, dict]]:
+def paired(questions: list[EvalQuestion], records: list[dict]) -> list[tuple[EvalQuestion, dict]]:
     """Each result with its question, by position: a few ids occur twice in news-dev, and
     `eval --out` keeps the file's order."""
     ids = [r["id"] for r in records]
@@ -136,7 +136,7 @@ def paired(questions: list[Question], records: list[dict]) -> list[tuple[Questio
     return list(zip(questions, records, strict=False))
 
 
-def score(pairs: Iterable[tuple[Question, dict]]) -> dict[str, SplitFigures]:
+def score(pairs: Iterable[tuple[EvalQuestion, dict]]) -> dict[str, SplitFigures]:
     figures = {name: SplitFigures() for name in (*SPLITS, "all")}
     for question, record in pairs:
         split = split_of(question)
@@ -170,7 +170,7 @@ class ProbeFigures:
                 self.declined / max(1, self.probes)]
 
 
-def score_probes(pairs: Iterable[tuple[Question, dict]], corpus: CorpusText
+def score_probes(pairs: Iterable[tuple[EvalQuestion, dict]], corpus: CorpusText
                  ) -> dict[str, ProbeFigures]:
     """The no-gold questions, and the declined share of those whose answer string no
     article holds (same-week off-corpus probes), per split."""

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from bench.discord_serving import serving
 from bench.serve_memory import memory_mb
-from bot.settings import get_settings
+from bot.settings import bot_settings
 from standins.discord_server import FakeDiscord
 
 QUESTIONS = ["Who won the World Cup final in Qatar?", "When did Queen Elizabeth die?",
@@ -144,7 +144,7 @@ def memory_phase(server: FakeDiscord, ids: list[int], asked: int, total: int,
 def run_members(members: int, total: int, index_dir: Path | None) -> None:
     with tempfile.TemporaryDirectory(prefix="newsbot-members-") as folder:
         work = Path(folder)
-        settings = get_settings(index_dir=index_dir or work / "index", discord_threads=False,
+        settings = bot_settings(index_dir=index_dir or work / "index", discord_threads=False,
                                 discord_guild_per_minute=100_000,
                                 discord_feedback_db=work / "feedback.sqlite")
         # Enough members that a wave never asks one still inside its cooldown.

@@ -58,9 +58,9 @@ def index_dir_option(command: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def settings_of(ctx: click.Context) -> BotSettings:
-    from bot.settings import get_settings
+    from bot.settings import bot_settings
 
-    return get_settings(index_dir=(ctx.find_root().obj or {}).get("index_dir"))
+    return bot_settings(index_dir=(ctx.find_root().obj or {}).get("index_dir"))
 
 
 def open_app(ctx: click.Context, create: bool = False, rebuild: bool = False) -> NewsApp:

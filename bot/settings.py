@@ -106,7 +106,7 @@ class BotSettings(Settings):
     chat: ChatSettings = Field(default_factory=ChatSettings)
 
 
-def get_settings(**overrides: object) -> BotSettings:
+def bot_settings(**overrides: object) -> BotSettings:
     """Every setting, the front ends' too, named as `retrieval.settings.get_settings`
     takes them (`index_dir`, `discord_guilds`)."""
     return load_settings(BotSettings, overrides)

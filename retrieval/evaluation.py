@@ -24,7 +24,8 @@ _SPACE = re.compile(r"\s+")
 
 
 @dataclass(frozen=True)
-class Question:
+class EvalQuestion:
+    """One question of a question file (`newsbot eval`): its gold answer and urls."""
     id: str
     question: str
     date: date | None
@@ -46,18 +47,18 @@ def contains_answer(answer: str, text: str) -> bool:
     return bool(answer) and scoring_form(answer) in scoring_form(text)
 
 
-def is_hit(passage_url: str, passage_text: str, question: Question) -> bool:
+def is_hit(passage_url: str, passage_text: str, question: EvalQuestion) -> bool:
     return passage_url in question.gold_urls and contains_answer(question.answer, passage_text)
 
 
-def first_hit_rank(urls_texts: list[tuple[str, str]], question: Question) -> int | None:
+def first_hit_rank(urls_texts: list[tuple[str, str]], question: EvalQuestion) -> int | None:
     for rank, (url, text) in enumerate(urls_texts, start=1):
         if is_hit(url, text, question):
             return rank
     return None
 
 
-def read_questions(path: Path) -> Iterator[Question]:
+def read_questions(path: Path) -> Iterator[EvalQuestion]:
     try:
         handle = open(path, encoding="utf-8")  # noqa: SIM115 - closed by the with below
     except OSError as exc:
@@ -69,7 +70,7 @@ def read_questions(path: Path) -> Iterator[Question]:
             try:
                 record = json.loads(line)
                 when = record.get("date")
-                yield Question(
+                yield EvalQuestion(
                     id=str(record.get("id", number)),
                     question=record["question"],
                     date=date.fromisoformat(when[:10]) if when else None,
@@ -125,7 +126,7 @@ class AnswerReport:
     citations_total: int = 0
     seconds: list[float] = field(default_factory=list)
 
-    def add(self, question: Question, answer: Any) -> None:
+    def add(self, question: EvalQuestion, answer: Any) -> None:
         self.seconds.append(answer.seconds)
         self.citations_verified += answer.citations_verified
         self.citations_total += answer.citations_total
@@ -159,8 +160,8 @@ class SearchesNews(Protocol):
                ) -> SearchResult: ...
 
 
-def evaluate(searcher: SearchesNews, questions: list[Question], k: int = 10,
-             on_result: Callable[[Question, list[Passage]], None] | None = None) -> EvalReport:
+def evaluate(searcher: SearchesNews, questions: list[EvalQuestion], k: int = 10,
+             on_result: Callable[[EvalQuestion, list[Passage]], None] | None = None) -> EvalReport:
     report = EvalReport()
     searcher.search("warm up the model and caches", k=k)
     for question in questions:

@@ -12,7 +12,7 @@ import pytest
 
 from bot.discord.client import NewsbotClient
 from bot.discord.cooldowns import Cooldowns
-from bot.settings import BotSettings, get_settings
+from bot.settings import BotSettings, bot_settings
 from retrieval.app import NewsApp
 from retrieval.feedback import FeedbackStore
 from retrieval.index.embedding import HashEmbedder
@@ -26,7 +26,7 @@ READERS = 50  # extra members, for the load test
 def sample_bot_app(tmp: Path) -> tuple[NewsApp, BotSettings, FeedbackStore]:
     """The app over the bundled sample corpus (hash embedder), with no cooldowns and a
     vote store, as the bot tests run it."""
-    settings = get_settings(index_dir=tmp / "index", decline_below=0.0,
+    settings = bot_settings(index_dir=tmp / "index", decline_below=0.0,
                             discord_user_cooldown=0.0, discord_guild_per_minute=10_000,
                             discord_feedback_db=tmp / "feedback.sqlite")
     app = NewsApp.open(settings, embedder=HashEmbedder(), chat_model=None, create=True)

@@ -15,7 +15,7 @@ from test_discord_shards import world_on_shard
 
 from bot.cli import cli
 from bot.discord.client import NewsbotClient
-from bot.settings import BotSettings, get_settings
+from bot.settings import BotSettings, bot_settings
 from retrieval.app import NewsApp
 from retrieval.feedback import FeedbackStore
 from standins.discord_payloads import World
@@ -136,9 +136,9 @@ def test_each_shard_leaves_only_its_own_unlisted_servers(indexed, caplog) -> Non
 
 def test_the_list_is_read_like_the_other_id_lists(monkeypatch) -> None:
     monkeypatch.setenv("NEWSBOT_DISCORD_GUILDS", " 123456789012345678, 223456789012345678")
-    assert get_settings().discord.guilds == [123456789012345678, 223456789012345678]
+    assert bot_settings().discord.guilds == [123456789012345678, 223456789012345678]
     monkeypatch.setenv("NEWSBOT_DISCORD_GUILDS", "")
-    assert get_settings().discord.guilds == []
+    assert bot_settings().discord.guilds == []
 
 
 def test_a_guild_off_the_list_is_one_line(monkeypatch, tmp_path: Path) -> None:

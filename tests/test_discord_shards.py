@@ -15,7 +15,7 @@ from test_discord_cli import read_lines, start_bot
 
 from bot.cli import cli
 from bot.discord.client import NewsbotClient
-from bot.settings import get_settings
+from bot.settings import bot_settings
 from retrieval.app import NewsApp
 from retrieval.errors import SettingsError
 from retrieval.feedback import FeedbackStore
@@ -50,7 +50,7 @@ def test_two_shards_in_one_process_split_the_work(tmp_path: Path) -> None:
     write_article(corpus, "first.md", "Harbour reopens after the storm", story("harbour"))
     server = FakeDiscord(world_on_shard(1), heartbeat_interval=0.5)
     news = server.channel_id("news")
-    base = get_settings(corpus_dir=corpus, decline_below=0.0, discord_watch=True,
+    base = bot_settings(corpus_dir=corpus, decline_below=0.0, discord_watch=True,
                         discord_news_channel=news, watch_debounce_s=0.3,
                         discord_user_cooldown=0.0, discord_shard_count=2, discord_shard_id=0)
     app = NewsApp.open(base, embedder=HashEmbedder(), chat_model=None, create=True)
@@ -136,7 +136,7 @@ def test_shard_settings_are_both_or_neither_and_in_range(monkeypatch, env, expec
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     with pytest.raises(SettingsError) as caught:
-        get_settings()
+        bot_settings()
     assert str(caught.value) == expected
 
 
@@ -150,5 +150,5 @@ def test_the_cli_says_a_shard_setting_error_in_one_line(monkeypatch) -> None:
 
 
 def test_unsharded_by_default() -> None:
-    settings = get_settings()
+    settings = bot_settings()
     assert (settings.discord.shard_id, settings.discord.shard_count) == (None, None)

@@ -7,7 +7,7 @@ from pathlib import Path
 from conftest import story, write_article
 
 from bot.discord.client import NewsbotClient
-from bot.settings import get_settings
+from bot.settings import bot_settings
 from retrieval.app import NewsApp
 from retrieval.feedback import FeedbackStore
 from retrieval.index.embedding import HashEmbedder
@@ -19,7 +19,7 @@ def test_the_bot_indexes_new_files_and_posts_their_headlines(tmp_path: Path) -> 
     write_article(corpus, "first.md", "Harbour reopens after the storm", story("harbour"))
     server = FakeDiscord(heartbeat_interval=0.5)
     news_channel = server.channel_id("news")
-    settings = get_settings(corpus_dir=corpus, decline_below=0.0, discord_watch=True,
+    settings = bot_settings(corpus_dir=corpus, decline_below=0.0, discord_watch=True,
                             discord_news_channel=news_channel, watch_debounce_s=0.3,
                             discord_user_cooldown=0.0,
                             discord_feedback_db=tmp_path / "feedback.sqlite")

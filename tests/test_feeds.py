@@ -33,7 +33,7 @@ import corpus.feeds.download as download
 from bot.cli import cli
 from corpus import Article, load_articles
 from corpus.feeds import FeedFormatError, FeedStore, FetchOptions, PollReport, add_feed, poll_feeds
-from corpus.feeds.page import Draft
+from corpus.feeds.page import ItemDraft
 from corpus.feeds.parse import parse_feed
 from corpus.feeds.write import render, slug, write_article, write_atomic
 
@@ -443,10 +443,11 @@ def test_hostile_titles_write_only_inside_the_feeds_folder(
 
 def test_front_matter_reads_back_exactly(tmp_path: Path) -> None:
     when = datetime(2024, 3, 5, 8, 15, 30, tzinfo=UTC)
-    draft = Draft(guid="tag:x,2024:1", url="https://news.example/a?b=1&c=2",
-                  title="'Quoted': a title with # marks, colons: and 'ünï' [x]",
-                  body="First line.\n\nSecond paragraph with ünïcode.", source="Ledger: Daily",
-                  author="Ann Lee, Bo Chan", published_at=when, fallback="")
+    draft = ItemDraft(guid="tag:x,2024:1", url="https://news.example/a?b=1&c=2",
+                      title="'Quoted': a title with # marks, colons: and 'ünï' [x]",
+                      body="First line.\n\nSecond paragraph with ünïcode.",
+                      source="Ledger: Daily", author="Ann Lee, Bo Chan", published_at=when,
+                      fallback="")
     path = write_article(tmp_path / "feeds", "Ledger", draft)
     article = load_articles([path]).articles[0]
     assert (article.title, article.url, article.source, article.author, article.published_at

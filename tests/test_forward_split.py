@@ -12,14 +12,14 @@ from bench.forward_split import (
     score_probes,
     split_of,
 )
-from retrieval.evaluation import Question
+from retrieval.evaluation import EvalQuestion
 
 GOLD = "https://example.com/gold"
 OTHER = "https://example.com/other"
 
 
-def question(qid: str, day: date, answer: str, gold: bool = True) -> Question:
-    return Question(qid, f"question {qid}?", day, answer, (GOLD,) if gold else ())
+def question(qid: str, day: date, answer: str, gold: bool = True) -> EvalQuestion:
+    return EvalQuestion(qid, f"question {qid}?", day, answer, (GOLD,) if gold else ())
 
 
 def record(qid: str, passages: list[tuple[str, str]], text: str, lead: str | None = None,
@@ -45,7 +45,7 @@ def test_lead_verdict(lead: str, gold: str, verdict: str) -> None:
 def test_split_by_date_and_undated() -> None:
     assert split_of(question("a", date(2023, 6, 30), "x")) == "fit"
     assert split_of(question("b", date(2023, 7, 1), "x")) == "forward"
-    assert split_of(Question("c", "q?", None, "x", ())) is None
+    assert split_of(EvalQuestion("c", "q?", None, "x", ())) is None
 
 
 def test_figures_per_split() -> None:

@@ -8,7 +8,7 @@ import pytest
 from pydantic import SecretStr
 
 import retrieval.settings
-from bot.settings import BotSettings, DiscordSettings, get_settings
+from bot.settings import BotSettings, DiscordSettings, bot_settings
 from retrieval.errors import SettingsError
 from retrieval.settings import Settings
 
@@ -105,11 +105,11 @@ def test_every_old_variable_name_still_sets_its_setting(monkeypatch) -> None:
     assert every_field() == {env: path for env, (path, _, _) in OLD_NAMES.items()}
     for env, (_, raw, _) in OLD_NAMES.items():
         monkeypatch.setenv(env, raw)
-    settings = get_settings()
+    settings = bot_settings()
     for env, (path, _, wanted) in OLD_NAMES.items():
         assert read(settings, path) == wanted, env
-    # The names before the grouping are also the names `get_settings` and `replace` take.
-    assert get_settings(index_dir="/x").index.dir == Path("/x")
+    # The names before the grouping are also the names `bot_settings` and `replace` take.
+    assert bot_settings(index_dir="/x").index.dir == Path("/x")
     assert settings.replace(discord_guild=5, llm_model="n").discord.guild == 5
     assert settings.replace(llm_model="n").llm.model == "n" and settings.llm.model == "m"
     with pytest.raises(TypeError, match="no setting 'discord_guild'"):
@@ -135,7 +135,7 @@ def test_errors_name_the_variable_in_every_group(monkeypatch) -> None:
     monkeypatch.setenv("NEWSBOT_LLM_TIMEOUT", "soon")
     monkeypatch.setenv("NEWSBOT_DISCORD_SHARD_ID", "2")
     with pytest.raises(SettingsError) as error:
-        get_settings()
+        bot_settings()
     assert str(error.value).startswith("NEWSBOT_LLM_TIMEOUT='soon' is not accepted")
     assert "sharding needs both NEWSBOT_DISCORD_SHARD_ID and NEWSBOT_DISCORD_SHARD_COUNT" \
         in str(error.value)
@@ -144,13 +144,13 @@ def test_errors_name_the_variable_in_every_group(monkeypatch) -> None:
 def test_environment_and_explicit_values(monkeypatch, tmp_path: Path) -> None:
     monkeypatch.setenv("NEWSBOT_CHUNK_MAX_CHARS", "700")
     monkeypatch.setenv("DISCORD_TOKEN", "abc")
-    assert get_settings().index.chunk_max_chars == 700
-    token = get_settings().discord.token
+    assert bot_settings().index.chunk_max_chars == 700
+    token = bot_settings().discord.token
     assert token is not None and token.get_secret_value() == "abc"
-    assert "abc" not in repr(get_settings()) and "abc" not in str(token)
-    assert get_settings(chunk_max_chars=500).index.chunk_max_chars == 500
+    assert "abc" not in repr(bot_settings()) and "abc" not in str(token)
+    assert bot_settings(chunk_max_chars=500).index.chunk_max_chars == 500
     (tmp_path / ".env").write_text("NEWSBOT_COLLECTION=from_dotenv\n")
-    assert get_settings().index.collection == "from_dotenv"  # tests run in tmp_path
+    assert bot_settings().index.collection == "from_dotenv"  # tests run in tmp_path
 
 
 def warnings_of(code: str, tmp_path: Path, **env: str) -> list[str]:
@@ -165,7 +165,7 @@ def warnings_of(code: str, tmp_path: Path, **env: str) -> list[str]:
 
 def test_a_misspelt_variable_is_warned_about_whatever_was_imported_first(tmp_path) -> None:
     core = "from retrieval.settings import get_settings as core; core(); "
-    front = "from bot.settings import get_settings as front; front(); "
+    front = "from bot.settings import bot_settings as front; front(); "
     wrong = {"NEWSBOT_LLM_PROVIDR": "ollama", "NEWSBOT_DISCORD_GUILDZ": "1"}
     # A process that imports only the core's settings knows every variable the core reads.
     assert warnings_of(core, tmp_path, **wrong) == [

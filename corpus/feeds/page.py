@@ -25,7 +25,7 @@ _PAGE_ACCEPT = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.1"
 
 
 @dataclass(frozen=True)
-class Draft:
+class ItemDraft:
     """What is written for one feed item."""
 
     guid: str
@@ -81,7 +81,7 @@ class PageReader:
         article = read_page(response)
         return article, "" if article else "no article text on the page"
 
-    def draft(self, item: FeedItem, feed_title: str, feed_url: str = "") -> Draft | None:
+    def draft(self, item: FeedItem, feed_title: str, feed_url: str = "") -> ItemDraft | None:
         """The article for `item` of the feed at `feed_url`; None when neither the page
         nor the item holds any text or title at all."""
         try:
@@ -93,7 +93,7 @@ class PageReader:
         body = (page.body if page else "") or item.text or title
         if not body:
             return None
-        return Draft(
+        return ItemDraft(
             guid=item.guid,
             url=url,
             title=title,

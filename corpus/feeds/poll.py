@@ -15,7 +15,7 @@ from pathlib import Path
 
 from corpus.feeds.download import Downloader, Response, shown
 from corpus.feeds.errors import FeedError, FeedFormatError, FetchError
-from corpus.feeds.page import Draft, PageReader
+from corpus.feeds.page import ItemDraft, PageReader
 from corpus.feeds.parse import FeedItem, ParsedFeed, parse_feed
 from corpus.feeds.policy import REFUSED, FetchPolicy
 from corpus.feeds.store import Feed, FeedStore, FetchedItem
@@ -90,7 +90,7 @@ class _Plan:
     response: Response | None = None
     parsed: ParsedFeed | None = None
     new: list[FeedItem] = field(default_factory=list)
-    drafts: list[Draft | None] = field(default_factory=list)
+    drafts: list[ItemDraft | None] = field(default_factory=list)
 
 
 def _conditional(feed: Feed, folder: Path) -> dict[str, str]:

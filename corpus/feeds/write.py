@@ -19,7 +19,7 @@ from pathlib import Path
 import yaml
 
 from corpus.article import short_hash
-from corpus.feeds.page import Draft
+from corpus.feeds.page import ItemDraft
 
 MAX_SLUG = 60
 _NOT_SLUG = re.compile(r"[^a-z0-9]+")
@@ -41,7 +41,7 @@ def feed_folder(feeds_dir: Path, feed_name: str) -> Path:
     return feeds_dir / slug(feed_name, "feed-" + short_hash("feed", feed_name)[:8])
 
 
-def article_path(feeds_dir: Path, feed_name: str, draft: Draft) -> Path:
+def article_path(feeds_dir: Path, feed_name: str, draft: ItemDraft) -> Path:
     """`<feed>/<YYYY-MM-DD>-<title>-<hash of guid>.md` under `feeds_dir`."""
     day = draft.published_at.date().isoformat() if draft.published_at else "undated"
     key = short_hash("feed-item", draft.guid or draft.url)[:_HASH_CHARS]
@@ -51,7 +51,7 @@ def article_path(feeds_dir: Path, feed_name: str, draft: Draft) -> Path:
     return path
 
 
-def render(draft: Draft, feed_name: str) -> str:
+def render(draft: ItemDraft, feed_name: str) -> str:
     """The file's text: front matter (title, url, source, author, published_at, and the
     feed it came from, which the reader ignores), then the body."""
     meta = {
@@ -85,7 +85,7 @@ def write_atomic(path: Path, text: str) -> None:
         raise
 
 
-def write_article(feeds_dir: Path, feed_name: str, draft: Draft) -> Path:
+def write_article(feeds_dir: Path, feed_name: str, draft: ItemDraft) -> Path:
     path = article_path(feeds_dir, feed_name, draft)
     write_atomic(path, render(draft, feed_name))
     return path
