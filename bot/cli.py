@@ -82,8 +82,13 @@ def index(ctx: click.Context, paths: tuple[Path, ...], rebuild: bool, as_json: b
         raise InvalidRequest(f"{missing[0]}: no such file or folder; nothing was "
                              + ("rebuilt" if rebuild else "indexed"))
     app = open_app(ctx, create=True, rebuild=rebuild)
-    with progress_bar(as_json) as progress:
-        report = app.index(list(paths), rebuild=rebuild, progress=progress)
+    try:
+        with progress_bar(as_json) as progress:
+            report = app.index(list(paths), rebuild=rebuild, progress=progress)
+    except KeyboardInterrupt:  # each batch is committed: say that none of it is lost
+        click.echo("interrupted; what was embedded so far is kept, and `newsbot index` "
+                   "again embeds the rest", err=True)
+        ctx.exit(130)
     for error in report.errors:
         click.secho(f"failed {error}", fg="yellow", err=True)  # counted in "failed N"
     for unusable in report.unusable:  # not a failure: a user's folder holds such files

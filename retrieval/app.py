@@ -187,10 +187,12 @@ class NewsApp:
                 self.rebuild()
             else:
                 self.index_store.check_model()
+            # Recorded first: a run stopped half-way (Ctrl-C) is finished by a plain run.
+            notes = record_sources(self.index_store.index_dir, targets, replace=rebuild)
             loaded = load_articles(targets, self.settings.index.max_file_mb)
             report = self.index_store.update(loaded, targets, progress=progress)
         report.skipped, report.unusable = loaded.skipped, loaded.unusable + gone
-        report.notes = record_sources(self.index_store.index_dir, targets, replace=rebuild)
+        report.notes = notes
         return report
 
     def index_changes(self, changed: Iterable[Path], progress: Progress | None = None

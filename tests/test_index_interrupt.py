@@ -68,7 +68,8 @@ def test_ctrl_c_keeps_what_was_embedded_and_the_rerun_embeds_the_rest(tmp_path: 
     run.send_signal(signal.SIGINT)  # Ctrl-C
     _, err = run.communicate(timeout=120)
     assert run.returncode == 130, err
-    assert "interrupted" in err and "Traceback" not in err
+    assert "interrupted; what was embedded so far is kept, and `newsbot index` again " \
+        "embeds the rest" in err and "Traceback" not in err
     kept = articles_in(tmp_path)
     assert shown <= kept < 300  # what was embedded up to then is kept, the rest is not
     rerun = slow_newsbot(tmp_path, "index", str(corpus), "--json")
@@ -121,3 +122,24 @@ def test_a_search_during_the_first_index_run_says_the_run_is_going(tmp_path: Pat
     said = CliRunner().invoke(cli, ["search", "harbour works"])  # stopped: nothing going
     assert said.exit_code == 1
     assert "is empty; run `newsbot index` first" in said.output
+
+
+def test_an_interrupted_rebuild_is_finished_by_a_plain_run(tmp_path: Path) -> None:
+    demo = slow_newsbot(tmp_path, "index")  # the demo's index: the bundled sample
+    assert demo.wait(timeout=120) == 0
+    corpus = tmp_path / "news"
+    make_corpus(corpus, 300)
+    run = slow_newsbot(tmp_path, "index", "--rebuild", str(corpus))
+    assert run.stderr is not None
+    assert run.stderr.readline().startswith("embedded ")
+    run.send_signal(signal.SIGINT)
+    run.communicate(timeout=120)
+    assert run.returncode == 130
+    kept = articles_in(tmp_path)
+    assert 0 < kept < 300
+    plain = slow_newsbot(tmp_path, "index", "--json")  # no folder: what it is built from
+    out, err = plain.communicate(timeout=300)
+    assert plain.returncode == 0, err
+    summary = json.loads(out.splitlines()[-1])
+    assert (summary["added"], summary["chunks_embedded"]) == (300 - kept, 300 - kept)
+    assert articles_in(tmp_path) == 300  # the user's folder alone, not the sample again
