@@ -17,7 +17,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from datetime import date
 from typing import Any, TypeVar
 
@@ -37,6 +37,7 @@ from retrieval.answer.refusal import declines, shipped_refusal, signals, stalene
 from retrieval.errors import LLMError
 from retrieval.search.searcher import IndexExtent, Searcher, SearchResult
 from retrieval.settings import Settings
+from retrieval.text import content_terms
 from retrieval.types import Answer, Passage, SearchFilters, Source, day_of
 
 OnToken = Callable[[str], None]
@@ -151,7 +152,11 @@ class Answerer:
     def select(self, turn: Retrieved) -> Selected:
         """The best sentences (the extractive answer), and whether to decline."""
         passages, question = turn.result.passages, turn.result.question
-        found = extractive.extract(read_question(question), passages, self.embed,
+        read = read_question(question)
+        if turn.standalone != turn.question:  # a follow-up spelled out with its subject:
+            # the subject finds the story; what it asks is in the user's own words
+            read = replace(read, asked=content_terms(turn.question) or read.asked)
+        found = extractive.extract(read, passages, self.embed,
                                    self.settings.answers.max_sentences, read=self.read)
         return _extend(turn, Selected, found=found,
                        declined=self._decline(found, passages, question.today))
