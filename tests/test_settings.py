@@ -181,3 +181,20 @@ def test_a_misspelt_variable_is_warned_about_whatever_was_imported_first(tmp_pat
              if name.startswith("NEWSBOT_")}
     right.update(NEWSBOT_DISCORD_SHARD_ID="0", NEWSBOT_DISCORD_MAX_QUESTION_CHARS="500")
     assert len(right) > 10 and warnings_of(core + front, tmp_path, **right) == []
+
+
+def readme_table_variables() -> set[str]:
+    """The variables the README's tables give a row of their own (the first cell)."""
+    rows = set()
+    for line in (REPO / "README.md").read_text(encoding="utf-8").splitlines():
+        if line.startswith("| `"):
+            rows |= set(re.findall(r"`([A-Z][A-Z0-9_]+)`", line.split("|")[1]))
+    return rows
+
+
+def test_every_setting_has_a_row_in_the_readme() -> None:
+    """A setting added to the code is added to the README's tables too, named in full,
+    and a row names nothing the code no longer reads."""
+    rows, read = readme_table_variables(), BotSettings.env_names()
+    assert "NEWSBOT_INDEX_DIR" in rows and Settings.env_names() < read  # the walk reads both
+    assert sorted(read - rows) == [] and sorted(rows - read) == []
