@@ -55,7 +55,19 @@ def cli() -> None:
     """newsbot: ask questions about news articles and get answers with cited passages."""
 
 
-@cli.command()
+class _ReadsFiles(click.Command):
+    """A command whose help names the file types from the readers' own list (loaded
+    only when the help is shown: `newsbot --help` stays quick)."""
+
+    def format_help_text(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        from retrieval.types import ARTICLE_SUFFIXES
+
+        *most, last = ARTICLE_SUFFIXES
+        self.help = (self.help or "").replace("FILE_TYPES", f"{', '.join(most)} and {last}")
+        super().format_help_text(ctx, formatter)
+
+
+@cli.command(cls=_ReadsFiles)
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--rebuild", is_flag=True, help="Delete the index first (e.g. to switch models).")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
@@ -68,8 +80,8 @@ def index(ctx: click.Context, paths: tuple[Path, ...], rebuild: bool, as_json: b
     """Index articles from PATHS (files or folders; default: the configured corpus).
 
     New articles are embedded, changed ones re-embedded, removed ones deleted and
-    unchanged ones skipped. Reads .txt, .md, .html, .json, .jsonl and .jsonl.gz; other
-    files in the folders are passed over (counted in --json, named with -v).
+    unchanged ones skipped. Reads FILE_TYPES; other files in the folders are passed
+    over (counted in --json, named with -v).
 
     Example: newsbot index ~/news/ feeds/today.jsonl.gz
     """

@@ -11,6 +11,11 @@ from typing import Any
 
 import numpy as np
 
+from corpus.loader import SUPPORTED
+
+# The file types an index reads, from the readers' own list (for a front end's help).
+ARTICLE_SUFFIXES: tuple[str, ...] = SUPPORTED
+
 # What embeds texts as unit vectors, one row each: the answer compares sentences with it.
 Embed = Callable[[list[str]], np.ndarray]
 

@@ -1,4 +1,5 @@
 import json
+import re
 import subprocess
 import sys
 
@@ -21,6 +22,15 @@ def test_every_command_has_help_with_an_example(path: tuple[str, ...]) -> None:
     result = CliRunner().invoke(cli, [*path, "--help"])
     assert result.exit_code == 0
     assert "Example:" in result.output, f"`newsbot {' '.join(path)} --help` shows no example"
+
+
+def test_index_help_names_every_file_type_the_readers_read() -> None:
+    from retrieval.types import ARTICLE_SUFFIXES
+
+    shown = " ".join(CliRunner().invoke(cli, ["index", "--help"]).output.split())
+    assert len(ARTICLE_SUFFIXES) >= 6 and "FILE_TYPES" not in shown
+    named = set(re.findall(r"\.[a-z]+(?:\.[a-z]+)?(?=[,; ])", shown))
+    assert set(ARTICLE_SUFFIXES) <= named
 
 
 def test_help_needs_no_heavy_imports() -> None:
