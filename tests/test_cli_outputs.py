@@ -74,5 +74,6 @@ def test_a_second_indexer_is_refused(tmp_path: Path) -> None:
     news_index = NewsIndex(tmp_path / "idx", HashEmbedder())
     with open(tmp_path / "idx" / "index.lock", "w") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
-        with pytest.raises(IndexBusy, match="another `newsbot index`"):
+        with pytest.raises(IndexBusy, match=r"another index run \(newsbot index, watch or "
+                           r"/reindex\) is updating"):
             news_index.rebuild()

@@ -169,7 +169,8 @@ def test_articles_written_while_the_index_is_busy_are_indexed_next_time(
     with index_lock(tmp_path / "index"):  # as if `newsbot index` were running
         busy = run("fetch")
     assert busy.exit_code == 1 and "new articles 1, failed 0 (not indexed yet" in busy.output
-    assert "error: another `newsbot index` is updating" in busy.output
+    assert "error: another index run (newsbot index, watch or /reindex) is updating" \
+        in busy.output
     caught_up = run("fetch")
     assert "not modified 1, new articles 0, failed 0 (indexed: added 1," in caught_up.output
 

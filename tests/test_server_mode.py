@@ -262,7 +262,8 @@ def test_a_second_run_says_who_holds_the_lock(postgres_url: str) -> None:
 
     holder, other = PostgresDatabase(postgres_url, "busy"), PostgresDatabase(postgres_url, "busy")
     try:
-        busy = pytest.raises(IndexBusy, match=r"newsbot index on .+ pid \d+")
+        busy = pytest.raises(IndexBusy, match=r"another index run .+ newsbot index run on "
+                             r".+ pid \d+")
         with holder.run_lock(), busy, other.run_lock(wait_s=0.5):
             pass
         with other.run_lock(wait_s=0.5):  # released with the run

@@ -33,7 +33,8 @@ def index_lock(index_dir: Path) -> Iterator[None]:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise IndexBusy(f"another `newsbot index` is updating {index_dir}") from None
+            raise IndexBusy(f"another index run (newsbot index, watch or /reindex) is "
+                            f"updating {index_dir}") from None
         try:
             yield
         finally:

@@ -240,7 +240,7 @@ class PostgresDatabase:
         """Held for a whole index run (or rebuild) on a connection of its own."""
         key = lock_key("run", self.schema)
         args = dict(self._connect_args, application_name=(
-            f"newsbot index on {socket.gethostname()} pid {os.getpid()}")[:63])
+            f"newsbot index run on {socket.gethostname()} pid {os.getpid()}")[:63])
         with self.errors():
             conn = self._psycopg.connect(self.url, **args)
         try:
@@ -248,9 +248,10 @@ class PostgresDatabase:
             with self.errors():
                 while not conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()[0]:
                     if time.monotonic() > deadline:
-                        raise IndexBusy(f"another `newsbot index` ({self._holder(conn, key)}) "
-                                        f"is updating the index in {self.where}; it was not "
-                                        f"done within {wait_s:g} s")
+                        raise IndexBusy(f"another index run (newsbot index, watch or "
+                                        f"/reindex: {self._holder(conn, key)}) is updating "
+                                        f"the index in {self.where}; it was not done "
+                                        f"within {wait_s:g} s")
                     time.sleep(LOCK_POLL_S)
             self._run_conn = conn
             yield
