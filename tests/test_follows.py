@@ -9,6 +9,7 @@ import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import write_article
 
@@ -173,3 +174,60 @@ def test_a_follow_store_from_a_newer_newsbot_is_refused(tmp_path: Path) -> None:
         again.close()
     with sqlite3.connect(store) as db:
         assert db.execute("SELECT topic FROM follows").fetchall() == [("harbour tram line",)]
+
+
+class CountingEmbedder(HashEmbedder):
+    """The hash embedder, counting the topics (queries) it embeds."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.queries = 0
+
+    def embed_query(self, text: str) -> np.ndarray:
+        self.queries += 1
+        return super().embed_query(text)
+
+
+def test_a_topic_is_embedded_when_followed_and_never_by_an_index_run(tmp_path: Path) -> None:
+    settings = get_settings(index_dir=tmp_path / "index")
+    first = CountingEmbedder()
+    app = NewsApp.open(settings, embedder=first, chat_model=None, create=True)
+    app.follows.add("harbour tram line")
+    assert first.queries == 1
+    app.close()
+    restarted = CountingEmbedder()  # a new process: nothing kept in memory
+    app = NewsApp.open(settings, embedder=restarted, chat_model=None, create=True)
+    arrive(app, tmp_path / "news", "tram.md", "Harbour tram line opens", TRAM, "Ledger")
+    assert [n.title for n in app.follows.take()] == ["Harbour tram line opens"]
+    assert restarted.queries == 0
+    # A follow kept before vectors were (or under another model) is embedded once, then kept.
+    with sqlite3.connect(tmp_path / "index" / "follows.sqlite") as db:
+        db.execute("DELETE FROM follow_vectors")
+    arrive(app, tmp_path / "news", "library.md", "Library reopens", LIBRARY, "Ledger")
+    arrive(app, tmp_path / "news", "tram-2.md", "Harbour tram line extended",
+           "A second phase was approved. " + TRAM.replace("Monday", "Friday"), "Valley Wire")
+    assert restarted.queries == 1
+    with sqlite3.connect(tmp_path / "index" / "follows.sqlite") as db:
+        assert db.execute("SELECT topic, model FROM follow_vectors").fetchall() == [
+            ("harbour tram line", "hash:256")]
+    app.close()
+
+
+def test_server_mode_keeps_follows_and_vectors_in_the_index_schema(
+        postgres_url: str, chroma_port: int, tmp_path: Path) -> None:
+    settings = get_settings(database_url=postgres_url, chroma_host="127.0.0.1",
+                            chroma_port=chroma_port, collection="follows",
+                            index_dir=tmp_path / "index")
+    app = NewsApp.open(settings, embedder=HashEmbedder(), chat_model=None, create=True)
+    app.follows.add("harbour tram line")
+    arrive(app, tmp_path / "news", "tram.md", "Harbour tram line opens", TRAM, "Ledger")
+    assert [n.title for n in app.follows.take()] == ["Harbour tram line opens"]
+    app.close()
+    embedder = CountingEmbedder()
+    app = NewsApp.open(settings, embedder=embedder, chat_model=None, create=True)
+    arrive(app, tmp_path / "news", "tram-copy.md", "Trams start running across the harbour",
+           "Trams run at last. " + TRAM, "Valley Wire")
+    assert app.follows.take() == [] and embedder.queries == 0  # kept: story and vector
+    assert [f.topic for f in app.follows.listed()] == ["harbour tram line"]
+    app.close()
+    assert not (tmp_path / "index" / "follows.sqlite").exists()

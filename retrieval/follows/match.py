@@ -12,7 +12,7 @@ earlier half of its labelled arrivals and reported on the later half."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -45,7 +45,7 @@ class Calibration:
 
 
 CALIBRATIONS = {
-    BUNDLED_MODEL: Calibration(coverage_weight=0.5, title_weight=0.25, threshold=0.9),
+    BUNDLED_MODEL: Calibration(coverage_weight=0.25, title_weight=0.0, threshold=0.759),
     "hash": Calibration(coverage_weight=1.0, title_weight=0.5, threshold=1.409),  # tests'
 }
 
@@ -116,7 +116,17 @@ class Matcher:
         self.calibration = calibration or calibration_for(index.embedder.name)
         self._vectors: dict[str, np.ndarray] = {}
 
-    def topics(self, texts: Iterable[str]) -> dict[str, Topic]:
+    def embed(self, text: str) -> np.ndarray:
+        """A topic's vector (kept: it never changes)."""
+        if text not in self._vectors:
+            self._vectors[text] = np.asarray(self.index.embedder.embed_query(text),
+                                             dtype=np.float32)
+        return self._vectors[text]
+
+    def topics(self, texts: Iterable[str], known: Mapping[str, np.ndarray] | None = None
+               ) -> dict[str, Topic]:
+        """The topics parsed and weighted by today's IDF, with their vectors (`known`
+        ones, stored with the follows, are not embedded again)."""
         parsed = {t: parse_question(t, datetime.now(UTC).date()) for t in set(texts)}
         terms = sorted({term for p in parsed.values() for term in p.terms})
         df = self.index.keywords.document_frequencies(terms) if terms else {}
@@ -124,10 +134,8 @@ class Matcher:
         idf = {t: bm25.idf(docs, df.get(t, 0)) for t in terms}
         out = {}
         for text, p in parsed.items():
-            if text not in self._vectors:
-                self._vectors[text] = np.asarray(self.index.embedder.embed_query(text),
-                                                 dtype=np.float32)
-            out[text] = Topic(p.with_idf({t: idf[t] for t in p.terms}), self._vectors[text])
+            vector = known[text] if known and text in known else self.embed(text)
+            out[text] = Topic(p.with_idf({t: idf[t] for t in p.terms}), vector)
         return out
 
     def articles(self, article_ids: Iterable[str]) -> Batch:

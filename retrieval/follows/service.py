@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from retrieval.errors import FollowError
 from retrieval.follows.match import ArticleMatch, Follow, Matcher
@@ -82,11 +84,35 @@ class Follows:
         if len(mine) >= MAX_FOLLOWS_PER_OWNER:
             raise FollowError(f"{len(mine)} follows here already, the most there can be; "
                               "remove one first")
+        vector = self.matcher.embed(topic)  # now, so that no index run has to
         with db.transaction() as tx:
             tx.execute(self._q(db, "INSERT INTO follows (owner, topic, topic_key, outlets, "
                                    "created_at) VALUES (?, ?, ?, ?, ?)"),
                        (owner, topic, topic_key(topic), "\n".join(outlets), _now()))
+            self._keep_vectors(db, tx, {topic: vector})
         return next(f for f in self.listed(owner) if f.topic == topic)
+
+    def _keep_vectors(self, db: FollowDb, tx: Any, vectors: dict[str, np.ndarray]) -> None:
+        insert = self._q(db, "INSERT INTO follow_vectors VALUES (?, ?, ?) "
+                             "ON CONFLICT (topic, model) DO NOTHING")
+        for topic, vector in vectors.items():
+            tx.execute(insert, (topic, self.index.embedder.name,
+                                np.asarray(vector, dtype=np.float32).tobytes()))
+
+    def topic_vectors(self, topics: list[str]) -> dict[str, np.ndarray]:
+        """The followed topics' vectors for the index's model: stored when the follow was
+        added; embedded and stored here for a follow older than that, or another model."""
+        db = self.db()
+        assert db is not None
+        rows = db.rows(self._q(db, "SELECT topic, vector FROM follow_vectors WHERE model = ?"),
+                       (self.index.embedder.name,))
+        wanted = set(topics)
+        found = {t: np.frombuffer(bytes(v), dtype=np.float32) for t, v in rows if t in wanted}
+        missing = {t: self.matcher.embed(t) for t in wanted - found.keys()}
+        if missing:
+            with db.transaction() as tx:
+                self._keep_vectors(db, tx, missing)
+        return found | missing
 
     def listed(self, owner: str | None = LOCAL) -> list[Follow]:
         """The follows of `owner` (None: of every owner), oldest first."""
@@ -113,6 +139,8 @@ class Follows:
             tx.execute(self._q(db, "DELETE FROM follow_notices WHERE follow_id = ?"),
                        (found[0].id,))
             tx.execute(self._q(db, "DELETE FROM follows WHERE id = ?"), (found[0].id,))
+            tx.execute("DELETE FROM follow_vectors WHERE topic NOT IN "
+                       "(SELECT topic FROM follows)")
         return found[0]
 
     # --- matching ------------------------------------------------------------------------
@@ -130,9 +158,13 @@ class Follows:
         except Exception:
             log.exception("follows: matching the new articles failed; they were indexed")
 
-    def matches(self, follows: list[Follow], article_ids: list[str]
+    def matches(self, follows: list[Follow], article_ids: list[str], stored: bool = True
                 ) -> list[tuple[Follow, ArticleMatch]]:
-        topics = self.matcher.topics(f.topic for f in follows)
+        """Each follow's matching stories among these articles; `stored`: the follows
+        are kept ones, whose topic vectors the store holds."""
+        texts = [f.topic for f in follows]
+        known = self.topic_vectors(texts) if stored else None
+        topics = self.matcher.topics(texts, known)
         return self.matcher.match(topics, follows, self.matcher.articles(article_ids))
 
     def notice(self, follows: list[Follow], article_ids: list[str]) -> int:
@@ -217,6 +249,6 @@ class Follows:
         follow = Follow(0, LOCAL, " ".join(topic.split()), outlets)
         if not follow.topic:
             raise FollowError("the topic is empty; check something like \"Gaza ceasefire\"")
-        found = self.matches([follow], [r[0] for r in rows])
+        found = self.matches([follow], [r[0] for r in rows], stored=False)
         found.sort(key=lambda m: -m[1].score)
         return [self._notice_of(f, fit) for f, fit in found]

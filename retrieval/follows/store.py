@@ -37,12 +37,20 @@ CREATE TABLE IF NOT EXISTS follow_notices (follow_id INTEGER NOT NULL, story_id 
     delivered_at TEXT, body TEXT NOT NULL, PRIMARY KEY (follow_id, story_id));
 CREATE INDEX IF NOT EXISTS follow_notices_pending ON follow_notices (delivered_at, owner)
 """
+# A topic's vector, per embedding model: embedded once (when the follow is added), so an
+# index run never loads the question model nor embeds a topic again.
+_VECTORS = """
+CREATE TABLE IF NOT EXISTS follow_vectors (topic TEXT NOT NULL, model TEXT NOT NULL,
+    vector {blob} NOT NULL, PRIMARY KEY (topic, model))
+"""
 SQLITE_KEY = "INTEGER PRIMARY KEY AUTOINCREMENT"
 POSTGRES_KEY = "bigserial PRIMARY KEY"
 
 SQLITE_MIGRATIONS: Migrations[sqlite3.Connection] = Migrations([
     ("follows and the notices of each (one per follow and story)",
      lambda db: run_script(db, _FOLLOWS.format(key=SQLITE_KEY))),
+    ("each topic's vector, per embedding model", lambda db: run_script(
+        db, _VECTORS.format(blob="BLOB"))),
 ], user_version, set_user_version)
 
 
@@ -69,6 +77,8 @@ def _pg_base(tx: Any) -> None:
 
 POSTGRES_MIGRATIONS: Migrations[Any] = Migrations([
     ("follows and the notices of each (one per follow and story)", _pg_base),
+    ("each topic's vector, per embedding model",
+     lambda tx: tx.execute(_VECTORS.format(blob="bytea"))),
 ], _pg_version, _pg_set_version)
 
 
