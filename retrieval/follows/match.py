@@ -13,7 +13,7 @@ earlier half of its labelled arrivals and reported on the later half."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import numpy as np
@@ -89,11 +89,24 @@ class ArticleMatch:
 @dataclass
 class Batch:
     """The articles of one index run: their chunks (catalog rows, in order), the chunks'
-    vectors and stems."""
+    vectors and stems; and, made once per article for every follow to read, its chunk
+    vectors as one matrix, its stems and its headline's."""
 
     chunks: dict[str, list[ChunkRow]]
     vectors: dict[str, np.ndarray]
     stems: dict[str, set[str]]
+    _views: dict[str, tuple[np.ndarray, set[str], set[str]]] = field(default_factory=dict)
+
+    def view(self, chunks: list[ChunkRow]) -> tuple[np.ndarray, set[str], set[str]]:
+        """(chunk vectors, stems held anywhere, stems of the headline) of one article."""
+        key = chunks[0].article_id
+        if key not in self._views:
+            rows = [self.vectors[c.chunk_id] for c in chunks if c.chunk_id in self.vectors]
+            matrix = np.asarray(rows, dtype=np.float32) if rows else np.zeros((0, 0))
+            title = {stem(w) for w in words(chunks[0].title)}
+            held = title.union(*(self.stems.get(c.chunk_id, set()) for c in chunks))
+            self._views[key] = (matrix, held, title)
+        return self._views[key]
 
 
 def chunk_stems(row: ChunkRow) -> set[str]:
@@ -157,16 +170,12 @@ class Matcher:
 
     def score(self, topic: Topic, chunks: list[ChunkRow], batch: Batch) -> ArticleMatch:
         """One article's fit to one topic."""
-        first, vectors = chunks[0], batch.vectors
-        dense = max(float(np.dot(np.asarray(vectors[c.chunk_id], dtype=np.float32),
-                                 topic.vector)) if c.chunk_id in vectors else -1.0
-                    for c in chunks)
+        first = chunks[0]
+        matrix, held, title = batch.view(chunks)
+        dense = float((matrix @ topic.vector).max()) if len(matrix) else -1.0
         terms = topic.parsed.weighted_terms
         total = topic.parsed.total_idf
-        title = {stem(w) for w in words(first.title)}
-        held = title.union(*(batch.stems.get(c.chunk_id, set()) for c in chunks))
-        found = {t for t, _, _ in terms if t in held}
-        coverage = sum(w for t, _, w in terms if t in found) / total
+        coverage = sum(w for t, _, w in terms if t in held) / total
         title_coverage = sum(w for t, _, w in terms if t in title) / total
         return ArticleMatch(first.article_id, first.story_id or first.article_id, first.title,
                             first.url, first.source, first.published_at, dense, coverage,
