@@ -33,11 +33,6 @@ log = logging.getLogger("newsbot.discord")
 _MENTION = re.compile(r"<@!?\d+>")
 
 
-# The bot has no voice: discord.py's warnings that its voice libraries (PyNaCl, davey) are
-# missing would be the first lines a user reads, about something newsbot never uses.
-discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
-
-
 class NewsbotClient(discord.Client):
     def __init__(self, app: NewsApp, settings: BotSettings, votes: FeedbackStore | None = None, *,
                  on_login: Callable[[int], None] | None = None, **options: Any) -> None:

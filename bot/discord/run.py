@@ -128,6 +128,9 @@ def run_discord(app: NewsApp, settings: BotSettings) -> None:
     token = require_token(settings)
     check_server_list(settings)
     discord.utils.setup_logging(level=logging.INFO)  # discord's and newsbot's lines
+    # The bot has no voice: discord.py's warnings that its voice libraries (PyNaCl, davey)
+    # are missing would be the first lines a user reads, about nothing newsbot uses.
+    discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
     point_at(settings.discord.api_url, token)
     app.ready()  # an unusable index fails here, before logging in
     app.answerer  # noqa: B018 - loads the LLM provider now, not on the event loop later
