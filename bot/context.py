@@ -66,10 +66,25 @@ def settings_of(ctx: click.Context) -> BotSettings:
 def open_app(ctx: click.Context, create: bool = False, rebuild: bool = False) -> NewsApp:
     """The app for this command, closed when the command ends."""
     from retrieval.app import NewsApp
+    from retrieval.errors import IndexMissing
 
-    app = NewsApp.open(settings_of(ctx), create=create, discard_damaged=rebuild)
+    settings = settings_of(ctx)
+    try:
+        app = NewsApp.open(settings, create=create, discard_damaged=rebuild)
+    except IndexMissing as exc:  # where the folder was named: a typo is mended there
+        raise IndexMissing(f"{exc} ({index_dir_origin(ctx, settings)})", fix=exc.fix) \
+            from None
     ctx.call_on_close(app.close)
     return app
+
+
+def index_dir_origin(ctx: click.Context, settings: BotSettings) -> str:
+    """Which argument or setting named the index folder."""
+    if (ctx.find_root().obj or {}).get("index_dir") is not None:
+        return "named by --index-dir"
+    if "dir" in settings.index.model_fields_set:
+        return f"named by {settings.index.env_name('dir')}"
+    return "the default folder; NEWSBOT_INDEX_DIR or --index-dir names another"
 
 
 def parse_day(value: str | None, name: str) -> date | None:

@@ -179,3 +179,18 @@ def test_index_json_counts_the_files_passed_over(tmp_path: Path) -> None:
     (folder / "cover.png").write_bytes(b"\x89PNG\r\n\x1a\n")
     summary = json.loads(run("index", str(folder), "--json").output.splitlines()[-1])
     assert (summary["added"], summary["skipped"], summary["failed"]) == (1, 1, 0)
+
+
+def test_no_index_says_which_argument_or_setting_named_the_folder(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    given = run("--index-dir", str(tmp_path / "typo"), "search", "harbour")
+    assert given.exit_code == 1
+    assert f"no index at {tmp_path / 'typo'} (named by --index-dir); run `newsbot index` " \
+        "first" in given.output
+    monkeypatch.setenv("NEWSBOT_INDEX_DIR", str(tmp_path / "other"))
+    assert f"no index at {tmp_path / 'other'} (named by NEWSBOT_INDEX_DIR); " in \
+        run("stats").output
+    monkeypatch.delenv("NEWSBOT_INDEX_DIR")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))  # the default folder, under it
+    assert "(the default folder; NEWSBOT_INDEX_DIR or --index-dir names another); run " \
+        "`newsbot index` first" in run("ask", "Who won?").output
