@@ -264,8 +264,15 @@ def test_a_second_run_says_who_holds_the_lock(postgres_url: str) -> None:
     try:
         busy = pytest.raises(IndexBusy, match=r"another index run .+ newsbot index run on "
                              r".+ pid \d+")
-        with holder.run_lock(), busy, other.run_lock(wait_s=0.5):
-            pass
+        assert not other.run_going()
+        with holder.run_lock():
+            assert other.run_going() and holder.run_going()  # reads say a run is going
+            with busy, other.run_lock(wait_s=0.5):
+                pass
+        deadline = time.monotonic() + 5  # a closed session's backend ends a moment later
+        while other.run_going():
+            assert time.monotonic() < deadline, "the run lock outlived its run"
+            time.sleep(0.05)
         with other.run_lock(wait_s=0.5):  # released with the run
             pass
     finally:
