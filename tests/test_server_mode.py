@@ -237,7 +237,7 @@ def test_two_runs_at_once_one_waits(postgres_url: str, chroma_port: int,
         def second_waits() -> bool:  # its lock connection, asking again and again
             return bool(conn.execute(
                 "SELECT 1 FROM pg_stat_activity WHERE application_name LIKE %s",
-                (f"newsbot index on % pid {second.pid}",)).fetchone())
+                (f"newsbot index run on % pid {second.pid}",)).fetchone())
         wait_for(second_waits, first, "second run waiting")
     time.sleep(1.0)
     assert second.poll() is None  # still waiting while the first is held at its gate
