@@ -27,7 +27,7 @@ from bench.common import DATA, REPO, print_table, read_records
 from corpus.article import Article
 from corpus.readers import read_record
 from retrieval.app import NewsApp
-from retrieval.follows.match import ArticleMatch
+from retrieval.follows.match import ArticleMatch, calibration_for
 from retrieval.settings import get_settings
 
 
@@ -43,6 +43,7 @@ class Replay:
     match_s: list[float] = field(default_factory=list)
     pairs: list[tuple[str, str, ArticleMatch]] = field(default_factory=list)  # for --fit
     story_of: dict[str, str] = field(default_factory=dict)  # article id -> story id
+    model: str = ""  # the embedder's name
 
 
 def arrivals(spec: dict) -> tuple[list[Article], dict[str, str], dict[str, str]]:
@@ -107,6 +108,7 @@ def replay_all(spec: dict, index_dir: Path, batch_size: int, fit: bool) -> Repla
             score_pairs(app, topics, report.added_ids, replay)
         print(f"batch {number + 1}/{len(batches)}: {report.added} added in "
               f"{replay.run_s[-1]:.1f} s (matching {replay.match_s[-1]:.2f} s)", flush=True)
+    replay.model = app.index_store.embedder.name
     rows = app.index_store.db.rows("SELECT id, story_id FROM articles")
     replay.story_of = {r[0]: r[1] or r[0] for r in rows}
     app.close()
@@ -140,11 +142,11 @@ def precision_recall(spec: dict, replay: Replay, weeks: set[str]) -> list[list[o
         right = len(sent & truth)
         totals.update(sent=len(sent), truth=len(truth), right=right)
         rows.append([topic[:44], len(truth), len(sent), right,
-                     f"{right / len(sent):.2f}" if sent else "-",
-                     f"{right / len(truth):.2f}" if truth else "-"])
+                     f"{right / len(sent):.3f}" if sent else "-",
+                     f"{right / len(truth):.3f}" if truth else "-"])
     rows.append(["all topics", totals["truth"], totals["sent"], totals["right"],
-                 f"{totals['right'] / max(1, totals['sent']):.2f}",
-                 f"{totals['right'] / max(1, totals['truth']):.2f}"])
+                 f"{totals['right'] / max(1, totals['sent']):.3f}",
+                 f"{totals['right'] / max(1, totals['truth']):.3f}"])
     return rows
 
 
@@ -175,6 +177,11 @@ def fit_threshold(spec: dict, replay: Replay) -> None:
 def report(spec: dict, replay: Replay) -> None:
     fit_weeks = set(spec["fit_weeks"])
     later = set(spec["weeks"]) - fit_weeks
+    shipped = calibration_for(replay.model)
+    print(f"\nshipped calibration of {replay.model}: coverage weight "
+          f"{shipped.coverage_weight}, title weight {shipped.title_weight}, threshold "
+          f"{shipped.threshold} (fitted on {sorted(fit_weeks)} only; the figures reported "
+          "are those of the later weeks, which it never saw)")
     header = ["topic", "stories", "notices", "right", "precision", "recall"]
     for title, weeks in ((f"later weeks {sorted(later)} (reported)", later),
                          ("all weeks", set(spec["weeks"]))):
@@ -184,7 +191,9 @@ def report(spec: dict, replay: Replay) -> None:
     before = {(tp, s) for tp, s, _, _, after in replay.notices if not after}
     repeated = sum(1 for tp, s, _, _, after in replay.notices if after and (tp, s) in before)
     waits = sorted(w for *_, w, _ in replay.notices)
-    print(f"\nnotices {len(replay.notices)}; most notices for one story and follow: "
+    spread = dict(sorted(Counter(per_story.values()).items()))
+    print(f"\nnotices {len(replay.notices)}, for {len(per_story)} (follow, story) pairs; "
+          f"pairs by notices each: {spread}; most notices for one story and follow: "
           f"{max(per_story.values(), default=0)}; repeated after the restart: {repeated}")
     if waits:
         print(f"seconds from arrival to notice: median {waits[len(waits) // 2]:.1f}, "
