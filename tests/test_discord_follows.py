@@ -1,8 +1,9 @@
 """Follows in Discord end to end: the real bot (discord.py, its watch loop polling real
 feeds on the loopback feed server) against the local Discord-protocol stand-in. An admin
-follows a topic; a story on it brought by a feed fetch is posted as an embed within 60 s;
-its copy from another outlet adds no post; a member's /follow is refused; a 429 on a post
-is retried and the notice is not lost; /unfollow stops the posts; nothing ever pings."""
+follows a topic; a story on it brought by a feed fetch is posted as an embed within 60 s,
+with a button that asks about it in a thread; its copy from another outlet adds no post;
+a member's /follow is refused; a 429 on a post is retried and the notice is not lost;
+/unfollow stops the posts; nothing ever pings."""
 
 from __future__ import annotations
 
@@ -150,6 +151,13 @@ def test_a_followed_story_is_posted_once_within_a_minute(world) -> None:
     assert "ferry" in embed["description"].lower()
     buttons = [c["custom_id"] for row in first.components for c in row["components"]]
     assert len(buttons) == 1 and buttons[0].startswith("newsbot:story:")
+    # "Ask about this" opens a thread on the post (the thread has the post's id) and
+    # answers there.
+    asked = server.click(buttons[0], first.id)
+    server.wait_for(lambda r: r.method == "POST" and f"/messages/{first.id}/threads" in r.path,
+                    timeout=10)
+    server.wait_for_message(first.id, lambda m: bool(m.embeds), timeout=60)
+    assert "Asking in" in reply_text(server, asked)
 
     # The same story from another outlet, and an unrelated one: no second post.
     feeds.publish("wire", "ferry-copy", "River ferries stop as crews strike",
@@ -193,7 +201,8 @@ def test_a_followed_story_is_posted_once_within_a_minute(world) -> None:
 
     # Nothing the bot sent could ping anyone.
     sends = [r for r in server.recorded if r.method in ("POST", "PATCH") and r.status < 300
-             and ("/messages" in r.path or "/callback" in r.path)]
+             and ("/messages" in r.path or "/callback" in r.path)
+             and not r.path.endswith("/threads")]  # a thread's name, no message
     assert sends
     for request in sends:
         body = request.json.get("data", request.json) if "/callback" in request.path \
