@@ -6,8 +6,10 @@ passage does not say".
 Only the encoder layers and the head are shipped (`reader.int8.safetensors`, int8 with a
 scale per row); the word embeddings are the bundled model's, which training leaves almost
 as they were. On first use the two are joined in plain torch (`BertEncoder`'s layers) and
-exported once to an int8 ONNX file in the cache folder; answers run that file in ONNX
-Runtime, so asking a question imports no torch.
+exported once to an int8 ONNX file in the cache folder (int8 per token: a passage scores
+the same whatever it is run with, `retrieval/models/token_int8.py`); answers run that file
+in ONNX Runtime, so asking a question imports no torch. Questions waiting together are
+read in one run (`reader_batch.py`).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import logging
 import os
 import threading
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -25,10 +28,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from retrieval.answer.features import READ
+from retrieval.answer.reader_batch import Coalescer
 from retrieval.errors import EmbeddingModelError
 from retrieval.models.bert import BertEncoder, read_weights
 from retrieval.models.files import resolve_model_path
-from retrieval.models.onnx import bert_feeds, onnx_session, quantize_onnx
+from retrieval.models.onnx import onnx_session
+from retrieval.models.token_int8 import quantize_per_token
 from retrieval.settings import BUNDLED_MODEL
 
 if TYPE_CHECKING:
@@ -37,9 +42,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 READER_FILE = Path(__file__).with_name("reader.int8.safetensors")
-EXPORT_VERSION = 1  # bump when `TorchReader.export` changes what it writes
+EXPORT_VERSION = 2  # bump when `TorchReader.export` changes what it writes (2: per token)
 MAX_TOKENS = 256    # question and passage together, as trained
 LONGEST_SPAN = 12   # tokens: an answer is a name, a number, a date, a title
+MOST_QUESTIONS = 4  # a run's questions (their first passages each): bounds its memory
 
 
 @dataclass(frozen=True)
@@ -80,9 +86,11 @@ class TorchReader(BertEncoder):
             x = self._layer(x, f"encoder.layer.{n}.", mask[:, None, None, :])
         return self._linear(x, "qa_outputs")
 
-    def export(self, target: Path) -> None:
-        """The reader as an int8 ONNX file (logits of input_ids, token_type_ids and
-        attention_mask), written atomically."""
+    def export(self, target: Path, quantize: Callable[[Path, Path], None] = quantize_per_token
+               ) -> None:
+        """The reader as a per-token int8 ONNX file (logits of input_ids, token_type_ids and
+        attention_mask), written atomically; `quantize` (fp32 file, target) makes it (a
+        benchmark passes another, to compare)."""
         torch = self.torch
         reader = self
 
@@ -116,7 +124,7 @@ class TorchReader(BertEncoder):
                 dynamic_axes={n: {0: "batch", 1: "tokens"}
                               for n in ("input_ids", "token_type_ids", "attention_mask")})
         try:
-            quantize_onnx(plain, target)
+            quantize(plain, target)
         finally:
             plain.unlink(missing_ok=True)
 
@@ -162,20 +170,40 @@ class SpanReader:
             TorchReader(weights, base).export(path)
             self.session = onnx_session(path, spin=False)
         self.tokenizer = pair_tokenizer(base_dir)
-        self._running = threading.Lock()
+        self._runs: Coalescer[list[Encoding], np.ndarray] = Coalescer(self._run,
+                                                                      MOST_QUESTIONS)
 
     def read(self, question: str, passages: list[str]) -> list[ReadSpan]:
         """Each passage's likeliest span, in passage order."""
         if not passages:
             return []
         encoded = self.tokenizer.encode_batch([(question, p) for p in passages])
-        feeds = bert_feeds(encoded)
-        # One question at a time on every core: many at once (a busy Discord server) would
-        # only share the cores worse, and starve the thread that keeps the bot connected.
-        with self._running:
-            logits = self.session.run(None, feeds)[0]
+        # One run at a time on every core, with the questions that wait beside this one:
+        # many runs at once (a busy Discord server) would share the cores worse and starve
+        # the thread that keeps the bot connected.
+        logits = self._runs(encoded)
         return [span for i, (e, text) in enumerate(zip(encoded, passages, strict=True))
                 if (span := best_span(i, e, text, logits[i])) is not None]
+
+    def _run(self, questions: list[list[Encoding]]) -> list[np.ndarray]:
+        """Each question's logits (passages, tokens, 2) from one run over them all."""
+        logits = self.session.run(None, padded_feeds([e for q in questions for e in q]))[0]
+        bounds = np.cumsum([0] + [len(q) for q in questions])
+        return [logits[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+
+
+def padded_feeds(encoded: list[Encoding]) -> dict[str, np.ndarray]:
+    """The graph's three inputs, every encoding padded to the longest (each question's
+    come padded to its own longest): padding is masked, and changes no score."""
+    width = max(len(e.ids) for e in encoded)
+    feeds = {name: np.zeros((len(encoded), width), dtype=np.int64)
+             for name in ("input_ids", "token_type_ids", "attention_mask")}
+    for row, e in enumerate(encoded):
+        n = len(e.ids)
+        feeds["input_ids"][row, :n] = e.ids
+        feeds["token_type_ids"][row, :n] = e.type_ids
+        feeds["attention_mask"][row, :n] = e.attention_mask
+    return feeds
 
 
 def best_span(passage: int, encoded: Encoding, text: str, logits: np.ndarray
