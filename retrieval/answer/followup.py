@@ -5,30 +5,36 @@ that leans on the conversation gets the previous turn's subject added in bracket
 end ("Was anyone hurt (people evacuated Mount Terran erupted)?"): the search finds the
 story by it, while the answer weighs what the user's own words ask (`chain.select`). A
 question leans on the conversation when it starts with "and"/"what about", is one word,
-or names nothing of its own (no name, no figure) and points back ("it", "they"), asks
-about anyone or anything, or is short. One that names a subject of its own is left as
-it is. Measured on bench/followups.json (`python -m bench.followups`)."""
+refers back to someone or something ("he", "it", "they"), or names nothing of its own
+(no name, no figure) and points back ("that", "there"), asks about anyone or anything,
+or is short. One that names a subject of its own is left as it is. Measured on
+bench/followups.json (`python -m bench.followups`; bench/README.md)."""
 
 from __future__ import annotations
 
+import calendar
 import re
 
-from retrieval.text import STOPWORDS, content_terms, proper_nouns, stem, words
+from retrieval.text import STOPWORDS, content_terms, proper_nouns, split_sentences, stem, words
 
 _CONNECTOR = re.compile(
     r"^\s*(?:and|but|so|also|then|ok(?:ay)?|what about|how about)\b[\s,]*", re.IGNORECASE)
+# Words that stand for someone or something already named: a follow-up even beside a
+# name of its own ("How far from Earth did it travel?").
+_PERSONAL = {"he", "she", "it", "they", "him", "her", "his", "its", "their", "them"}
 # Words that point back at what was said.
-_PRONOUNS = {"he", "she", "they", "it", "his", "her", "their", "its", "them", "him", "that",
-             "this", "those", "these", "there", "then"}
+_PRONOUNS = _PERSONAL | {"that", "this", "those", "these", "there", "then"}
 # Words that ask about the people or things of the story without naming them.
 _INDEFINITE = {"anyone", "anybody", "someone", "somebody", "everyone", "everybody", "anything",
                "something", "everything", "nobody", "nothing"}
 _INDEFINITE_STEMS = {stem(w) for w in _INDEFINITE}
+# Capitalised, but when, not who or what: "Which retailer warned in January?" names no one.
+_TIME_NAMES = {stem(w) for w in (*calendar.month_name[1:], *calendar.day_name)}
 # A question of this many content terms or fewer, naming nothing, is about the story
 # already under discussion ("How many people died?", "Who scored the winning kick?").
 SHORT = 3
-# The previous question's words carried into a follow-up (the subject, not a sentence).
-CARRIED = 8
+CARRIED = 8  # words of subject carried into a follow-up, at most
+ANSWER_NAMES = 3  # names taken from the answer when the question named no one
 
 History = list[tuple[str, str]]  # (standalone question, answer text)
 
@@ -42,31 +48,43 @@ def looks_like_followup(question: str) -> bool:
     if _CONNECTOR.match(question):
         return True
     terms = content_terms(question)
-    if len(terms) <= 1:  # "Why?", "Canada?"
+    lowered = {w.lower() for w in words(question)}
+    if len(terms) <= 1 or lowered & _PERSONAL:  # "Why?", "Canada?", "Where did he die?"
         return True
     if names_something(question):
         return False
-    lowered = {w.lower() for w in words(question)}
     return bool(lowered & (_PRONOUNS | _INDEFINITE)) or \
         len([t for t in terms if t not in _INDEFINITE_STEMS]) <= SHORT
+
+
+def _first_names(text: str) -> list[str]:
+    """The capitalised words past the first of the text's first sentence."""
+    sentences = split_sentences(text.replace("**", ""))
+    tokens = words(sentences[0]) if sentences else []
+    return [w for w in tokens[1:] if w[0].isupper() and w.lower() not in STOPWORDS]
 
 
 def subject_words(previous: str, answered: str, question: str) -> list[str]:
     """The subject of the previous turn: the words of its question that its answer holds
     too ("earthquake Turkey Syria" of "How strong was the earthquake that hit Turkey and
-    Syria?", not "strong", which was what it asked), less those the follow-up holds."""
-    present = {stem(w) for w in words(question)}
+    Syria?", not "strong", which was what it asked), and, when the question named no one
+    ("Which retailer warned it may go bankrupt?"), the names its answer opens with; less
+    the words the follow-up holds."""
+    have = {stem(w) for w in words(question)}
     said = {stem(w) for w in words(answered)}
-    keep: list[str] = []
+    asked: list[str] = []
     for word in words(previous):
         lowered = word.lower()
-        s = stem(word)
         if lowered in STOPWORDS or lowered in _PRONOUNS or lowered in _INDEFINITE or \
-                s in present or s in {stem(k) for k in keep}:
+                stem(word) in have | {stem(k) for k in asked}:
             continue
-        keep.append(word)
-    shared = [w for w in keep if stem(w) in said]
-    return (shared or keep)[:CARRIED]
+        asked.append(word)
+    keep = [w for w in asked if stem(w) in said] or asked
+    if not set(proper_nouns(previous)) - _TIME_NAMES:
+        seen = have | {stem(w) for w in keep}
+        named = [w for w in dict.fromkeys(_first_names(answered)) if stem(w) not in seen]
+        keep += named[:ANSWER_NAMES]
+    return keep[:CARRIED]
 
 
 def condense(question: str, history: History) -> str:
