@@ -43,10 +43,12 @@ class Conversation:
 
     def after(self, answer: Answer) -> Conversation:
         """This conversation with the answer's turn added, past the limit the oldest dropped.
-        A declined answer adds nothing: a follow-up refers to what was answered."""
-        if answer.declined or not self.limit:
+        A declined turn is kept without its text: a follow-up to it ("When did it begin?")
+        is still about what was asked, and is better declined too than answered about
+        something else."""
+        if not self.limit:
             return self
-        turns = (*self.turns, (answer.standalone_question, answer.text))
+        turns = (*self.turns, (answer.standalone_question, "" if answer.declined else answer.text))
         return replace(self, turns=turns[-self.limit:])
 
     def ask(self, app: Answers, question: str, *, filters: SearchFilters | None = None,

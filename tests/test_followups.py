@@ -112,10 +112,11 @@ def test_the_conversation_is_bounded(app: NewsApp) -> None:
         assert not answer.declined, question
     assert len(conversation.turns) == conversation.limit == 6
     assert [q for q, _ in conversation.turns] == questions[1:]  # the oldest dropped
-    # A declined answer is no turn to refer to.
-    declined = Conversation(limit=2).after(answer.__class__(question="x", text="", sources=[],
-                                                              declined=True))
-    assert declined.turns == ()
+    # A declined turn is kept without its text: what was asked is still the subject.
+    declined = Conversation(limit=2).after(answer.__class__(
+        question="Who won the Quill Harbour regatta?", text="The indexed articles don't cover "
+        "this.", sources=[], declined=True, standalone_question="Who won the regatta?"))
+    assert declined.turns == (("Who won the regatta?", ""),)
 
 
 def test_discord_threads_keep_the_core_s_bounded_conversation() -> None:

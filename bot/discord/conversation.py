@@ -26,8 +26,6 @@ class Conversations:
         self.last_answer[channel_id] = answer
         self.last_answer.move_to_end(channel_id)
         _trim(self.last_answer)
-        if answer.declined:
-            return
         self._after[message_id] = after
         _trim(self._after)
 
@@ -54,8 +52,7 @@ class Conversations:
         return None if conversation is None else conversation.history
 
     def carry_on_thread(self, thread_id: int, message_id: int) -> None:
-        """The thread's conversation is now the one after the answer message sent in it
-        (unless that answer declined: then the thread's stays as it was)."""
+        """The thread's conversation is now the one after the answer message sent in it."""
         if thread_id in self._threads and message_id in self._after:
             self._threads[thread_id] = self._after[message_id]
 

@@ -67,9 +67,10 @@ def _first_names(text: str) -> list[str]:
 def subject_words(previous: str, answered: str, question: str) -> list[str]:
     """The subject of the previous turn: the words of its question that its answer holds
     too ("earthquake Turkey Syria" of "How strong was the earthquake that hit Turkey and
-    Syria?", not "strong", which was what it asked), and, when the question named no one
-    ("Which retailer warned it may go bankrupt?"), the names its answer opens with; less
-    the words the follow-up holds."""
+    Syria?", not "strong", which was what it asked), with its names if the answer repeats
+    none of them ("NATO" answered as "the North Atlantic Treaty Organization"), and, when
+    the question named no one ("Which retailer warned it may go bankrupt?"), the names its
+    answer opens with; less the words the follow-up holds."""
     have = {stem(w) for w in words(question)}
     said = {stem(w) for w in words(answered)}
     asked: list[str] = []
@@ -80,7 +81,10 @@ def subject_words(previous: str, answered: str, question: str) -> list[str]:
             continue
         asked.append(word)
     keep = [w for w in asked if stem(w) in said] or asked
-    if not set(proper_nouns(previous)) - _TIME_NAMES:
+    names = set(proper_nouns(previous)) - _TIME_NAMES
+    if names and not names & {stem(w) for w in keep}:  # the answer spelled them otherwise
+        keep += [w for w in asked if stem(w) in names and w not in keep]
+    if not names:
         seen = have | {stem(w) for w in keep}
         named = [w for w in dict.fromkeys(_first_names(answered)) if stem(w) not in seen]
         keep += named[:ANSWER_NAMES]
