@@ -4,12 +4,13 @@ right, through the terminal chat and through the Discord bot.
     python -m bench.followups [--index /tmp/followups-index] [--only terminal|discord]
 
 The conversations are bench/followups.json (the sample corpus and news-dev-small); each
-follow-up names nothing of its subject ("Was anyone hurt?"). The terminal chat's path is
-its `ChatSession` fed the two lines; the Discord path is the real bot against the
-Discord-protocol stand-in (standins/), the follow-up a reply to the first answer. Both
-ask through the core's `Conversation`. "Asked alone" is each follow-up with no history:
-what the conversation adds. The index (sample + news-dev-small, the bundled model) is
-built into --index when it is not there, and reused after.
+follow-up names nothing of its subject ("Was anyone hurt?"). Those marked `heldout` were
+written before the method's changes were chosen on the others; both sets are reported.
+The terminal chat's path is its `ChatSession` fed the two lines; the Discord path is the
+real bot against the Discord-protocol stand-in (standins/), the follow-up a reply to the
+first answer. Both ask through the core's `Conversation`. "Asked alone" is each
+follow-up with no history: what the conversation adds. The index (sample + news-dev-small, the
+bundled model) is built into --index when it is not there, and reused after.
 """
 
 from __future__ import annotations
@@ -157,11 +158,22 @@ def report(conversations: list[dict], columns: dict[str, list[tuple[bool, bool, 
     rows = [[c["id"], *(mark[columns[k][i][1]] for k in columns), columns[last][i][2]]
             for i, c in enumerate(conversations)]
     print_table(["conversation", *columns, f"standalone question ({last})"], rows)
+    held = [bool(c.get("heldout")) for c in conversations]
     for name, results in columns.items():
         firsts = sum(r[0] for r in results)
         print(f"{name}: {sum(r[1] for r in results)}/{len(results)} second turns right"
-              + (f", {firsts}/{len(results)} first turns answered" if name != "alone" else ""))
+              + (f", {firsts}/{len(results)} first turns answered" if name != "alone" else "")
+              + by_set(results, held))
 
+
+def by_set(results: list[tuple[bool, bool, str]], held: list[bool]) -> str:
+    """The second turns right in the tuning set and in the held-out set, when both run."""
+    if all(held) or not any(held):
+        return ""
+    counts = {side: [r[1] for r, h in zip(results, held, strict=True) if h is side]
+              for side in (False, True)}
+    return "".join(f"; {label} {sum(counts[side])}/{len(counts[side])}" for label, side
+                   in (("tuning set", False), ("held-out set", True)))
 
 if __name__ == "__main__":
     main()
