@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from retrieval.answer.reader import READER_FILE, SpanReader, best_span
+from retrieval.answer.reader import READER_FILE, SpanReader, best_span, run_sorted
 from retrieval.answer.reader_batch import Coalescer
 
 
@@ -103,14 +103,32 @@ def test_a_questions_scores_are_the_same_alone_and_read_with_another(tmp_path: P
     mine = reader.tokenizer.encode_batch([("Who won the Marlow Book Prize?", p)
                                           for p in prize])
     other = reader.tokenizer.encode_batch([("When did the trams open?", p) for p in trams])
-    alone = reader._run([mine])[0]
-    together = reader._run([other, mine])
-    assert together[1].shape[1] > alone.shape[1]
-    width = alone.shape[1]
-    assert np.abs(together[1][:, :width] - alone).max() < 1e-4
+    run = reader.session
+    alone = run_sorted(run, mine, per_run=len(mine))  # one run, padded to its longest
+    together = run_sorted(run, other + mine, per_run=6)[len(other):]  # padded to the other's
+    single = run_sorted(run, mine, per_run=1)  # no padding at all
+    assert len(together[0]) > len(alone[0]) > len(single[0])
+    for passage, e in enumerate(mine):
+        n = sum(e.attention_mask)
+        assert np.abs(together[passage][:n] - alone[passage][:n]).max() < 1e-4
+        assert np.abs(single[passage][:n] - alone[passage][:n]).max() < 1e-4
     # The spans a caller gets are those of either run.
     spans = reader.read("Who won the Marlow Book Prize?", prize)
     assert len(spans) == len(prize)
-    batched = [best_span(i, e, prize[i], together[1][i]) for i, e in enumerate(mine)]
+    batched = [best_span(i, e, prize[i], together[i]) for i, e in enumerate(mine)]
     assert [s.text for s in batched] == [s.text for s in spans]
     assert [s.margin for s in batched] == pytest.approx([s.margin for s in spans], abs=1e-4)
+    # Readers asking at once (answer threads) each get their own question's spans.
+    asks = [("Who won the Marlow Book Prize?", prize), ("When did the trams open?", trams)] * 3
+    got: dict[int, list] = {}
+    threads = [threading.Thread(target=lambda i=i: got.__setitem__(i, reader.read(*asks[i])))
+               for i in range(len(asks))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    for i, (question, passages) in enumerate(asks):
+        expected = reader.read(question, passages)
+        assert [s.text for s in got[i]] == [s.text for s in expected]
+        assert [s.margin for s in got[i]] == pytest.approx([s.margin for s in expected],
+                                                           abs=1e-4)

@@ -45,7 +45,11 @@ READER_FILE = Path(__file__).with_name("reader.int8.safetensors")
 EXPORT_VERSION = 2  # bump when `TorchReader.export` changes what it writes (2: per token)
 MAX_TOKENS = 256    # question and passage together, as trained
 LONGEST_SPAN = 12   # tokens: an answer is a name, a number, a date, a title
-MOST_QUESTIONS = 4  # a run's questions (their first passages each): bounds its memory
+MOST_QUESTIONS = 4  # questions read together (their first passages each): bounds memory
+# Passages a model run. One: no padding at all, which on two cores reads 20 waiting
+# questions in 5.1 s against 7.2 s in runs of 8 by length and 9.2 s one run a question
+# (bench/README.md); where more cores make batches pay, raise it: scores stay the same.
+PER_RUN = 1
 
 
 @dataclass(frozen=True)
@@ -170,8 +174,8 @@ class SpanReader:
             TorchReader(weights, base).export(path)
             self.session = onnx_session(path, spin=False)
         self.tokenizer = pair_tokenizer(base_dir)
-        self._runs: Coalescer[list[Encoding], np.ndarray] = Coalescer(self._run,
-                                                                      MOST_QUESTIONS)
+        self._runs: Coalescer[list[Encoding], list[np.ndarray]] = Coalescer(
+            self._run, MOST_QUESTIONS)
 
     def read(self, question: str, passages: list[str]) -> list[ReadSpan]:
         """Each passage's likeliest span, in passage order."""
@@ -185,24 +189,38 @@ class SpanReader:
         return [span for i, (e, text) in enumerate(zip(encoded, passages, strict=True))
                 if (span := best_span(i, e, text, logits[i])) is not None]
 
-    def _run(self, questions: list[list[Encoding]]) -> list[np.ndarray]:
-        """Each question's logits (passages, tokens, 2) from one run over them all."""
-        logits = self.session.run(None, padded_feeds([e for q in questions for e in q]))[0]
+    def _run(self, questions: list[list[Encoding]]) -> list[list[np.ndarray]]:
+        """Each question's logits (a (tokens, 2) array a passage) from runs over them all."""
+        logits = run_sorted(self.session, [e for q in questions for e in q])
         bounds = np.cumsum([0] + [len(q) for q in questions])
         return [logits[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
 
 
+def run_sorted(session, encoded: list[Encoding], per_run: int = PER_RUN) -> list[np.ndarray]:
+    """Each encoding's logits, from runs of up to `per_run` encodings of similar length
+    (padding costs as much as the tokens it pads: `bench/reader_speed.py`)."""
+    order = sorted(range(len(encoded)), key=lambda i: sum(encoded[i].attention_mask))
+    out: list[np.ndarray] = [np.empty(0)] * len(encoded)
+    for at in range(0, len(order), per_run):
+        rows = order[at:at + per_run]
+        logits = session.run(None, padded_feeds([encoded[i] for i in rows]))[0]
+        for i, row in zip(rows, logits, strict=True):
+            out[i] = row
+    return out
+
+
 def padded_feeds(encoded: list[Encoding]) -> dict[str, np.ndarray]:
-    """The graph's three inputs, every encoding padded to the longest (each question's
-    come padded to its own longest): padding is masked, and changes no score."""
-    width = max(len(e.ids) for e in encoded)
+    """The graph's three inputs, each encoding's tokens (less the padding it came with:
+    the tokenizer pads a question's passages to their longest) padded to the longest;
+    padding is masked, and changes no score."""
+    width = max(sum(e.attention_mask) for e in encoded)
     feeds = {name: np.zeros((len(encoded), width), dtype=np.int64)
              for name in ("input_ids", "token_type_ids", "attention_mask")}
     for row, e in enumerate(encoded):
-        n = len(e.ids)
-        feeds["input_ids"][row, :n] = e.ids
-        feeds["token_type_ids"][row, :n] = e.type_ids
-        feeds["attention_mask"][row, :n] = e.attention_mask
+        n = sum(e.attention_mask)  # the tokenizer pads on the right
+        feeds["input_ids"][row, :n] = e.ids[:n]
+        feeds["token_type_ids"][row, :n] = e.type_ids[:n]
+        feeds["attention_mask"][row, :n] = e.attention_mask[:n]
     return feeds
 
 
