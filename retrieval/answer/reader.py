@@ -47,7 +47,7 @@ MAX_TOKENS = 256    # question and passage together, as trained
 LONGEST_SPAN = 12   # tokens: an answer is a name, a number, a date, a title
 MOST_QUESTIONS = 4  # questions read together (their first passages each): bounds memory
 # Passages a model run. One: no padding at all, which on two cores reads 20 waiting
-# questions in 5.1 s against 7.2 s in runs of 8 by length and 9.2 s one run a question
+# questions in 6.8 s against 8.3 s in runs of 8 by length and 9.7 s one run a question
 # (bench/README.md); where more cores make batches pay, raise it: scores stay the same.
 PER_RUN = 1
 

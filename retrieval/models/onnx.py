@@ -1,5 +1,5 @@
 """The sentence-transformers model run by ONNX Runtime: the default embedder on a CPU; and
-the session and int8 export that the answer's reader runs on too."""
+the session the answer's reader runs on too (its int8 file: `token_int8.py`)."""
 
 from __future__ import annotations
 
