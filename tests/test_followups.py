@@ -44,6 +44,17 @@ ARTICLES = {
                  "Lena Marsh won the mayoral election in Quill Harbour on Sunday with 58 per "
                  "cent of the vote. She promised to build 2,000 homes and to reopen the town's "
                  "ferry to the islands."),
+    # Two games of the same teams: a follow-up is about the one the answer quoted.
+    "owls-overtime.md": ("Pike's 48 carry Kestrel Bay past the Owls in overtime",
+                         "Court Report", "2025-03-10",
+                         "Dana Pike scored 48 points as Kestrel Bay beat the Harrow Owls "
+                         "112-104 in overtime on Monday night. The Owls had led by 15 at "
+                         "half-time before Pike made nine of his last ten shots."),
+    "owls-rematch.md": ("Owls hold off Kestrel Bay in the rematch", "Court Report",
+                        "2025-03-15",
+                        "The Harrow Owls beat Kestrel Bay 99-91 on Saturday in the rematch of "
+                        "Monday's overtime game. Dana Pike scored 22 points for Kestrel Bay, "
+                        "who lost their centre to a knee injury early in the game."),
 }
 FIRST = "How many people were evacuated after Mount Terran erupted?"
 TERRAN = "Mount Terran erupts"
@@ -89,6 +100,17 @@ def test_a_follow_up_naming_nothing_is_asked_about_the_conversation(app: NewsApp
     assert "Terran" in hurt.standalone_question  # the subject, spelled out
     cost, _ = after.ask(app, "And the cost?")
     assert "42 million" in cost.text and cited(cost)[0].startswith(TERRAN), cost.text
+
+
+def test_a_follow_up_stays_with_the_story_the_answer_quoted(app: NewsApp) -> None:
+    """Two reports name the same players; the follow-up leans toward the one quoted."""
+    first, conversation = Conversation().ask(
+        app, "How many points did Dana Pike score against the Harrow Owls?")
+    assert not first.declined and cited(first)[0].startswith(("Pike's 48", "Owls hold off"))
+    score, _ = conversation.ask(app, "What was the final score?")
+    assert not score.declined and cited(score)[0] == cited(first)[0], score.text
+    right, wrong = ("112-104", "99-91") if "48" in first.text else ("99-91", "112-104")
+    assert right in score.text and wrong not in score.text, score.text
 
 
 def test_a_follow_up_with_a_subject_of_its_own_is_left_alone(app: NewsApp) -> None:

@@ -27,7 +27,9 @@ _RULES: list[tuple[str, re.Pattern[str]]] = [
     (MONEY, re.compile(rf"\bhow much\b.*\b({_MONEY_WORDS})\b|\bhow much money\b|"
                        rf"\bwhat (was|is) the (price|cost|fine|value)\b")),
     (NUMBER, re.compile(r"\bhow (many|much|old|long|far|tall|big|high|fast)\b|"
-                        r"\b(what|which) (percentage|percent|share|number|age|rate)\b")),
+                        r"\b(what|which) (percentage|percent|share|number|age|rate)\b|"
+                        # a game's score is figures ("145-134"), not a name
+                        r"\bwhat (is|was) the (final |half-time )?score\b")),
     (DATE, re.compile(r"^when\b|\bwhen (did|will|was|is|does|do|were|are)\b|"
                       r"\b(what|which) (year|month|day|date|decade|season)\b")),
     (PLACE, re.compile(rf"^where\b|\bwhere (did|will|was|is|does|do|were|are)\b|"

@@ -28,13 +28,14 @@ from retrieval.answer.bounded import LLMReply, call_before
 from retrieval.answer.citations import CheckedAnswer, check_citations
 from retrieval.answer.extractive import Extract
 from retrieval.answer.features import READ, passage_age, read_question
-from retrieval.answer.followup import History, condense
+from retrieval.answer.followup import History, condense, lean
 from retrieval.answer.lead import shipped_lead
 from retrieval.answer.llm import MARKS_ITS_END, describe_failure, ends_reply, model_where
 from retrieval.answer.reader import LazyReader
 from retrieval.answer.reader_lead import reads_spans
 from retrieval.answer.refusal import declines, shipped_refusal, signals, staleness
 from retrieval.errors import LLMError
+from retrieval.search.lean import Lean
 from retrieval.search.searcher import IndexExtent, Searcher, SearchResult
 from retrieval.settings import Settings
 from retrieval.text import content_terms
@@ -146,7 +147,8 @@ class Answerer:
 
     def retrieve(self, turn: Condensed) -> Retrieved:
         result = self.searcher.search(turn.standalone, k=self.settings.answers.passages,
-                                      filters=turn.filters, today=turn.today)
+                                      filters=turn.filters, today=turn.today,
+                                      lean=_lean(turn))
         return _extend(turn, Retrieved, result=result)
 
     def select(self, turn: Retrieved) -> Selected:
@@ -156,8 +158,10 @@ class Answerer:
         if turn.standalone != turn.question:  # a follow-up spelled out with its subject:
             # the subject finds the story; what it asks is in the user's own words
             read = replace(read, asked=content_terms(turn.question) or read.asked)
+        toward = _lean(turn)
         found = extractive.extract(read, passages, self.embed,
-                                   self.settings.answers.max_sentences, read=self.read)
+                                   self.settings.answers.max_sentences, read=self.read,
+                                   lean=toward.sentence_bonus if toward else None)
         return _extend(turn, Selected, found=found,
                        declined=self._decline(found, passages, question.today))
 
@@ -224,7 +228,9 @@ class Answerer:
             return True
         ages = [passage_age(p, today) for p in passages[:3]]
         return declines(signals(found.question, found.ranked, [p.relevance for p in passages],
-                                [p.text for p in passages[:READ]], staleness(ages),
+                                # the title is the article's too ("Hollywood" only there)
+                                [f"{p.title}\n{p.text}" for p in passages[:READ]],
+                                staleness(ages),
                                 found.lead_chance),
                         self.settings.answers.decline_below)
 
@@ -270,6 +276,11 @@ class Answerer:
             raise
         except Exception as exc:  # providers raise many kinds
             raise LLMError(describe_failure(self.settings, exc)) from exc
+
+
+def _lean(turn: Condensed) -> Lean | None:
+    """A follow-up spelled out leans toward the story the previous answer quoted."""
+    return lean(turn.question, turn.history) if turn.standalone != turn.question else None
 
 
 def _finish(answer: Answer, checked: CheckedAnswer) -> Answer:

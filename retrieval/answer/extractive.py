@@ -40,6 +40,7 @@ from retrieval.types import Embed, Passage
 
 # The span reader (`reader.LazyReader`): each passage's span, or None without a reader.
 Read = Callable[[str, list[str]], list[ReadSpan] | None]
+Lean = Callable[[Passage, str], float]  # what a sentence of a passage gains
 
 YESNO_BONUS = 0.5
 
@@ -68,9 +69,11 @@ class Extract:
 
 def extract(question: Question, passages: list[Passage], embed: Embed | None,
             max_sentences: int = 3, model: AnswerModel | None = None,
-            lead_model: LeadModel | None = None, read: Read | None = None) -> Extract:
+            lead_model: LeadModel | None = None, read: Read | None = None,
+            lean: Lean | None = None) -> Extract:
     """The best sentences of the passages for the question (`read_question`); with
-    `read`, the lead is the span reader's (`reader_lead.py`)."""
+    `read`, the lead is the span reader's (`reader_lead.py`); with a follow-up's `lean`,
+    what each (passage, sentence) gains (the story the conversation quoted)."""
     model = model or shipped_model()
     found = sentence_candidates(question, passages, None)
     if not found:
@@ -81,6 +84,8 @@ def extract(question: Question, passages: list[Passage], embed: Embed | None,
         # news-dev has almost no yes/no questions to learn from: a sentence that says
         # "no" about what the question asks is its answer.
         sentence.score = float(p) + YESNO_BONUS * sentence.values["negation"]
+        if lean is not None:
+            sentence.score += lean(passages[sentence.passage], sentence.text)
     ranked = sorted(found, key=lambda s: -s.score)
     # A yes/no question has no span to lead with: the reader is not asked.
     spans = (read(question.text, [p.text for p in passages])

@@ -7,14 +7,17 @@ story by it, while the answer weighs what the user's own words ask (`chain.selec
 question leans on the conversation when it starts with "and"/"what about", is one word,
 refers back to someone or something ("he", "it", "they"), or names nothing of its own
 (no name, no figure) and points back ("that", "there"), asks about anyone or anything,
-or is short. One that names a subject of its own is left as it is. Measured on
-bench/followups.json (`python -m bench.followups`; bench/README.md)."""
+or is short. One that names a subject of its own is left as it is. A follow-up spelled
+out also leans toward the story the previous answer quoted (`lean`,
+`retrieval/search/lean.py`). Measured on bench/followups.json (`python -m
+bench.followups`; bench/README.md)."""
 
 from __future__ import annotations
 
 import calendar
 import re
 
+from retrieval.search.lean import Lean
 from retrieval.text import STOPWORDS, content_terms, proper_nouns, split_sentences, stem, words
 
 _CONNECTOR = re.compile(
@@ -35,6 +38,14 @@ _TIME_NAMES = {stem(w) for w in (*calendar.month_name[1:], *calendar.day_name)}
 SHORT = 3
 CARRIED = 8  # words of subject carried into a follow-up, at most
 ANSWER_NAMES = 3  # names taken from the answer when the question named no one
+# How much more a passage of the story the previous answer quoted scores in a follow-up's
+# search (the best few passages score within about 0.5 of each other); 1.0 put that
+# story first but lost another follow-up, 0.5 is the best of those measured
+# (bench/followups.json's tuning set).
+LEAN = 0.5
+# How much more a sentence of that story is worth in the answer (a sentence's chance of
+# holding the answer): enough to prefer it over a like sentence of another story.
+SENTENCE_LEAN = 0.1
 
 History = list[tuple[str, str]]  # (standalone question, answer text)
 
@@ -102,3 +113,12 @@ def condense(question: str, history: History) -> str:
         return core
     ending = "?" if core.endswith("?") else ""
     return f"{core.rstrip('?').rstrip()} ({' '.join(keep)}){ending}"
+
+
+def lean(question: str, history: History) -> Lean | None:
+    """How far the search leans toward the story the previous answer quoted: all the way
+    for a follow-up that names nothing, less for each name or figure of its own."""
+    if not history:
+        return None
+    own = len(proper_nouns(question)) + sum(w[0].isdigit() for w in words(question))
+    return Lean.toward(history[-1][1], LEAN / (1 + own), SENTENCE_LEAN / (1 + own))

@@ -21,6 +21,7 @@ from retrieval.index.stores import Hits
 from retrieval.index.vectors import VectorStore
 from retrieval.search.candidates import CandidatePassage, KeywordSide, merge
 from retrieval.search.filters import dense_where, narrow, no_such_outlet
+from retrieval.search.lean import Lean
 from retrieval.search.pick import pick_passages
 from retrieval.search.question import ParsedQuestion, parse_question
 from retrieval.search.rerank import Reranker
@@ -218,22 +219,26 @@ class Searcher:
         return Gathered(parsed, cands, timings)
 
     def search(self, question: str, k: int = 10, filters: SearchFilters | None = None,
-               today: date | None = None, all_copies: bool = False) -> SearchResult:
+               today: date | None = None, all_copies: bool = False,
+               lean: Lean | None = None) -> SearchResult:
         """The k best passages. A story several outlets carried shows once (naming the
-        others in `also_in`) unless `all_copies`. An index with nothing in it is
+        others in `also_in`) unless `all_copies`. A follow-up's `lean` scores the story
+        the conversation quoted higher (`search/lean.py`). An index with nothing in it is
         `IndexEmpty`, an outlet it does not hold `InvalidRequest`, not an empty result; a
         full disk or a damaged store met on the way is one line with its fix."""
         with self.reads.errors():
-            return self._search(question, k, filters, today, all_copies)
+            return self._search(question, k, filters, today, all_copies, lean)
 
     def _search(self, question: str, k: int, filters: SearchFilters | None,
-                today: date | None, all_copies: bool) -> SearchResult:
+                today: date | None, all_copies: bool, lean: Lean | None) -> SearchResult:
         started = time.perf_counter()
         self.ensure_not_empty()
         self.check_sources(filters)
         parsed, cands, timings = self.gather(question, filters, today)
         t = time.perf_counter()
         scores, relevance = self.reranker.score(parsed, cands)
+        if lean is not None and cands:
+            scores = scores + lean.bonus(cands)
         timings["rerank"] = time.perf_counter() - t
         passages = pick_passages(cands, scores, relevance, k, self.max_per_article,
                                  fold_copies=not all_copies)
