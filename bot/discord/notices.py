@@ -20,14 +20,12 @@ import discord
 from bot.discord.format import (
     DESCRIPTION_CHARS,
     FIELD_VALUE_CHARS,
-    MESSAGE_CHARS,
     THREAD_NAME_CHARS,
     TITLE_CHARS,
     clip,
-    group_for_messages,
     plain,
 )
-from bot.discord.replies import NONE, InteractionReply
+from bot.discord.replies import NONE, InteractionReply, PostedReply
 
 if TYPE_CHECKING:
     from bot.discord.host import BotHost
@@ -105,38 +103,17 @@ class AskButton(discord.ui.DynamicItem[discord.ui.Button[Any]],
                                                           answer.text)])
 
 
-class ThreadReply:
+class ThreadReply(PostedReply):
     """An answer posted as a message of its own in a thread (no message to reply to)."""
 
     def __init__(self, thread: discord.Thread) -> None:
         self.thread = thread
-        self.sent: discord.Message | None = None
 
-    async def begin(self) -> None:
-        return None
+    async def _first(self, content: str | None = None, **parts: object) -> discord.Message:
+        return await self.thread.send(content, **parts)  # type: ignore[arg-type]
 
-    async def stream(self, text: str) -> None:
-        text = clip(text, MESSAGE_CHARS)
-        if self.sent is None:
-            self.sent = await self.thread.send(text, allowed_mentions=NONE)
-        else:
-            await self.sent.edit(content=text, allowed_mentions=NONE)
-
-    async def finish(self, embeds: list[discord.Embed], view: discord.ui.View | None
-                     ) -> discord.Message:
-        groups = group_for_messages(embeds)
-        if self.sent is None:
-            self.sent = await self.thread.send(embeds=groups[0], view=view,
-                                               allowed_mentions=NONE)
-        else:
-            self.sent = await self.sent.edit(content=None, embeds=groups[0], view=view,
-                                             allowed_mentions=NONE)
-        for group in groups[1:]:
-            await self.thread.send(embeds=group, allowed_mentions=NONE)
-        return self.sent
-
-    async def say(self, text: str) -> None:
-        await self.thread.send(clip(text, MESSAGE_CHARS), allowed_mentions=NONE)
+    async def _more(self, **parts: object) -> None:
+        await self.thread.send(**parts)  # type: ignore[arg-type]
 
 
 def ask_view(story_id: str) -> discord.ui.View:

@@ -59,11 +59,56 @@ class InteractionReply:
                                                          ephemeral=True, allowed_mentions=NONE)
 
 
-class MessageReply:
+class PostedReply:
+    """An answer posted as messages: the first (streamed into by edits, then its embeds)
+    by `_first`, any further embeds by `_more`; no one is ever pinged."""
+
+    sent: discord.Message | None = None
+
+    async def _first(self, content: str | None = None, **parts: object) -> discord.Message:
+        raise NotImplementedError
+
+    async def _more(self, **parts: object) -> None:
+        raise NotImplementedError
+
+    async def begin(self) -> None:
+        return None
+
+    async def stream(self, text: str) -> None:
+        text = clip(text, MESSAGE_CHARS)
+        if self.sent is None:
+            self.sent = await self._first(text, allowed_mentions=NONE)
+        else:
+            await self.sent.edit(content=text, allowed_mentions=NONE)
+
+    async def finish(self, embeds: list[discord.Embed], view: discord.ui.View | None
+                     ) -> discord.Message:
+        groups = group_for_messages(embeds)
+        if self.sent is None:
+            self.sent = await self._first(embeds=groups[0], view=view, allowed_mentions=NONE)
+        else:
+            self.sent = await self.sent.edit(content=None, embeds=groups[0], view=view,
+                                             allowed_mentions=NONE)
+        for group in groups[1:]:
+            await self._more(embeds=group, allowed_mentions=NONE)
+        return self.sent
+
+    async def say(self, text: str) -> None:
+        await self._first(clip(text, MESSAGE_CHARS), allowed_mentions=NONE)
+
+
+class MessageReply(PostedReply):
+    """An answer replying to the message that asked."""
+
     def __init__(self, message: discord.Message) -> None:
         self.message = message
-        self.sent: discord.Message | None = None
         self.typing: asyncio.Task[None] | None = None
+
+    async def _first(self, content: str | None = None, **parts: object) -> discord.Message:
+        return await self.message.reply(content, **parts)  # type: ignore[arg-type]
+
+    async def _more(self, **parts: object) -> None:
+        await self.message.channel.send(**parts)  # type: ignore[arg-type]
 
     async def begin(self) -> None:
         # Only a hint that an answer is coming, so sent aside: a refused (403) or failing
@@ -75,29 +120,6 @@ class MessageReply:
             await self.message.channel.typing()
         except discord.HTTPException as exc:
             log.info("no typing indicator in channel %s: %s", self.message.channel.id, exc)
-
-    async def stream(self, text: str) -> None:
-        text = clip(text, MESSAGE_CHARS)
-        if self.sent is None:
-            self.sent = await self.message.reply(text, allowed_mentions=NONE)
-        else:
-            await self.sent.edit(content=text, allowed_mentions=NONE)
-
-    async def finish(self, embeds: list[discord.Embed], view: discord.ui.View | None
-                     ) -> discord.Message:
-        groups = group_for_messages(embeds)
-        if self.sent is None:
-            self.sent = await self.message.reply(embeds=groups[0], view=view,
-                                                 allowed_mentions=NONE)
-        else:
-            self.sent = await self.sent.edit(content=None, embeds=groups[0], view=view,
-                                             allowed_mentions=NONE)
-        for group in groups[1:]:
-            await self.message.channel.send(embeds=group, allowed_mentions=NONE)
-        return self.sent
-
-    async def say(self, text: str) -> None:
-        await self.message.reply(clip(text, MESSAGE_CHARS), allowed_mentions=NONE)
 
 
 class Streamer:
