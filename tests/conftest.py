@@ -86,3 +86,13 @@ def index_rows(news_index: NewsIndex, folder: Path,
         write_article(folder, name, title, body, source=source, published_at=day,
                       url=f"https://news.example/{name}")
     news_index.update(load_articles([folder]), [folder])
+
+
+# A news story the follow tests (terminal and Discord) follow as it arrives.
+FERRY = ("Ferry crews on the northern river walked off the job at dawn on Thursday, and "
+         "the ferry strike left commuters queueing for buses on both banks. The crews' "
+         "union said the ferry operator had refused to talk about night shifts for a "
+         "year, while the operator said a new offer was on the table. The river ferries "
+         "carry eleven thousand people a day; the city opened a second bus lane across "
+         "the old bridge and asked employers to let staff start later while the ferry "
+         "strike lasts, which the union expects to be at least a week.")

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import story, write_article
+from conftest import FERRY, story, write_article
 from feed_server import Canned, FeedServer, page, rss
 
 import bot.discord.notices as notices
@@ -26,13 +26,6 @@ from retrieval.index.embedding import HashEmbedder
 from standins.discord_server import ClientThread, FakeDiscord, StoredMessage
 
 TOPIC = "river ferry strike"
-FERRY = ("Ferry crews on the northern river walked off the job at dawn on Thursday, and "
-         "the ferry strike left commuters queueing for buses on both banks. The crews' "
-         "union said the ferry operator had refused to talk about night shifts for a "
-         "year, while the operator said a new offer was on the table. The river ferries "
-         "carry eleven thousand people a day; the city opened a second bus lane across "
-         "the old bridge and asked employers to let staff start later while the ferry "
-         "strike lasts, which the union expects to be at least a week.")
 FERRY_DEAL = ("The river ferry strike ended on Sunday night when the crews' union accepted "
               "a deal on night shifts, and the first ferries left the northern pier at six "
               "on Monday morning. The ferry operator agreed to hire forty more crew and to "

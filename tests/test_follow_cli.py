@@ -11,19 +11,12 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
-from conftest import write_article
+from conftest import FERRY, write_article
 from feed_server import Canned, FeedServer, page, rss
 
 import corpus.feeds.download as download
 from bot.cli import cli
 
-FERRY = ("Ferry crews on the northern river walked off the job at dawn on Thursday, and "
-         "the ferry strike left commuters queueing for buses on both banks. The crews' "
-         "union said the ferry operator had refused to talk about night shifts for a "
-         "year, while the operator said a new offer was on the table. The river ferries "
-         "carry eleven thousand people a day; the city opened a second bus lane across "
-         "the old bridge and asked employers to let staff start later while the ferry "
-         "strike lasts, which the union expects to be at least a week.")
 ORCHARD = ("Apple growers in the southern valley began the harvest two weeks early after a "
            "warm spring, and the orchards hired twice as many pickers as last year. The "
            "growers' cooperative said the fruit was smaller but sweeter, and that prices at "
