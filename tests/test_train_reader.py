@@ -6,7 +6,7 @@ import json
 import random
 from pathlib import Path
 
-from training.reader_news_data import WH, cloze, encode, make_cloze, quiz_examples
+from training.reader_news_data import WH, as_examples, cloze, make_cloze, quiz_examples
 
 
 def test_cloze_turns_a_span_into_its_wh_word() -> None:
@@ -34,20 +34,19 @@ def test_quiz_examples_take_gold_passages_and_as_many_without_the_answer() -> No
     assert text[start:end] == "ada brook"
 
 
-def test_encode_marks_the_answers_tokens() -> None:
-    from transformers import AutoTokenizer
+def test_news_examples_become_windows_that_mark_the_answers_tokens() -> None:
+    from training.reader_model import base_dir
+    from training.windows import make_windows, tokenizer_for
 
-    from retrieval.models.files import resolve_model_path
-    from retrieval.settings import BUNDLED_MODEL
-
-    tokenizer = AutoTokenizer.from_pretrained(resolve_model_path(BUNDLED_MODEL))
+    tokenizer = tokenizer_for(base_dir())
     context = "After a long count, the harbour master named Ada Brook the winner."
     start = context.index("Ada Brook")
-    feeds, starts, ends = encode(tokenizer, [("Who won?", context, (start, start + 9)),
-                                             ("Who won?", "Rain fell.", None)])
-    ids = feeds["input_ids"][0][starts[0]:ends[0] + 1].tolist()
-    assert tokenizer.decode(ids) == "ada brook"
-    assert (starts[1], ends[1]) == (0, 0)
+    windows = make_windows(tokenizer, as_examples([("Who won?", context, (start, start + 9)),
+                                                   ("Who won?", "Rain fell.", None)]))
+    first = windows[0]
+    assert tokenizer.decode(first.ids[first.start:first.end + 1].tolist()) == "ada brook"
+    assert (windows[1].start, windows[1].end) == (0, 0)
+    assert [w.example for w in windows] == [0, 1]
 
 
 def test_make_cloze_counts_answered_examples_and_marks_their_spans(tmp_path: Path) -> None:

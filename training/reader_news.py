@@ -21,8 +21,12 @@ reads `news-dev/articles.jsonl.gz`. Fit = questions dated before `--split` (defa
 lead, `python -m training.reader_lead`) and articles fetched before it; `score` reports
 on the questions from it.
 
-Seed 13 (`--seed`); batches of 32, 256 tokens, AdamW at 5e-5 falling linearly to 0,
-weight decay 0.01, gradient norm clipped to 1. The shipped reader: 7,533 cloze questions
+Seed 13 (`--seed`); the SQuAD stage's loop (`training/loop.py`): batches of 32 windows of
+similar length, 256 tokens with a stride, AdamW at 5e-5 falling linearly to 0, weight
+decay 0.01, gradient norm clipped to 1, matrix products in bfloat16, a checkpoint every
+ten minutes in the model folder (the same `train` command resumes a stopped run; another
+recipe needs another folder). The word embeddings stay as the bundled model's. The reader
+shipped before the SQuAD stage (a loop without buckets or checkpoints): 7,533 cloze questions
 with an answer and 2,485 asked of another article, the quiz examples before 2023-04-01,
 1.2 epochs from the bundled MiniLM: 47 min on a 2-core CPU (2026-12-05; figures in
 bench/README.md, "The reader's lead").
@@ -51,7 +55,10 @@ def main() -> None:
     parser.add_argument("--split", default=SPLIT)
     parser.add_argument("--count", type=int, default=9000)
     parser.add_argument("--cloze", type=Path, help="cloze examples to add (train)")
-    parser.add_argument("--init", help="model folder to start from (default: the bundled MiniLM)")
+    parser.add_argument("--init", type=Path,
+                        help="model folder to start from (default: the bundled MiniLM), "
+                             "e.g. the SQuAD stage's RUN/model")
+    parser.add_argument("--threads", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--epochs", type=float, default=2.0)
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--depth", type=int, default=20, help="passages a question (passages)")
@@ -77,8 +84,8 @@ def main() -> None:
         rows = [r for r in map(json.loads, source.open()) if r["date"] < args.split]
         extra = [(q, c, tuple(s) if s else None)
                  for q, c, s in map(json.loads, args.cloze.open())] if args.cloze else []
-        init = args.init or resolve_model_path(BUNDLED_MODEL)
-        reader_news_fit.train(rows, out, init, extra, args.epochs, args.seed)
+        init = args.init or Path(resolve_model_path(BUNDLED_MODEL))
+        reader_news_fit.train(rows, out, init, extra, args.epochs, args.seed, args.threads)
         return
     if args.step == "pack":
         reader_news_fit.pack(*args.paths)

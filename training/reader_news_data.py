@@ -12,6 +12,7 @@ from pathlib import Path
 
 from retrieval.answer.answer_types import DATE, MONEY, NAME, NUMBER, PERSON, PLACE, candidates
 from retrieval.text import split_sentences
+from training.squad import Example as SquadExample
 
 WH = {PERSON: "who", PLACE: "which place", DATE: "when", NUMBER: "how many",
       MONEY: "how much", NAME: "what"}
@@ -120,25 +121,7 @@ def write_passages(index_dir: Path, questions: Path, out: Path, depth: int,
     index.close()
 
 
-def encode(tokenizer, part: list[Example]):
-    """Tokens, and the answer's first and last token (0, 0: no answer, or cut off)."""
-    feeds = tokenizer([e[0] for e in part], [e[1] for e in part], truncation="only_second",
-                      max_length=256, padding=True, return_offsets_mapping=True,
-                      return_tensors="pt")
-    offsets = feeds.pop("offset_mapping").tolist()
-    starts, ends = [], []
-    for row, example in enumerate(part):
-        first = last = 0
-        if example[2] is not None:
-            begin, end = example[2]
-            for t, ((a, b), side) in enumerate(zip(offsets[row], feeds.sequence_ids(row),
-                                                  strict=True)):
-                if side == 1 and not first and b > begin:
-                    first = t
-                if side == 1 and a < end:
-                    last = t
-            if not first or last < first:
-                first = last = 0
-        starts.append(first)
-        ends.append(last)
-    return feeds, starts, ends
+def as_examples(made: list[Example]) -> list[SquadExample]:
+    """(question, context, span) tuples as the training loop's examples."""
+    return [SquadExample(str(n), q, c, tuple(s) if s else None) for n, (q, c, s) in
+            enumerate(made)]

@@ -11,46 +11,35 @@ from pathlib import Path
 import numpy as np
 
 from bench.forward_split import lead_verdict
-from training.reader_news_data import Example, encode, quiz_examples
+from training.reader_news_data import Example, as_examples, quiz_examples
 
 
-def train(rows: list[dict], out: Path, init: str, extra: list[Example], epochs: float,
-          seed: int) -> None:
+def train(rows: list[dict], out: Path, init: Path, extra: list[Example], epochs: float,
+          seed: int, threads: int) -> None:
+    """The quiz examples of `rows` and `extra` (cloze), shuffled by `seed`, trained from
+    `init` with the SQuAD stage's loop (length-bucketed batches, checkpoints: the same
+    command resumes a stopped run); the model is saved in `out`, beside its run files."""
     import torch
-    from transformers import AutoModelForQuestionAnswering, AutoTokenizer
 
-    rng = random.Random(seed)
-    torch.manual_seed(seed)
-    data = quiz_examples(rows, rng) + extra
-    rng.shuffle(data)
-    tokenizer = AutoTokenizer.from_pretrained(init)
-    model = AutoModelForQuestionAnswering.from_pretrained(init)
-    batch, steps = 32, int(math.ceil(len(data) / 32 * epochs))
-    optimizer = torch.optim.AdamW(model.parameters(), lr=5e-5, weight_decay=0.01)
-    decay = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: max(0.0, 1 - s / steps))
-    print(f"{len(data)} examples, {steps} steps", flush=True)
-    model.train()
-    started, step = time.time(), 0
-    while step < steps:
-        for i in range(0, len(data), batch):
-            if step >= steps:
-                break
-            part = data[i:i + batch]
-            feeds, starts, ends = encode(tokenizer, part)
-            loss = model(**feeds, start_positions=torch.tensor(starts),
-                         end_positions=torch.tensor(ends)).loss
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            optimizer.step()
-            decay.step()
-            optimizer.zero_grad()
-            step += 1
-            if step % 20 == 0:
-                print(f"step {step}/{steps} loss {loss.item():.3f} "
-                      f"{time.time() - started:.0f} s", flush=True)
-        rng.shuffle(data)
-    model.save_pretrained(out)
-    tokenizer.save_pretrained(out)
+    from training.loop import Schedule, same_run, schedule_settings
+    from training.loop import train as run_loop
+    from training.reader_model import load_reader
+    from training.windows import make_windows, tokenizer_for
+
+    torch.set_num_threads(threads)
+    schedule = Schedule(epochs=epochs, lr=5e-5, warmup=0.0, seed=seed)
+    same_run(out, {"init": str(init), "quiz": len(rows), "cloze": len(extra),
+                   **schedule_settings(schedule)})
+    data = quiz_examples(rows, random.Random(seed)) + extra
+    tokenizer = tokenizer_for(init)
+    windows = make_windows(tokenizer, as_examples(data))
+    print(f"{len(data)} examples, {len(windows)} windows", flush=True)
+    model = load_reader(init)
+    started = time.time()
+    run_loop(model, windows, out, schedule)
+    model.save_pretrained(str(out))
+    tokenizer.save_pretrained(str(out))
+    print(f"done in {time.time() - started:.0f} s: {out}", flush=True)
 
 
 def score(model_dir: Path, rows: list[dict], top: int = 5) -> None:
