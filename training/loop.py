@@ -52,8 +52,9 @@ def train(model, windows: list[Window], run_dir: Path, schedule: Schedule,
     total, warm = len(batches), max(1, int(len(batches) * schedule.warmup))
     params = [p for p in model.parameters() if p.requires_grad]
     optimiser = torch.optim.AdamW(params, lr=schedule.lr, weight_decay=schedule.weight_decay)
+    falling = max(1, total - warm)  # steps after the warm-up (one-step runs too)
     decay = torch.optim.lr_scheduler.LambdaLR(
-        optimiser, lambda s: min(1.0, (s + 1) / warm) * max(0.0, (total - s) / max(1, total - warm)))
+        optimiser, lambda s: min(1.0, (s + 1) / warm) * max(0.0, (total - s) / falling))
     first = resume(run_dir, model, optimiser, decay)
     log = (run_dir / "log.jsonl").open("a")
     model.train()
