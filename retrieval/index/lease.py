@@ -19,6 +19,8 @@ import time
 from pathlib import Path
 from typing import IO, Any
 
+from retrieval.index.lock import held_elsewhere
+
 POLL_S = 0.05
 ASK_EVERY_S = 0.5
 WANT_EXPIRES_S = 120.0  # an index run that asked longer ago than this gave up or died
@@ -68,13 +70,7 @@ class StoreLease:
                 and _alive(int(want.get("pid", 0))))
 
     def _locked_elsewhere(self) -> bool:
-        with open(self.lock_path, "a") as probe:
-            try:
-                fcntl.flock(probe, fcntl.LOCK_SH | fcntl.LOCK_NB)
-            except BlockingIOError:
-                return True
-            fcntl.flock(probe, fcntl.LOCK_UN)
-            return False
+        return held_elsewhere(self.lock_path, create=True)
 
     def acquire(self, wait_s: float, role: str) -> bool:
         """Take the store, asking the holder to let go, for up to `wait_s` seconds. A

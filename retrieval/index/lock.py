@@ -12,11 +12,13 @@ from pathlib import Path
 from retrieval.errors import IndexBusy
 
 
-def index_run_going(index_dir: Path) -> bool:
-    """Whether an index run (in any process, this one included) holds `index.lock`."""
+def held_elsewhere(path: Path, create: bool = False) -> bool:
+    """Whether another open file (in any process, this one included) holds an exclusive
+    flock on `path`: a shared lock is tried and let go at once. Without `create`, a missing
+    file counts as not held (and is not made)."""
     try:
-        handle = open(index_dir / "index.lock")  # noqa: SIM115 (closed below)
-    except FileNotFoundError:  # no run has ever started here
+        handle = open(path, "a" if create else "r")  # noqa: SIM115 (closed below)
+    except FileNotFoundError:
         return False
     with handle:
         try:
@@ -25,6 +27,12 @@ def index_run_going(index_dir: Path) -> bool:
             return True
         fcntl.flock(handle, fcntl.LOCK_UN)
         return False
+
+
+def index_run_going(index_dir: Path) -> bool:
+    """Whether an index run (in any process, this one included) holds `index.lock`; a
+    folder where no run has ever started gets no lock file from asking."""
+    return held_elsewhere(index_dir / "index.lock")
 
 
 @contextmanager
