@@ -1,5 +1,5 @@
 """The span reader: the bundled MiniLM with a question-answering head, trained by
-`bench/train_reader.py` on news questions, that marks in each of the first passages the
+`training/` (`training.reader`, `training.reader_news`) on reading questions, that marks in each of the first passages the
 words most likely to answer the question, and how much likelier they are than "this
 passage does not say".
 
