@@ -1,7 +1,7 @@
 """The span reader: the bundled MiniLM with a question-answering head, trained by
-`training/` (`training.reader`, `training.reader_news`) on reading questions, that marks in each of the first passages the
-words most likely to answer the question, and how much likelier they are than "this
-passage does not say".
+`training/` (`training.reader`, `training.reader_news`) on reading questions, that marks
+in each of the first passages the words most likely to answer the question, and how much
+likelier they are than "this passage does not say".
 
 Only the encoder layers and the head are shipped (`reader.int8.safetensors`, int8 with a
 scale per row); the word embeddings are the bundled model's, which training leaves almost
