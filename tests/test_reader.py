@@ -248,3 +248,38 @@ def test_a_refusal_weighs_its_own_signals_and_stores_them_by_name() -> None:
     again = ReaderRefusalModel.from_dict(stored)
     assert np.array_equal(again.weights, weights) and again.confidence(values) == \
         reader.confidence(values)
+
+
+def test_a_sentence_holding_the_readers_span_is_weighed_by_the_readers_chance() -> None:
+    from retrieval.answer.extractive import AnswerModel, add_reader_span, extract
+    from retrieval.answer.features import FEATURES
+    from retrieval.types import Passage
+
+    holds = _sentence(0, "The prize went to Ada Okafor.", [], 0.5)
+    elsewhere = _sentence(1, "Trams ran late all week.", [], 0.5)
+    add_reader_span([holds, elsewhere], [ReadSpan(0, 18, 28, "Ada Okafor", 2.0),
+                                         ReadSpan(1, 0, 6, "Harbor", 5.0)])
+    assert holds.values["reader_span"] == pytest.approx(1 / (1 + np.exp(-2.0)))
+    assert elsewhere.values["reader_span"] == 0.0  # its passage's span is not in it
+    add_reader_span([holds], None)
+    assert holds.values["reader_span"] == 0.0
+
+    # A model that weighs only the reader's chance ranks the sentence with its span first.
+    weights = np.zeros(len(FEATURES))
+    weights[FEATURES.index("reader_span")] = 5.0
+    model = AnswerModel(weights, 0.0, np.zeros(len(FEATURES)), np.ones(len(FEATURES)),
+                        length_cost=0.0)
+    passages = [Passage(chunk_id=f"c{n}", article_id=f"a{n}", text=text, title="t", url="",
+                        source="Test Desk", published_at=None, score=8.0, relevance=8.0)
+                for n, text in enumerate([TRAMS, PRIZE])]
+
+    def read(question: str, texts: list[str]) -> list[ReadSpan]:
+        start = texts[1].index("Ada Okafor")
+        return [ReadSpan(0, 0, 6, "Harbor", -4.0),
+                ReadSpan(1, start, start + 10, "Ada Okafor", 3.0)]
+
+    found = extract(_question(), passages, None, model=model, read=read)
+    assert "Ada Okafor" in found.ranked[0].text
+    assert found.ranked[0].values["reader_span"] > 0.9
+    unread = extract(_question(), passages, None, model=model)
+    assert all(s.values["reader_span"] == 0.0 for s in unread.ranked)

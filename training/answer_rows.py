@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from retrieval.answer.extractive import add_reader_span
 from retrieval.answer.features import Question, Sentence, read_question, sentence_candidates
 from retrieval.answer.reader import ReadSpan
 from retrieval.evaluation import contains_answer
@@ -68,6 +69,7 @@ def load(path: Path) -> list[Asked]:
                            for s in q["sentences"]},
                           [ReadSpan(**sp) for sp in q["spans"]] if "spans" in q else None)
             asked.sentences = sentence_candidates(question, passages, asked.embed)
+            add_reader_span(asked.sentences, asked.spans)
             asked.labels = [contains_answer(asked.gold, s.text) for s in asked.sentences]
             out.append(asked)
     return out

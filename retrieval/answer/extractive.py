@@ -78,6 +78,10 @@ def extract(question: Question, passages: list[Passage], embed: Embed | None,
     found = sentence_candidates(question, passages, None)
     if not found:
         return Extract(question, [], [], None)
+    # A yes/no question has no span to lead with: the reader is not asked.
+    spans = (read(question.text, [p.text for p in passages])
+             if read is not None and question.kind != YESNO else None)
+    add_reader_span(found, spans)
     if embed is not None and model.uses("similarity"):
         embed_likeliest(question, found, model, embed)
     for sentence, p in zip(found, model.probabilities(matrix(found)), strict=True):
@@ -87,12 +91,20 @@ def extract(question: Question, passages: list[Passage], embed: Embed | None,
         if lean is not None:
             sentence.score += lean(passages[sentence.passage], sentence.text)
     ranked = sorted(found, key=lambda s: -s.score)
-    # A yes/no question has no span to lead with: the reader is not asked.
-    spans = (read(question.text, [p.text for p in passages])
-             if read is not None and question.kind != YESNO else None)
     chosen, lead, chance = answer_from(question, ranked, model, max_sentences, lead_model,
                                        spans)
     return Extract(question, chosen, ranked, lead, chance)
+
+
+def add_reader_span(found: list[Sentence], spans: list[ReadSpan] | None) -> None:
+    """The sentence feature "reader_span": the reader's chance (the sigmoid of its margin
+    over "no answer") that its passage's best span answers, for a sentence that holds that
+    span; 0 for the others, and for every sentence when nothing was read."""
+    best = {span.passage: span for span in spans or []}
+    for sentence in found:
+        span = best.get(sentence.passage)
+        held = span is not None and bool(span.text) and span.text in sentence.text
+        sentence.values["reader_span"] = 1 / (1 + math.exp(-span.margin)) if held else 0.0
 
 
 EMBEDDED = 6  # sentences compared with the question by embedding: most of an answer's time

@@ -44,7 +44,7 @@ FEATURES = (
     "coverage", "similarity", "passage_rank", "relevance_gap", "position", "typed",
     "typed_count", "support", "new_names", "numbers", "length", "long", "restates",
     "bigrams", "negation", "quote", "mentions", "top_candidate", "fresh", "this_week",
-    "asked_coverage", "predicate_coverage",
+    "asked_coverage", "predicate_coverage", "reader_span",
     *(f"best_{n}" for n in ("coverage", "similarity", "support", "mentions")),
     *(f"typed_{k}" for k in KINDS), *(f"kind_{k}" for k in KINDS),
 )
