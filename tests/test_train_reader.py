@@ -66,3 +66,17 @@ def test_make_cloze_counts_answered_examples_and_marks_their_spans(tmp_path: Pat
         assert answer and question.endswith("?")
         assert any(question[:-1].replace(wh, answer, 1) + "." in context for wh in WH.values())
     assert all("Article 3." not in e[1] for e in made)  # a forward article is never used
+
+
+def test_rerank_orders_keep_or_replace_the_searchs_passages_by_the_readers_margin() -> None:
+    from training.reader_news_fit import RERANKS
+
+    margins = [-5.0, 1.0, -2.0, 4.0, -9.0, 7.0, 0.5]
+
+    def first(name: str, top: int = 5) -> list[int]:
+        key = RERANKS[name]
+        return sorted(range(len(margins)), key=lambda i: key(i, margins[i]))[:top]
+
+    assert first("search") == [0, 1, 2, 3, 4]
+    assert first("reader") == [5, 3, 1, 6, 2]
+    assert first("search 3, then reader") == [0, 1, 2, 5, 3]

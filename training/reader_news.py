@@ -11,6 +11,7 @@ One command, one step each (the SQuAD stage, `python -m training.reader`, comes 
     python -m training.reader_news train passages.jsonl reader4 --split 2023-04-01 \
         --cloze cloze_a.jsonl --epochs 1.2
     python -m training.reader_news score reader4 passages.jsonl
+    python -m training.reader_news rerank reader4 passages.jsonl
     python -m training.reader_news pack reader4 retrieval/answer/reader.int8.safetensors
 
 Data: `passages` searches an index of the full news-dev (`newsbot index` of
@@ -19,7 +20,8 @@ Data: `passages` searches an index of the full news-dev (`newsbot index` of
 reads `news-dev/articles.jsonl.gz`. Fit = questions dated before `--split` (default
 2023-07-01; the shipped reader used 2023-04-01, which leaves April to June for fitting its
 lead, `python -m training.reader_lead`) and articles fetched before it; `score` reports
-on the questions from it.
+on the questions from it; `rerank`, on the same questions, weighs the reader's margin as a
+rerank of the first ten passages for the five the answer reads.
 
 Seed 13 (`--seed`); the SQuAD stage's loop (`training/loop.py`): batches of 32 windows of
 similar length, 256 tokens with a stride, AdamW at 5e-5 falling linearly to 0, weight
@@ -50,7 +52,8 @@ SPLIT = FORWARD_FROM.isoformat()
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("step", choices=("passages", "cloze", "train", "score", "pack"))
+    parser.add_argument("step",
+                        choices=("passages", "cloze", "train", "score", "rerank", "pack"))
     parser.add_argument("paths", nargs="+", type=Path)
     parser.add_argument("--split", default=SPLIT)
     parser.add_argument("--count", type=int, default=9000)
@@ -91,8 +94,11 @@ def main() -> None:
         reader_news_fit.pack(*args.paths)
         return
     model_dir, source = args.paths
-    reader_news_fit.score(model_dir,
-                          [r for r in map(json.loads, source.open()) if r["date"] >= args.split])
+    rows = [r for r in map(json.loads, source.open()) if r["date"] >= args.split]
+    if args.step == "rerank":
+        reader_news_fit.rerank(model_dir, rows)
+    else:
+        reader_news_fit.score(model_dir, rows)
 
 
 if __name__ == "__main__":

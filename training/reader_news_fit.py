@@ -42,38 +42,49 @@ def train(rows: list[dict], out: Path, init: Path, extra: list[Example], epochs:
     print(f"done in {time.time() - started:.0f} s: {out}", flush=True)
 
 
-def score(model_dir: Path, rows: list[dict], top: int = 5) -> None:
-    """For each question: the best span of its first `top` passages, by its score less
-    the passage's no-answer score; how often it is the gold answer, and how often it
-    shares no word with it among the most confident."""
-    import torch
+def load_model(model_dir: Path):
     from transformers import AutoModelForQuestionAnswering, AutoTokenizer
 
-    tokenizer = AutoTokenizer.from_pretrained(model_dir)
-    model = AutoModelForQuestionAnswering.from_pretrained(model_dir).eval()
+    return (AutoModelForQuestionAnswering.from_pretrained(model_dir).eval(),
+            AutoTokenizer.from_pretrained(model_dir))
+
+
+def guesses(model, tokenizer, question: str, texts: list[str]) -> list[tuple[float, str]]:
+    """Each passage's best span of at most 12 tokens: its score less the passage's
+    no-answer score (the margin), and its text."""
+    import torch
+
+    if not texts:
+        return []
+    feeds = tokenizer([question] * len(texts), texts, truncation="only_second",
+                      max_length=256, padding=True, return_offsets_mapping=True,
+                      return_tensors="pt")
+    offsets = feeds.pop("offset_mapping").tolist()
+    with torch.no_grad():
+        out = model(**feeds)
+    found = []
+    for i, text in enumerate(texts):
+        start, end = out.start_logits[i].numpy(), out.end_logits[i].numpy()
+        inside = np.flatnonzero([s == 1 for s in feeds.sequence_ids(i)])
+        pair = start[inside][:, None] + end[inside][None, :]
+        width = inside[None, :] - inside[:, None]
+        pair[(width < 0) | (width > 11)] = -np.inf
+        a, b = np.unravel_index(np.argmax(pair), pair.shape)
+        found.append((float(pair[a, b] - start[0] - end[0]),
+                       text[offsets[i][inside[a]][0]:offsets[i][inside[b]][1]]))
+    return found
+
+
+def score(model_dir: Path, rows: list[dict], top: int = 5) -> None:
+    """For each question: the best span of its first `top` passages, by its margin; how
+    often it is the gold answer, and how often it shares no word with it among the most
+    confident."""
+    model, tokenizer = load_model(model_dir)
     best: list[tuple[float, str, dict]] = []
     for row in rows:
-        passages = [p["text"] for p in row["passages"][:top]]
-        if not passages:
-            best.append((-math.inf, "", row))
-            continue
-        feeds = tokenizer([row["question"]] * len(passages), passages, truncation="only_second",
-                          max_length=256, padding=True, return_offsets_mapping=True,
-                          return_tensors="pt")
-        offsets = feeds.pop("offset_mapping").tolist()
-        with torch.no_grad():
-            out = model(**feeds)
-        guesses = []
-        for i, text in enumerate(passages):
-            start, end = out.start_logits[i].numpy(), out.end_logits[i].numpy()
-            inside = np.flatnonzero([s == 1 for s in feeds.sequence_ids(i)])
-            pair = start[inside][:, None] + end[inside][None, :]
-            width = inside[None, :] - inside[:, None]
-            pair[(width < 0) | (width > 11)] = -np.inf
-            a, b = np.unravel_index(np.argmax(pair), pair.shape)
-            margin = float(pair[a, b] - start[0] - end[0])
-            guesses.append((margin, text[offsets[i][inside[a]][0]:offsets[i][inside[b]][1]]))
-        best.append((*max(guesses), row))
+        read = guesses(model, tokenizer, row["question"],
+                       [p["text"] for p in row["passages"][:top]])
+        best.append((*max(read), row) if read else (-math.inf, "", row))
     answerable = [b for b in best if b[2]["answerable"]]
     verdicts = [lead_verdict(s, r["answer"]) for _, s, r in answerable]
     print(f"{len(answerable)} answerable: best span equal to the gold answer "
@@ -87,6 +98,38 @@ def score(model_dir: Path, rows: list[dict], top: int = 5) -> None:
     labels = [int(r["answerable"]) for _, _, r in best]
     print(f"answerable against no-gold questions, AUC of the margin: "
           f"{roc_auc_score(labels, [m for m, _, _ in best]):.3f}")
+
+
+RERANKS = {  # passage order by (search rank, reader margin) of the first `depth`
+    "search": lambda rank, margin: rank,
+    "reader": lambda rank, margin: -margin,
+    "search 3, then reader": lambda rank, margin: rank if rank < 3 else 3 - margin / 100,
+}
+
+
+def rerank(model_dir: Path, rows: list[dict], depth: int = 10, top: int = 5) -> None:
+    """#37 item 5: the reader's margin as a rerank of the search's first `depth` passages
+    for the `top` the answer reads. For the answerable questions of `rows`, per order: the
+    share whose first `top` passages hold the gold answer, and whose best span over them
+    equals it."""
+    from retrieval.evaluation import contains_answer
+
+    model, tokenizer = load_model(model_dir)
+    held = dict.fromkeys(RERANKS, 0)
+    equal = dict.fromkeys(RERANKS, 0)
+    answerable = [r for r in rows if r["answerable"] and r["passages"]]
+    for row in answerable:
+        texts = [p["text"] for p in row["passages"][:depth]]
+        read = guesses(model, tokenizer, row["question"], texts)
+        for name, key in RERANKS.items():
+            order = sorted(range(len(texts)), key=lambda i, key=key: key(i, read[i][0]))[:top]
+            held[name] += any(contains_answer(row["answer"], texts[i]) for i in order)
+            span = max(read[i] for i in order)[1]
+            equal[name] += lead_verdict(span, row["answer"]) == "equal"
+    print(f"{len(answerable)} answerable; first {top} of {depth} passages by each order:")
+    for name in RERANKS:
+        print(f"  {name:24} hold the gold answer {held[name] / len(answerable):.3f}, "
+              f"best span equal to it {equal[name] / len(answerable):.3f}")
 
 
 def pack(model_dir: Path, target: Path) -> None:
