@@ -6,6 +6,8 @@ import json
 import random
 from pathlib import Path
 
+import pytest
+
 from training.reader_news_data import WH, as_examples, cloze, make_cloze, quiz_examples
 
 
@@ -80,3 +82,40 @@ def test_rerank_orders_keep_or_replace_the_searchs_passages_by_the_readers_margi
     assert first("search") == [0, 1, 2, 3, 4]
     assert first("reader") == [5, 3, 1, 6, 2]
     assert first("search 3, then reader") == [0, 1, 2, 5, 3]
+
+
+def test_lead_candidates_are_made_from_an_answer_dump_without_searching(tmp_path: Path) -> None:
+    from training.reader_lead import from_dumps
+
+    prize = ("The Marlow Book Prize was awarded on Friday to Ada Okafor for her novel about a "
+             "lighthouse keeper. The judges praised its quiet humour.")
+    trams = "Harbor City opened its first tram line in March, after four years of building."
+    start = prize.index("Ada Okafor")
+    line = {"id": "q1", "week": "2023-05-07", "question": "Who won the Marlow Book Prize?",
+            "answer": "Ada Okafor", "answerable": True, "kind": "person",
+            "relevances": [8.0, 2.0], "passages": [prize, trams],
+            "published": ["2023-05-05", None], "date": "2023-05-06",
+            "idf": {"marlow": 5.0, "book": 2.0, "prize": 3.0, "won": 1.0}, "names": [],
+            "passage_gold": [True, False], "ages": [1, None], "sentences": [],
+            "spans": [{"passage": 0, "start": start, "end": start + 10, "text": "Ada Okafor",
+                       "margin": 4.0},
+                      {"passage": 1, "start": 0, "end": 11, "text": "Harbor City",
+                       "margin": -6.0}]}
+    dump = tmp_path / "fit.jsonl.gz"
+    with gzip.open(dump, "wt", encoding="utf-8") as handle:
+        handle.write(json.dumps(line) + "\n")
+        handle.write(json.dumps({**line, "id": "q0", "date": "2023-03-01"}) + "\n")
+    out = tmp_path / "spans.jsonl.gz"
+    from_dumps([dump], out, since="2023-04-01")
+    with gzip.open(out, "rt", encoding="utf-8") as handle:
+        rows = [json.loads(row) for row in handle]
+    assert [r["id"] for r in rows] == ["q1"]  # the question before --since is left out
+    verdicts = {c["text"]: c["verdict"] for c in rows[0]["candidates"]}
+    assert verdicts["Ada Okafor"] == "equal"
+    assert "margin" in rows[0]["candidates"][0]["values"]
+
+    without = tmp_path / "plain.jsonl.gz"
+    with gzip.open(without, "wt", encoding="utf-8") as handle:
+        handle.write(json.dumps({k: v for k, v in line.items() if k != "spans"}) + "\n")
+    with pytest.raises(SystemExit, match="without --reader"):
+        from_dumps([without], tmp_path / "none.jsonl.gz", since="2023-04-01")

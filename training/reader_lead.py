@@ -3,15 +3,17 @@ trained on, and report it on the forward weeks.
 
     python -m training.reader_lead dump INDEX_DIR QUESTIONS.jsonl spans.jsonl.gz \\
         --reader reader.int8.safetensors [--since 2023-04-01]
+    python -m training.reader_lead from-dumps FIT.jsonl.gz FORWARD.jsonl.gz spans.jsonl.gz
     python -m training.reader_lead fit spans.jsonl.gz [--write]
 
 `dump`: each question dated from --since, searched and ranked as the answer path does,
 with the reader's span of each of its first passages as a lead candidate (the values the
-model weighs, and whether it equals the gold answer). `fit`: a logistic model of "equal"
-over the candidates of answerable questions dated from --fit-from (2023-04-01: the reader
-trained on the weeks before) to the forward split (2023-07-01), and the lowest threshold
-whose leads on those weeks are at most --wrong (13 %) wrong; its figures on both; --write
-puts it in `retrieval/answer/answer_weights.json` as "reader_lead".
+model weighs, and whether it equals the gold answer). `from-dumps` makes the same lines
+from `training.answer_data --reader` dumps, without searching again. `fit`: a logistic
+model of "equal" over the candidates of answerable questions dated from --fit-from
+(2023-04-01: the reader trained on the weeks before) to the forward split (2023-07-01), and
+the lowest threshold whose leads on those weeks are at most --wrong (13 %) wrong; its
+figures on both; --write puts it in `retrieval/answer/answer_weights.json` as "reader_lead".
 
 The shipped lead (2026-12-05): INDEX_DIR an index of the full news-dev
 (`$NEWSBOT_SHARED_DIR/data/news-dev/articles.jsonl.gz`), QUESTIONS its
@@ -39,7 +41,7 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 from bench.forward_split import FORWARD_FROM, lead_verdict
 from retrieval.answer.extractive import extract
 from retrieval.answer.features import READ, read_question
-from retrieval.answer.lead import scored_candidates
+from retrieval.answer.lead import choose_lead, scored_candidates
 from retrieval.answer.reader import READER_FILE, SpanReader
 from retrieval.answer.reader_lead import (
     READER_FEATURES,
@@ -81,6 +83,36 @@ def dump(index_dir: Path, questions: Path, out: Path, reader_file: Path, since: 
                 print(f"{n}/{len(asked)} in {time.perf_counter() - started:.0f} s",
                       file=sys.stderr, flush=True)
     app.close()
+
+
+def from_dumps(dumps: list[Path], out: Path, since: str) -> None:
+    """The `dump` lines made from `training.answer_data --reader` dumps instead of a new
+    search: each question's sentences ranked, and its lead candidates scored, by the
+    answer weights shipped now (refit them first), with the reader's spans the dump holds."""
+    from retrieval.answer.extractive import shipped_model
+    from training.answer_fit import ranked
+    from training.answer_rows import load
+
+    model = shipped_model()
+    with gzip.open(out, "wt", encoding="utf-8") as handle:
+        for path in dumps:
+            for q in load(path):
+                if q.day is None or q.day.isoformat() < since:
+                    continue
+                if q.spans is None:
+                    raise SystemExit(f"{path}: made without --reader (no spans to lead with)")
+                order = ranked(q, model)
+                scored = scored_candidates(q.question, order)
+                lead, _ = choose_lead(q.question, order, scored=scored)
+                chances = {c.text: p for c, p in scored}
+                handle.write(json.dumps({
+                    "id": q.id, "date": q.day.isoformat(), "answerable": q.answerable,
+                    "answer": q.gold, "shipped_lead": lead.text if lead else None,
+                    "candidates": [{"text": c.text, "values": c.values,
+                                    "verdict": lead_verdict(c.text, q.gold)}
+                                   for c in reader_candidates(q.question, order, q.spans,
+                                                              chances)],
+                }, ensure_ascii=False) + "\n")
 
 
 def leads(rows: list[dict], model: ReaderLeadModel) -> list[tuple[float, str]]:
@@ -151,7 +183,7 @@ def fit(source: Path, fit_from: str, wrong: float, write: bool) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("step", choices=("dump", "fit"))
+    parser.add_argument("step", choices=("dump", "from-dumps", "fit"))
     parser.add_argument("paths", nargs="+", type=Path)
     parser.add_argument("--reader", type=Path, default=READER_FILE)
     parser.add_argument("--since", default="2023-04-01", help="dump questions from this date")
@@ -162,6 +194,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.step == "dump":
         dump(*args.paths, args.reader, args.since)
+    elif args.step == "from-dumps":
+        from_dumps(args.paths[:-1], args.paths[-1], args.since)
     else:
         fit(args.paths[0], args.fit_from, args.wrong, args.write)
 
