@@ -1,5 +1,6 @@
-"""The span reader's news-stage training data (training/reader_news_data.py): cloze
-questions, quiz examples and the answer's tokens."""
+"""The span reader's news stage (training/reader_news*.py): cloze questions, quiz examples
+and the answer's tokens; the rerank orders; and the reader lead's candidates made from an
+answer dump (training/reader_lead.py)."""
 
 import gzip
 import json
