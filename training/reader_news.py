@@ -64,7 +64,11 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--epochs", type=float, default=2.0)
     parser.add_argument("--seed", type=int, default=13)
-    parser.add_argument("--depth", type=int, default=20, help="passages a question (passages)")
+    parser.add_argument("--depth", type=int, default=20,
+                        help="passages a question (passages); the search's first N to "
+                             "rerank (rerank, default 10)")
+    parser.add_argument("--top", type=int, default=5,
+                        help="passages the answer reads (score, rerank)")
     parser.add_argument("--before", default=None,
                         help="passages: only questions dated before this day")
     parser.add_argument("--from", dest="since", default=None,
@@ -96,9 +100,9 @@ def main() -> None:
     model_dir, source = args.paths
     rows = [r for r in map(json.loads, source.open()) if r["date"] >= args.split]
     if args.step == "rerank":
-        reader_news_fit.rerank(model_dir, rows)
+        reader_news_fit.rerank(model_dir, rows, min(args.depth, 10), args.top)
     else:
-        reader_news_fit.score(model_dir, rows)
+        reader_news_fit.score(model_dir, rows, args.top)
 
 
 if __name__ == "__main__":
