@@ -86,6 +86,7 @@ def test_rerank_orders_keep_or_replace_the_searchs_passages_by_the_readers_margi
 
 
 def test_lead_candidates_are_made_from_an_answer_dump_without_searching(tmp_path: Path) -> None:
+    pytest.importorskip("sklearn", reason="the train extra fits these (pip install '.[train]')")
     from training.reader_lead import from_dumps
 
     prize = ("The Marlow Book Prize was awarded on Friday to Ada Okafor for her novel about a "
