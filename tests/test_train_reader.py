@@ -121,3 +121,33 @@ def test_lead_candidates_are_made_from_an_answer_dump_without_searching(tmp_path
         handle.write(json.dumps({k: v for k, v in line.items() if k != "spans"}) + "\n")
     with pytest.raises(SystemExit, match="without --reader"):
         from_dumps([without], tmp_path / "none.jsonl.gz", since="2023-04-01")
+
+
+@pytest.mark.slow
+def test_spans_are_added_to_a_dump_as_the_reader_reads_its_first_passages(tmp_path: Path
+                                                                          ) -> None:
+    from retrieval.answer.reader import READER_FILE, SpanReader
+    from training.answer_rows import load
+    from training.answer_spans import add_spans
+
+    if not READER_FILE.exists():
+        pytest.skip("the shipped reader is not built")
+    awarded = ("The Marlow Book Prize was awarded to Ada Okafor for her novel about a "
+               "lighthouse keeper. The judges praised its quiet humour.")
+    trams = [f"Harbor City opened tram line {n} in March, after four years of building."
+             for n in range(5)]
+    line = {"id": "q1", "week": "2023-05-07", "question": "Who won the Marlow Book Prize?",
+            "answer": "Ada Okafor", "answerable": True, "kind": "person",
+            "relevances": [8.0] * 6, "passages": [awarded, *trams],
+            "published": [None] * 6, "date": "2023-05-06", "idf": {}, "names": [],
+            "passage_gold": [True] + [False] * 5, "ages": [], "sentences": []}
+    source, out = tmp_path / "plain.jsonl.gz", tmp_path / "read.jsonl.gz"
+    with gzip.open(source, "wt", encoding="utf-8") as handle:
+        handle.write(json.dumps(line) + "\n")
+    assert add_spans(source, out, SpanReader(cache_dir=tmp_path)) == 1
+    (asked,) = load(out)
+    assert asked.spans is not None
+    assert [s.passage for s in asked.spans] == [0, 1, 2, 3, 4]  # the five the answer reads
+    assert "Ada Okafor" in asked.spans[0].text
+    holding = [s for s in asked.sentences if "Ada Okafor" in s.text]
+    assert holding and holding[0].values["reader_span"] > 0.0

@@ -12,6 +12,8 @@ index stood when someone asked it: no later story can stand in for a missing one
 date less N days (`forward_probes.cutoff`): off-corpus probes of kind (a). --every N
 keeps every Nth question (a cheaper sample of a split). --reader adds the span reader's
 likeliest span of each passage read (`reader.py`), for `python -m training.answers --reader`.
+`python -m training.answer_spans` adds them to a dump made without them (one dump, each
+reader to be weighed reading only its passages).
 
 The dumps the shipped answer weights were fitted on, and their times: `training/answers.py`.
 Reads the index named and, with --all, `$NEWSBOT_SHARED_DIR/data/news-dev/articles.jsonl.gz`
