@@ -151,3 +151,24 @@ def test_spans_are_added_to_a_dump_as_the_reader_reads_its_first_passages(tmp_pa
     assert "Ada Okafor" in asked.spans[0].text
     holding = [s for s in asked.sentences if "Ada Okafor" in s.text]
     assert holding and holding[0].values["reader_span"] > 0.0
+
+
+def test_a_stopped_answer_dump_resumes_after_its_whole_lines(tmp_path: Path) -> None:
+    from training.answer_data import resume
+
+    out = tmp_path / "fit.jsonl.gz"
+    assert resume(out) == set()
+    raw = out.open("wb")
+    handle = gzip.GzipFile(fileobj=raw, mode="wb")
+    for n in (1, 2):
+        handle.write((json.dumps({"id": f"q{n}", "passages": ["x" * 500]}) + "\n").encode())
+        handle.flush()
+    handle.write(b'{"id": "q3", "passages": ["cut off')
+    handle.flush()
+    raw.close()  # stopped: no end of the gzip stream, the last line unfinished
+    assert resume(out) == {"q1", "q2"}
+    with gzip.open(out, "rt", encoding="utf-8") as again:
+        assert [json.loads(line)["id"] for line in again] == ["q1", "q2"]
+    with gzip.open(out, "at", encoding="utf-8") as more:
+        more.write(json.dumps({"id": "q3"}) + "\n")
+    assert resume(out) == {"q1", "q2", "q3"}

@@ -4,6 +4,7 @@ each candidate sentence with its feature values and whether it holds the gold an
     python -m training.answer_data INDEX_DIR QUESTIONS.jsonl OUT.jsonl.gz [--all] [--as-of]
         [--cut-days N] [--every N] [--reader]
 
+A stopped run resumes: the same command goes on after the questions already written.
 Only answerable questions unless --all (probes for the refusal need every question).
 The week of a question is the news-dev week its date falls in (for cross-validation).
 --as-of searches only the articles published by the end of the question's week, as the
@@ -81,6 +82,27 @@ def dumped(q: Any, week: str | None, result: Any, kind: str, ages: list, found: 
     }
 
 
+def resume(out: Path) -> set[str]:
+    """The ids already in `out` from a run that stopped: the file is rewritten with its
+    whole lines only (a run stopped mid-write leaves a cut-off last one), and the run goes
+    on from there."""
+    if not out.exists():
+        return set()
+    kept: list[str] = []
+    try:
+        with gzip.open(out, "rt", encoding="utf-8") as handle:
+            for line in handle:
+                json.loads(line)
+                kept.append(line)
+    except (EOFError, ValueError, OSError):  # cut off: the whole lines before it stay
+        pass
+    partial = out.with_name(out.name + ".partial")
+    with gzip.open(partial, "wt", encoding="utf-8") as handle:
+        handle.writelines(kept)
+    partial.replace(out)
+    return {json.loads(line)["id"] for line in kept}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("index_dir", type=Path)
@@ -103,9 +125,12 @@ def main() -> None:
     reader = SpanReader(cache_dir=settings.embedding.onnx_dir) if args.reader else None
     questions = [q for q in read_questions(args.questions)
                  if args.all or q.answerable][::args.every]
+    done = resume(args.out)
     started = time.perf_counter()
-    with gzip.open(args.out, "wt", encoding="utf-8") as out:
+    with gzip.open(args.out, "at", encoding="utf-8") as out:
         for n, q in enumerate(questions, 1):
+            if q.id in done:
+                continue
             week = week_of(q.date, weeks) if q.date else None
             until = SearchFilters(until=date.fromisoformat(week)) if args.as_of and week \
                 else None
@@ -121,6 +146,7 @@ def main() -> None:
                 if reader else None
             line = dumped(q, week, result, question.kind, ages, found, gold, spans)
             out.write(json.dumps(line, ensure_ascii=False) + "\n")
+            out.flush()  # a stopped run keeps every question written (`resume`)
             if n % 100 == 0:
                 print(f"{n}/{len(questions)} in {time.perf_counter() - started:.0f} s",
                       file=sys.stderr, flush=True)
