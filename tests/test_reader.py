@@ -213,8 +213,7 @@ def test_without_a_fitted_reader_lead_the_reader_is_not_loaded(monkeypatch) -> N
 
 
 def test_reader_signals_say_how_sure_the_reader_is_and_where() -> None:
-    pytest.importorskip("sklearn", reason="the train extra fits these (pip install '.[train]')")
-    from training.answer_fit import MARGIN_RANGE, reader_signals
+    from retrieval.answer.reader_refusal import MARGIN_RANGE, reader_signals
 
     first = _sentence(0, PRIZE.split(". ")[0] + ".", [], 0.8)
     spans = [ReadSpan(0, 47, 57, "Ada Okafor", 4.0), ReadSpan(1, 0, 10, "Ada Okafor", 2.0),
@@ -229,9 +228,8 @@ def test_reader_signals_say_how_sure_the_reader_is_and_where() -> None:
 
 
 def test_a_refusal_weighs_its_own_signals_and_stores_them_by_name() -> None:
-    pytest.importorskip("sklearn", reason="the train extra fits these (pip install '.[train]')")
+    from retrieval.answer.reader_refusal import READER_SIGNALS, ReaderRefusalModel
     from retrieval.answer.refusal import SIGNALS, RefusalModel
-    from training.answer_fit import READER_SIGNALS, ReaderRefusalModel
 
     values = dict.fromkeys(READER_SIGNALS, 0.0) | {"similarity": 0.8, "reader_margin": 4.0}
     weights = np.zeros(len(READER_SIGNALS))
@@ -283,3 +281,45 @@ def test_a_sentence_holding_the_readers_span_is_weighed_by_the_readers_chance() 
     assert found.ranked[0].values["reader_span"] > 0.9
     unread = extract(_question(), passages, None, model=model)
     assert all(s.values["reader_span"] == 0.0 for s in unread.ranked)
+
+
+def test_the_reader_refusal_decides_only_where_it_ships_and_the_reader_read(monkeypatch
+                                                                           ) -> None:
+    from retrieval.answer import reader_refusal
+    from retrieval.answer.extractive import extract
+    from retrieval.answer.reader_refusal import (
+        READER_SIGNALS,
+        ReaderRefusalModel,
+        answer_declined,
+    )
+    from retrieval.types import Passage
+
+    passages = [Passage(chunk_id="c0", article_id="a0", text=PRIZE, title="t", url="",
+                        source="Test Desk", published_at=None, score=8.0, relevance=8.0)]
+
+    def reading(margin: float):
+        def read(question: str, texts: list[str]) -> list[ReadSpan]:
+            return [ReadSpan(0, 47, 57, "Ada Okafor", margin)]
+        return read
+
+    def alike(texts: list[str]) -> np.ndarray:  # every sentence like the question
+        return np.ones((len(texts), 2)) / np.sqrt(2)
+
+    sure = extract(_question(), passages, alike, read=reading(6.0))
+    unsure = extract(_question(), passages, alike, read=reading(-9.0))
+    unread = extract(_question(), passages, alike)
+    assert sure.spans is not None and unread.spans is None
+    today = date(2026, 6, 9)
+    plain = [answer_declined(f, passages, today, None) for f in (sure, unsure, unread)]
+    assert plain[0] == plain[1] == plain[2]  # none shipped: the plain refusal alone
+
+    weights = np.zeros(len(READER_SIGNALS))
+    weights[READER_SIGNALS.index("reader_margin")] = 1.0
+    model = ReaderRefusalModel(weights, 0.0, np.zeros(len(READER_SIGNALS)),
+                               np.ones(len(READER_SIGNALS)), threshold=0.5)
+    monkeypatch.setattr(reader_refusal, "shipped_reader_refusal", lambda: model)
+    assert not answer_declined(sure, passages, today, None)
+    assert answer_declined(unsure, passages, today, None)
+    assert answer_declined(unread, passages, today, None) == plain[2]  # nothing read
+    assert not answer_declined(unsure, passages, today, 0.0)  # the setting still rules
+    assert answer_declined(sure, [], today, None)  # nothing found

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import ClassVar
 
 import numpy as np
 from scipy.optimize import minimize
@@ -20,42 +19,11 @@ from retrieval.answer.features import (
     passage_age,
 )
 from retrieval.answer.lead import LEAD_FEATURES, LeadModel, lead_candidates
-from retrieval.answer.reader import ReadSpan
-from retrieval.answer.reader_lead import span_words
-from retrieval.answer.refusal import SIGNALS, TOP, RefusalModel, signals, staleness
+from retrieval.answer.reader_refusal import reader_signals
+from retrieval.answer.refusal import RefusalModel, signals, staleness
 from training.answer_rows import Asked
 
 COST = 0.004  # the length cost before it is tuned (per character)
-
-
-# --- the reader's refusal: measured, not shipped (bench/README.md) ----------------------
-READER_SIGNALS = (*SIGNALS, "reader_margin", "reader_agree", "reader_top3")
-# The reader's margins run from about -15 (surely not here) to 10 (surely this): one
-# passage's extreme score should not outweigh every other signal.
-MARGIN_RANGE = (-12.0, 8.0)
-
-
-def reader_signals(ranked: list[Sentence], spans: list[ReadSpan]) -> dict[str, float]:
-    """How sure the span reader is that a passage answers: its best span's margin over
-    "no answer", the share of the other passages whose span says the same, and whether
-    that span stands in one of the likeliest sentences."""
-    if not spans:
-        return {"reader_margin": MARGIN_RANGE[0], "reader_agree": 0.0, "reader_top3": 0.0}
-    best = max(spans, key=lambda s: s.margin)
-    said = span_words(best.text)
-    agree = sum(1 for s in spans if s is not best and span_words(s.text) == said)
-    return {
-        "reader_margin": float(np.clip(best.margin, *MARGIN_RANGE)),
-        "reader_agree": agree / max(1, len(spans) - 1),
-        "reader_top3": float(any(s.passage == best.passage and best.text in s.text
-                                 for s in ranked[:TOP])),
-    }
-
-
-@dataclass(frozen=True)
-class ReaderRefusalModel(RefusalModel):
-    """The refusal over the reader's signals too (`training/answers.py --reader`)."""
-    features: ClassVar[tuple[str, ...]] = READER_SIGNALS
 
 
 def design(questions: list[Asked]) -> tuple[np.ndarray, np.ndarray]:

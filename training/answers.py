@@ -11,10 +11,14 @@ index does not hold: off-corpus probes of kind (a)). Probes of kind (b) are the 
 questions whose answer no article holds. --write ships the fit on all weeks.
 
 --reader fits the refusal over the span reader's signals too (dumps made with
-`python -m training.answer_data --reader`), on questions from --refusal-from (2023-04-01:
-the reader trained on the weeks before, and is surer of them than of news it never saw).
-It is measured, not shipped: it declined no better than the refusal without them
-(docs/bench-notes.md, "The reader's margin as a refusal signal").
+`python -m training.answer_data --reader`, or given spans by `training.answer_spans`), on
+questions from --refusal-from (2023-04-01: the reader trained on the weeks before, and is
+surer of them than of news it never saw). With --write it ships as "reader_refusal"
+beside the plain refusal (`retrieval/answer/reader_refusal.py`); without --reader, --write
+leaves none. Its spans should come from a reader that never trained on the weeks it is
+fitted on, as the news users ask about is news the shipped reader never saw. The reader
+of 2026-12-05 declined no better with it (docs/bench-notes.md, "The reader's margin as a
+refusal signal").
 
 The shipped weights (2026-12-05): I an index of the full news-dev
 (`$NEWSBOT_SHARED_DIR/data/news-dev/articles.jsonl.gz`), q-fit.jsonl and q-forward.jsonl
@@ -47,12 +51,12 @@ from bench.common import DATA, print_table, read_records
 from bench.forward_split import CorpusText, lead_verdict
 from retrieval.answer.extractive import AnswerModel
 from retrieval.answer.features import FEATURES, READ
+from retrieval.answer.reader_refusal import ReaderRefusalModel
 from retrieval.answer.refusal import RefusalModel
 from retrieval.answer.weights import WEIGHTS
 from retrieval.evaluation import contains_answer
 from training.answer_fit import (
     Models,
-    ReaderRefusalModel,
     by_week,
     evidence,
     fit_lead,
@@ -172,8 +176,6 @@ def main() -> None:
                         help="fit the refusal on questions from this day (--reader: "
                              "2023-04-01)")
     args = parser.parse_args()
-    if args.reader and args.write:
-        parser.error("--reader is measured, not shipped: --write ships the refusal without it")
     kind = ReaderRefusalModel if args.reader else RefusalModel
     since = args.refusal_from or (date(2023, 4, 1) if args.reader else None)
     corpus = CorpusText(r["text"] for r in read_records(args.articles))
@@ -199,12 +201,16 @@ def main() -> None:
     print(f"lead threshold {models.lead.threshold:.2f}, length cost "
           f"{models.sentences.length_cost:.5f}, decline below {models.refusal.threshold:.3f}")
     if args.write:
-        shipped = fit_all(fit_a + fwd_a, negatives_of(fit_p) + negatives_of(fwd_p), kind,
-                          since)
-        write(shipped)
+        every_a, every_n = fit_a + fwd_a, negatives_of(fit_p) + negatives_of(fwd_p)
+        shipped = fit_all(every_a, every_n, RefusalModel, None)
+        with_reader = fit_all(every_a, every_n, kind, since) if args.reader else None
+        write(shipped, with_reader.refusal if with_reader else None)
 
 
-def write(models: Models) -> None:
+def write(models: Models, reader_refusal: RefusalModel | None) -> None:
+    """The answer weights file: the sentence model, the lead and the refusal of `models`,
+    the refusal over the reader's signals where it was fitted (without it the answer
+    path keeps to the plain refusal), and the reader's lead as it was."""
     s = models.sentences
     named = {key: dict(zip(FEATURES, getattr(s, key).tolist(), strict=True))
              for key in ("weights", "mean", "scale")}
@@ -213,6 +219,8 @@ def write(models: Models) -> None:
             "sentences": {**named, "bias": s.bias, "length_cost": s.length_cost},
             "lead": models.lead.to_dict(),
             "refusal": models.refusal.to_dict()}
+    if reader_refusal is not None:
+        data["reader_refusal"] = reader_refusal.to_dict()
     # The reader's lead is fitted apart (training/reader_lead.py): kept as it is.
     shipped = json.loads(WEIGHTS.read_text())
     if "reader_lead" in shipped:

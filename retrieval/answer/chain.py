@@ -27,13 +27,14 @@ from retrieval.answer import extractive, prompts
 from retrieval.answer.bounded import LLMReply, call_before
 from retrieval.answer.citations import CheckedAnswer, check_citations
 from retrieval.answer.extractive import Extract
-from retrieval.answer.features import READ, passage_age, read_question
+from retrieval.answer.features import read_question
 from retrieval.answer.followup import History, condense, lean
 from retrieval.answer.lead import shipped_lead
 from retrieval.answer.llm import MARKS_ITS_END, describe_failure, ends_reply, model_where
 from retrieval.answer.reader import LazyReader
 from retrieval.answer.reader_lead import reads_spans
-from retrieval.answer.refusal import declines, shipped_refusal, signals, staleness
+from retrieval.answer.reader_refusal import answer_declined, shipped_reader_refusal
+from retrieval.answer.refusal import shipped_refusal
 from retrieval.errors import LLMError
 from retrieval.search.lean import Lean
 from retrieval.search.searcher import IndexExtent, Searcher, SearchResult
@@ -116,7 +117,7 @@ class Answerer:
         self.embed = searcher.sentence_embedder()
         # Read every fitted model now: weights missing or fitted for other features are an
         # error when the app opens, not on the first question.
-        extractive.shipped_model(), shipped_lead(), shipped_refusal()
+        extractive.shipped_model(), shipped_lead(), shipped_refusal(), shipped_reader_refusal()
         self.read = (LazyReader(cache_dir=self.settings.embedding.onnx_dir)
                      if reads_spans(self.settings) else None)
         # A model run in this process (llama.cpp) is not safe to call from two threads.
@@ -163,7 +164,8 @@ class Answerer:
                                    self.settings.answers.max_sentences, read=self.read,
                                    lean=toward.sentence_bonus if toward else None)
         return _extend(turn, Selected, found=found,
-                       declined=self._decline(found, passages, question.today))
+                       declined=answer_declined(found, passages, question.today,
+                                                 self.settings.answers.decline_below))
 
     def compose(self, turn: Selected) -> Draft:
         if turn.declined:
@@ -222,17 +224,6 @@ class Answerer:
             return condense(question, history)
         rewritten = reply.text.strip().split("\n")[0].strip()
         return rewritten or condense(question, history)
-
-    def _decline(self, found: Extract, passages: list[Passage], today: date) -> bool:
-        if not passages or not found.sentences:
-            return True
-        ages = [passage_age(p, today) for p in passages[:3]]
-        return declines(signals(found.question, found.ranked, [p.relevance for p in passages],
-                                # the title is the article's too ("Hollywood" only there)
-                                [f"{p.title}\n{p.text}" for p in passages[:READ]],
-                                staleness(ages),
-                                found.lead_chance),
-                        self.settings.answers.decline_below)
 
     def _extractive(self, turn: Selected, notes: tuple[str, ...] = ()) -> Draft:
         found = turn.found

@@ -65,6 +65,7 @@ class Extract:
     ranked: list[Sentence]     # every candidate, best first
     lead: str | None           # the short answer, word for word from sentences[0]
     lead_chance: float = 0.0   # the best candidate's chance of being the answer
+    spans: list[ReadSpan] | None = None  # the reader's, when it read the passages
 
 
 def extract(question: Question, passages: list[Passage], embed: Embed | None,
@@ -93,7 +94,7 @@ def extract(question: Question, passages: list[Passage], embed: Embed | None,
     ranked = sorted(found, key=lambda s: -s.score)
     chosen, lead, chance = answer_from(question, ranked, model, max_sentences, lead_model,
                                        spans)
-    return Extract(question, chosen, ranked, lead, chance)
+    return Extract(question, chosen, ranked, lead, chance, spans)
 
 
 def add_reader_span(found: list[Sentence], spans: list[ReadSpan] | None) -> None:
