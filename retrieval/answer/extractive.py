@@ -104,8 +104,10 @@ def add_reader_span(found: list[Sentence], spans: list[ReadSpan] | None) -> None
     best = {span.passage: span for span in spans or []}
     for sentence in found:
         span = best.get(sentence.passage)
-        held = span is not None and bool(span.text) and span.text in sentence.text
-        sentence.values["reader_span"] = 1 / (1 + math.exp(-span.margin)) if held else 0.0
+        if span is None or not span.text or span.text not in sentence.text:
+            sentence.values["reader_span"] = 0.0
+        else:
+            sentence.values["reader_span"] = 1 / (1 + math.exp(-span.margin))
 
 
 EMBEDDED = 6  # sentences compared with the question by embedding: most of an answer's time
