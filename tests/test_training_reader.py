@@ -9,7 +9,14 @@ import numpy as np
 import pytest
 
 from training.loop import Schedule, same_run, train
-from training.squad import Example, best_over_gold, f1, normalise, training_examples
+from training.squad import (
+    Example,
+    best_over_gold,
+    f1,
+    normalise,
+    training_examples,
+    without_answer,
+)
 from training.squad_report import report
 from training.windows import length_batches, make_windows, tokenizer_for
 
@@ -52,6 +59,28 @@ def test_each_question_is_also_asked_of_a_paragraph_without_its_answer() -> None
     assert by_question["Who painted the bridge?"] == ARTICLE["paragraphs"][1]["context"]
     assert "every hour" not in by_question["How often did ferries cross?"]
     assert training_examples([ARTICLE], seed=1, no_answer=0.0) == answered
+
+
+def test_the_hard_no_answer_takes_the_answers_sentence_out_of_its_own_paragraph() -> None:
+    context = ("The Tidewater bridge opened in 1931. It was painted green by Mara Velt. "
+               "Ferries stopped running that year.")
+    start = context.index("Mara Velt")
+    cut = without_answer(context, (start, start + 9), "Mara Velt")
+    assert cut == "The Tidewater bridge opened in 1931. Ferries stopped running that year."
+    assert without_answer(context[:context.index(" Ferries")], (start, start + 9),
+                          "Mara Velt") is None  # one sentence would be left
+    again = context + " Mara Velt lived nearby."
+    assert without_answer(again, (start, start + 9), "Mara Velt") is None  # still said
+
+    paragraph = {"context": context, "qas": [
+        {"id": "q1", "question": "Who painted the bridge?",
+         "answers": [{"text": "Mara Velt", "answer_start": start}]}]}
+    article = {"title": "Bridge", "paragraphs": [paragraph]}
+    plain = training_examples([article], seed=1)
+    assert training_examples([article], seed=1, removed=0.0) == plain  # nothing drawn
+    hard = [e for e in training_examples([article], seed=1, removed=1.0)
+            if e.id.endswith("-cut")]
+    assert [(e.context, e.span, e.answers) for e in hard] == [(cut, None, ())]
 
 
 def test_a_long_passage_is_read_in_overlapping_windows_that_label_the_answer(tokenizer) -> None:

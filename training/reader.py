@@ -7,8 +7,12 @@
 Stage 1 reads `squad/train-v1.1.json.gz` from the shared data folder and writes its run
 (settings, log, checkpoints, and the model in `model/`) to `--run` (by default under
 ~/.cache/newsbot/training/). Stopped at any point, the same command goes on from the last
-checkpoint. `evaluate` measures a model folder, a packed file (the shipped reader), or
-the bundled model with an untrained head (`base`).
+checkpoint. Its "no answer" examples ask a question of another paragraph of its article;
+a short run from its model adds the hard kind, the question asked of its own paragraph
+with the answer's sentence taken out (`squad --init RUN/model --run RUN2 --removed 1
+--epochs 0.1`), where SQuAD 2.0's unanswerable questions need more. `evaluate` measures
+a model folder, a packed file (the shipped reader), or the bundled model with an
+untrained head (`base`).
 """
 
 from __future__ import annotations
@@ -41,15 +45,19 @@ def squad_stage(args: argparse.Namespace) -> None:
                         save_every=args.save_every)
     run = args.run or runs_dir() / "reader-squad"
     source = shared_data() / SQUAD_TRAIN
-    same_run(run, {"data": SQUAD_TRAIN, "no_answer": args.no_answer, "max_tokens": MAX_TOKENS,
-                   "overlap": OVERLAP, **schedule_settings(schedule)})
+    settings = {"data": SQUAD_TRAIN, "no_answer": args.no_answer, "max_tokens": MAX_TOKENS,
+                "overlap": OVERLAP, **schedule_settings(schedule)}
+    # Recorded only when given: a run made before they existed still resumes.
+    settings |= {k: v for k, v in (("removed", args.removed), ("init", str(args.init or "")))
+                 if v}
+    same_run(run, settings)
     started = time.time()
-    examples = training_examples(read_squad(source), args.seed, args.no_answer)
+    examples = training_examples(read_squad(source), args.seed, args.no_answer, args.removed)
     tokenizer = tokenizer_for(base_dir())
     windows = make_windows(tokenizer, examples)
     print(f"{len(examples)} examples, {len(windows)} windows "
           f"({time.time() - started:.0f} s to read and tokenise)", flush=True)
-    model = load_reader(None)
+    model = load_reader(args.init)
     dev = sample(dev_examples(read_squad(shared_data() / SQUAD_DEV)), args.watch)
 
     def watch(step: int) -> None:
@@ -91,6 +99,12 @@ def main() -> None:
     stage.add_argument("--seed", type=int, default=13)
     stage.add_argument("--no-answer", type=float, default=1.0,
                        help="share of questions also asked of a paragraph without the answer")
+    stage.add_argument("--removed", type=float, default=0.0,
+                       help="share of questions also asked of their own paragraph with the "
+                            "answer's sentence taken out (a hard 'no answer')")
+    stage.add_argument("--init", type=Path,
+                       help="model folder to go on from (e.g. stage 1's RUN/model, for a "
+                            "short run with --removed); default: the bundled MiniLM")
     stage.add_argument("--save-every", type=float, default=600.0, help="seconds")
     stage.add_argument("--watch", type=int, default=400,
                        help="dev questions measured every --watch-every steps (0: none)")

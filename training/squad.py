@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import collections
 import gzip
+import itertools
 import json
 import random
 import re
@@ -41,10 +42,12 @@ def read_squad(path: Path) -> list[dict]:
         return json.load(handle)["data"]
 
 
-def training_examples(articles: list[dict], seed: int, no_answer: float = 1.0
-                      ) -> list[Example]:
-    """Every question with its first answer; and, for a `no_answer` share of them, the
-    same question asked of another paragraph of its article that lacks the answer."""
+def training_examples(articles: list[dict], seed: int, no_answer: float = 1.0,
+                      removed: float = 0.0) -> list[Example]:
+    """Every question with its first answer; for a `no_answer` share of them, the same
+    question asked of another paragraph of its article that lacks the answer; and for a
+    `removed` share, asked of its own paragraph with the answer's sentence taken out (the
+    hard kind of "no answer": the same subject, the same names, SQuAD 2.0's kind)."""
     rng = random.Random(seed)
     out: list[Example] = []
     for n, article in enumerate(articles):
@@ -63,7 +66,28 @@ def training_examples(articles: list[dict], seed: int, no_answer: float = 1.0
                     if other is not None:
                         out.append(Example(qa["id"] + "-none", qa["question"], other, None,
                                            (), n))
+                # Only drawn when asked for: a run without it keeps its data order.
+                if removed and rng.random() < removed:
+                    cut = without_answer(paragraph["context"], span, first["text"])
+                    if cut is not None:
+                        out.append(Example(qa["id"] + "-cut", qa["question"], cut, None,
+                                           (), n))
     return out
+
+
+_SENTENCE_END = re.compile(r"[.!?][\"')\]]*\s+")
+
+
+def without_answer(context: str, span: tuple[int, int], answer: str) -> str | None:
+    """`context` less the sentences the answer's `span` touches; None when that leaves
+    under two sentences or the answer is still said elsewhere in it."""
+    cuts = [0, *(m.end() for m in _SENTENCE_END.finditer(context)), len(context)]
+    sentences = [(a, b) for a, b in itertools.pairwise(cuts) if b > a]
+    kept = [context[a:b] for a, b in sentences if b <= span[0] or a >= span[1]]
+    if len(kept) < 2 or len(kept) == len(sentences):
+        return None
+    text = "".join(kept).strip()
+    return None if answer.lower() in text.lower() else text
 
 
 def unanswering_context(contexts: list[str], own: int, answer: str, rng: random.Random
