@@ -73,7 +73,7 @@ def answer_declined(found: Extract, passages: list[Passage], today: date,
                      # the title is the article's too ("Hollywood" only there)
                      [f"{p.title}\n{p.text}" for p in passages[:READ]], staleness(ages),
                      found.lead_chance)
-    model = shipped_reader_refusal() if found.spans is not None else None
-    if model is not None and found.spans is not None:
-        values |= reader_signals(found.ranked, found.spans)
-    return declines(values, decline_below, model)
+    model = shipped_reader_refusal()
+    if model is None or found.spans is None:
+        return declines(values, decline_below)
+    return declines(values | reader_signals(found.ranked, found.spans), decline_below, model)
