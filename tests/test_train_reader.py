@@ -123,6 +123,44 @@ def test_lead_candidates_are_made_from_an_answer_dump_without_searching(tmp_path
         from_dumps([without], tmp_path / "none.jsonl.gz", since="2023-04-01")
 
 
+def test_the_shipped_lead_is_refit_on_every_week_from_fit_from(tmp_path: Path,
+                                                                monkeypatch) -> None:
+    pytest.importorskip("sklearn", reason="the train extra fits these (pip install '.[train]')")
+    from training import reader_lead
+
+    weights = tmp_path / "answer_weights.json"
+    weights.write_text(json.dumps({"kept": 1}), encoding="utf-8")
+    monkeypatch.setattr(reader_lead, "WEIGHTS", weights)
+    rng = random.Random(3)
+
+    def row(day: str, sure: float) -> dict:
+        candidates = []
+        for right in (True, False):
+            values = {name: rng.random() for name in reader_lead.READER_FEATURES}
+            values["margin"] = sure if right else -sure
+            candidates.append({"values": values, "verdict": "equal" if right else "wrong"})
+        return {"date": day, "answerable": True, "candidates": candidates,
+                "shipped_lead": None, "answer": "x"}
+
+    # The margin tells right from wrong only on the forward weeks: a refit on them alone
+    # can weigh it more than the fit on the weeks before.
+    rows = ([row(f"2023-05-{d:02d}", 0.1 * (-1) ** d) for d in range(1, 29)]
+            + [row(f"2023-08-{d:02d}", 3.0) for d in range(1, 29)])
+    spans = tmp_path / "spans.jsonl.gz"
+    with gzip.open(spans, "wt", encoding="utf-8") as handle:
+        handle.writelines(json.dumps(r) + "\n" for r in rows)
+    reader_lead.fit(spans, "2023-04-01", 0.13, write=False)
+    assert json.loads(weights.read_text(encoding="utf-8")) == {"kept": 1}
+    early = reader_lead.fitted(rows[:28], 0.13)
+    reader_lead.fit(spans, "2023-04-01", 0.13, write=True)
+    written = json.loads(weights.read_text(encoding="utf-8"))
+    assert written["kept"] == 1
+    margin = reader_lead.READER_FEATURES.index("margin")
+    everything = reader_lead.fitted(rows, 0.13)
+    assert written["reader_lead"] == everything.to_dict()
+    assert everything.weights[margin] > early.weights[margin]
+
+
 @pytest.mark.slow
 def test_spans_are_added_to_a_dump_as_the_reader_reads_its_first_passages(tmp_path: Path
                                                                           ) -> None:

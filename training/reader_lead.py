@@ -13,7 +13,8 @@ from `training.answer_data --reader` dumps, without searching again. `fit`: a lo
 model of "equal" over the candidates of answerable questions dated from --fit-from
 (2023-04-01: the reader trained on the weeks before) to the forward split (2023-07-01), and
 the lowest threshold whose leads on those weeks are at most --wrong (13 %) wrong; its
-figures on both; --write puts it in `retrieval/answer/answer_weights.json` as "reader_lead".
+figures on both; --write puts the same recipe refit on every week from --fit-from in
+`retrieval/answer/answer_weights.json` as "reader_lead".
 
 The shipped lead (2026-12-05): INDEX_DIR an index of the full news-dev
 (`$NEWSBOT_SHARED_DIR/data/news-dev/articles.jsonl.gz`), QUESTIONS its
@@ -151,30 +152,40 @@ def report(name: str, rows: list[dict], model: ReaderLeadModel) -> None:
           f"{len(shipped)}, equal {shipped.count('equal') / len(rows):.3f}")
 
 
-def fit(source: Path, fit_from: str, wrong: float, write: bool) -> None:
+def fitted(rows: list[dict], wrong: float) -> ReaderLeadModel:
+    """A logistic model of "equal" over the candidates of `rows`, with the lowest
+    threshold whose leads on them are at most `wrong` wrong."""
     from sklearn.linear_model import LogisticRegression
 
+    x = np.array([[c["values"][n] for n in READER_FEATURES]
+                  for r in rows for c in r["candidates"]])
+    y = np.array([c["verdict"] == "equal" for r in rows for c in r["candidates"]])
+    mean, scale = x.mean(axis=0), x.std(axis=0)
+    scale[scale == 0] = 1.0
+    logistic = LogisticRegression(C=0.3, max_iter=2000).fit((x - mean) / scale, y)
+    model = ReaderLeadModel(logistic.coef_[0], float(logistic.intercept_[0]), mean, scale, 1.0)
+    threshold = lowest_threshold(leads(rows, model), wrong)
+    print(f"{len(x)} candidates of {len(rows)} questions ({y.sum()} equal); "
+          f"threshold {threshold:.3f}")
+    return ReaderLeadModel(model.weights, model.bias, mean, scale, threshold)
+
+
+def fit(source: Path, fit_from: str, wrong: float, write: bool) -> None:
     with gzip.open(source, "rt", encoding="utf-8") as handle:
         rows = [r for r in map(json.loads, handle) if r["answerable"]]
     split = FORWARD_FROM.isoformat()
     fitting = [r for r in rows if fit_from <= r["date"] < split]
     forward = [r for r in rows if r["date"] >= split]
-    x = np.array([[c["values"][n] for n in READER_FEATURES]
-                  for r in fitting for c in r["candidates"]])
-    y = np.array([c["verdict"] == "equal" for r in fitting for c in r["candidates"]])
-    mean, scale = x.mean(axis=0), x.std(axis=0)
-    scale[scale == 0] = 1.0
-    logistic = LogisticRegression(C=0.3, max_iter=2000).fit((x - mean) / scale, y)
-    model = ReaderLeadModel(logistic.coef_[0], float(logistic.intercept_[0]), mean, scale, 1.0)
-    threshold = lowest_threshold(leads(fitting, model), wrong)
-    model = ReaderLeadModel(model.weights, model.bias, mean, scale, threshold)
-    print(f"{len(x)} candidates of {len(fitting)} questions ({y.sum()} equal); "
-          f"threshold {threshold:.3f}")
+    model = fitted(fitting, wrong)
     for name, w in zip(READER_FEATURES, model.weights, strict=True):
         print(f"  {name:12} {w:+.3f}")
     report(f"fit weeks from {fit_from}", fitting, model)
     report("forward weeks", forward, model)
     if write:
+        # What ships is the same recipe refit on every week from --fit-from: the news
+        # users ask about comes after all of them, and the latest weeks are the nearest.
+        model = fitted(fitting + forward, wrong)
+        report(f"every week from {fit_from} (shipped)", fitting + forward, model)
         weights = json.loads(WEIGHTS.read_text(encoding="utf-8"))
         weights["reader_lead"] = model.to_dict()
         WEIGHTS.write_text(json.dumps(weights, indent=1) + "\n", encoding="utf-8")
