@@ -14,15 +14,16 @@ model of "equal" over the candidates of answerable questions dated from --fit-fr
 (2023-04-01: the reader trained on the weeks before) to the forward split (2023-07-01), and
 the lowest threshold whose leads on those weeks are at most --wrong (13 %) wrong; its
 figures on both; --write puts the same recipe refit on every week from --fit-from in
-`retrieval/answer/answer_weights.json` as "reader_lead".
+`retrieval/answer/answer_weights.json` as "reader_lead" (--write-fit-weeks: the fit on
+the earlier weeks, to measure the forward weeks end to end).
 
-The shipped lead (2026-12-05): INDEX_DIR an index of the full news-dev
-(`$NEWSBOT_SHARED_DIR/data/news-dev/articles.jsonl.gz`), QUESTIONS its
-`news-dev/questions.jsonl`, the reader the one `python -m training.reader_news` packed
-with `--split 2023-04-01`; then `fit spans.jsonl.gz --write` (192 answerable questions of
-April to June, 873 candidates: threshold 0.660). No seed (a logistic regression,
-deterministic). The dump takes about half an hour on a 2-core CPU (every question
-searched and read), the fit seconds. Figures: bench/README.md, "Answers".
+The shipped lead (2026-12-07): its candidates made by `from-dumps` from the answer dumps
+of `python -m training.answers` (its docstring) given the spans of the reader that
+`python -m training.reader_news` trained with `--split 2023-04-01` (the one that ships);
+then `fit spans.jsonl.gz --write`: fitted on April to June (192 answerable questions, 531
+candidates, threshold 0.450) for the figures, and shipped refit on every week from April
+(432 answerable, 1,208 candidates: threshold 0.546). No seed (a logistic regression,
+deterministic); the fit takes seconds. Figures: bench/README.md, "Answers".
 """
 
 from __future__ import annotations
@@ -170,7 +171,8 @@ def fitted(rows: list[dict], wrong: float) -> ReaderLeadModel:
     return ReaderLeadModel(model.weights, model.bias, mean, scale, threshold)
 
 
-def fit(source: Path, fit_from: str, wrong: float, write: bool) -> None:
+def fit(source: Path, fit_from: str, wrong: float, write: bool,
+        write_fit_weeks: bool = False) -> None:
     with gzip.open(source, "rt", encoding="utf-8") as handle:
         rows = [r for r in map(json.loads, handle) if r["answerable"]]
     split = FORWARD_FROM.isoformat()
@@ -181,15 +183,21 @@ def fit(source: Path, fit_from: str, wrong: float, write: bool) -> None:
         print(f"  {name:12} {w:+.3f}")
     report(f"fit weeks from {fit_from}", fitting, model)
     report("forward weeks", forward, model)
+    if write_fit_weeks and not write:
+        write_lead(model)
     if write:
         # What ships is the same recipe refit on every week from --fit-from: the news
         # users ask about comes after all of them, and the latest weeks are the nearest.
         model = fitted(fitting + forward, wrong)
         report(f"every week from {fit_from} (shipped)", fitting + forward, model)
-        weights = json.loads(WEIGHTS.read_text(encoding="utf-8"))
-        weights["reader_lead"] = model.to_dict()
-        WEIGHTS.write_text(json.dumps(weights, indent=1) + "\n", encoding="utf-8")
-        print(f"wrote {WEIGHTS}")
+        write_lead(model)
+
+
+def write_lead(model: ReaderLeadModel) -> None:
+    weights = json.loads(WEIGHTS.read_text(encoding="utf-8"))
+    weights["reader_lead"] = model.to_dict()
+    WEIGHTS.write_text(json.dumps(weights, indent=1) + "\n", encoding="utf-8")
+    print(f"wrote {WEIGHTS}")
 
 
 def main() -> None:
@@ -202,13 +210,16 @@ def main() -> None:
     parser.add_argument("--wrong", type=float, default=0.13,
                         help="the most wrong leads a threshold may give, as a share")
     parser.add_argument("--write", action="store_true")
+    parser.add_argument("--write-fit-weeks", action="store_true",
+                        help="write the fit on the fit weeks instead (to measure the "
+                             "forward weeks end to end with `newsbot eval`)")
     args = parser.parse_args()
     if args.step == "dump":
         dump(*args.paths, args.reader, args.since)
     elif args.step == "from-dumps":
         from_dumps(args.paths[:-1], args.paths[-1], args.since)
     else:
-        fit(args.paths[0], args.fit_from, args.wrong, args.write)
+        fit(args.paths[0], args.fit_from, args.wrong, args.write, args.write_fit_weeks)
 
 
 if __name__ == "__main__":
