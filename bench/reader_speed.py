@@ -20,11 +20,11 @@ from pathlib import Path
 import numpy as np
 
 from bench.common import DATA, read_records
-from retrieval.answer.features import READ
 from retrieval.answer.reader import (
     MOST_QUESTIONS,
     PER_RUN,
     READER_FILE,
+    READER_READS,
     TorchReader,
     best_span,
     padded_feeds,
@@ -133,11 +133,11 @@ def main() -> None:
         sessions, tokenizer = exports(Path(folder))
         asked = []
         for record in read_records(args.eval_out)[: args.n]:
-            passages = [p["text"] for p in record["passages"][:READ]]
+            passages = [p["text"] for p in record["passages"][:READER_READS]]
             if passages:
                 asked.append((tokenizer.encode_batch([(text[record["id"]], p)
                                                       for p in passages]), passages))
-        print(f"{len(asked)} questions, their first {READ} passages each")
+        print(f"{len(asked)} questions, their first {READER_READS} passages each")
         if not args.waiting_only:
             report(sessions, asked, args.rounds)
         waiting(sessions["token"], asked, args.rounds)

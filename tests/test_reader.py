@@ -10,7 +10,7 @@ import pytest
 
 from retrieval.answer.answer_types import PERSON, Span
 from retrieval.answer.features import Question, Sentence, read_question
-from retrieval.answer.reader import READER_FILE, ReadSpan, SpanReader, TorchReader
+from retrieval.answer.reader import READER_FILE, READER_READS, ReadSpan, SpanReader, TorchReader
 from retrieval.answer.reader_lead import (
     READER_FEATURES,
     ReaderLeadModel,
@@ -71,6 +71,9 @@ def test_plain_reader_matches_transformers_on_the_same_weights(tmp_path: Path) -
     cached.write_bytes(b"not a model")
     again = SpanReader(tmp_path / "reader.int8.safetensors", cache_dir=tmp_path / "cache")
     assert [s.passage for s in again.read(question, [PRIZE, TRAMS])] == [0, 1]
+    # Only the first passages are read: the answer's sentences come from more.
+    assert [s.passage for s in again.read(question, [TRAMS] * 4 + [PRIZE])] == \
+        list(range(READER_READS))
     # A question longer than the reader's window is cut, not refused.
     assert len(again.read("Who won the prize " * 200 + "?", [PRIZE])) == 1
 

@@ -1,7 +1,7 @@
 """The span reader's spans added to a dump of `python -m training.answer_data` made
 without them, as `--reader` would have added them: the costly part of a dump (searching
 every question, embedding its sentences) is done once, and each reader to be weighed
-only reads the five passages the dump holds.
+only reads the first passages the dump holds (`READER_READS`).
 
     python -m training.answer_spans DUMP.jsonl.gz OUT.jsonl.gz [--reader FILE]
 

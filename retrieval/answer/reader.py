@@ -27,7 +27,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from retrieval.answer.features import READ
 from retrieval.answer.reader_batch import Coalescer
 from retrieval.errors import EmbeddingModelError
 from retrieval.models.bert import BertEncoder, read_weights
@@ -46,6 +45,10 @@ EXPORT_VERSION = 2  # bump when `TorchReader.export` changes what it writes (2: 
 MAX_TOKENS = 256    # question and passage together, as trained
 LONGEST_SPAN = 12   # tokens: an answer is a name, a number, a date, a title
 MOST_QUESTIONS = 4  # questions read together (their first passages each): bounds memory
+# Passages the reader reads, best first (the answer's sentences come from `READ`): on the
+# weeks it was chosen on, a fourth and fifth passage cost two thirds more reading and
+# made the lead no better (docs/bench-notes.md, "The reader retrained on SQuAD").
+READER_READS = 3
 # Passages a model run. One: no padding at all, which on two cores reads 20 waiting
 # questions in 6.8 s against 8.3 s in runs of 8 by length and 9.7 s one run a question
 # (bench/README.md); where more cores make batches pay, raise it: scores stay the same.
@@ -178,7 +181,8 @@ class SpanReader:
             self._run, MOST_QUESTIONS)
 
     def read(self, question: str, passages: list[str]) -> list[ReadSpan]:
-        """Each passage's likeliest span, in passage order."""
+        """The likeliest span of each of the first `READER_READS` passages, in order."""
+        passages = passages[:READER_READS]
         if not passages:
             return []
         encoded = self.tokenizer.encode_batch([(question, p) for p in passages])
@@ -265,4 +269,4 @@ class LazyReader:
                         log.warning("answering without the reader: %s", exc)
         if self._reader is None:
             return None
-        return self._reader.read(question, passages[:READ])
+        return self._reader.read(question, passages)
