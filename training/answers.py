@@ -23,19 +23,19 @@ refusal signal").
 
 The shipped weights (2026-12-07): I an index of the full news-dev
 (`$NEWSBOT_SHARED_DIR/data/news-dev/articles.jsonl.gz`), q-fit.jsonl and q-forward.jsonl
-the questions of `news-dev/questions.jsonl` dated before and from 2023-07-01, R the
-shipped reader (`retrieval/answer/reader.int8.safetensors`):
+the questions of `news-dev/questions.jsonl` dated before and from 2023-07-01:
 
     python -m training.answer_data I q-fit.jsonl fit.jsonl.gz --all          # 1,550 questions
     python -m training.answer_data I q-forward.jsonl fwd.jsonl.gz --all      # 659
     python -m training.answer_data I q-fit.jsonl fit-cut.jsonl.gz --all --every 4 --cut-days 7
     python -m training.answer_data I q-forward.jsonl fwd-cut.jsonl.gz --all --every 2 --cut-days 7
-    python -m training.answer_spans fit.jsonl.gz fit-r.jsonl.gz --reader R   # and the other three
-    python -m training.answers fit-r.jsonl.gz fwd-r.jsonl.gz \
-        --probes fit-cut-r.jsonl.gz fwd-cut-r.jsonl.gz --write
+    python -m training.answers fit.jsonl.gz fwd.jsonl.gz \
+        --probes fit-cut.jsonl.gz fwd-cut.jsonl.gz --write
 
-(`--reader` was measured and left out: docs/bench-notes.md, "The reader retrained on SQuAD,
-then news".)
+The dumps given the shipped reader's spans (`python -m training.answer_spans`) make the
+reader lead's candidates (`training.reader_lead from-dumps`); fitting the sentences on
+them, or `--reader`, was measured and left out (docs/bench-notes.md, "The reader
+retrained on SQuAD, then news").
 
 No seed: logistic regressions and a bounded minimisation, deterministic; folds are weeks
 (4 inner folds). The fit took 2 minutes on a 2-core CPU, the dumps most of an hour
