@@ -152,6 +152,8 @@ def test_the_shipped_lead_is_refit_on_every_week_from_fit_from(tmp_path: Path,
     reader_lead.fit(spans, "2023-04-01", 0.13, write=False)
     assert json.loads(weights.read_text(encoding="utf-8")) == {"kept": 1}
     early = reader_lead.fitted(rows[:28], 0.13)
+    reader_lead.fit(spans, "2023-04-01", 0.13, write=False, write_fit_weeks=True)
+    assert json.loads(weights.read_text(encoding="utf-8"))["reader_lead"] == early.to_dict()
     reader_lead.fit(spans, "2023-04-01", 0.13, write=True)
     written = json.loads(weights.read_text(encoding="utf-8"))
     assert written["kept"] == 1

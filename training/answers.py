@@ -175,8 +175,9 @@ def main() -> None:
     parser.add_argument("--articles", type=Path,
                         default=DATA / "news-dev" / "articles.jsonl.gz")
     parser.add_argument("--cv", action="store_true", help="also cross-validate by week")
-    parser.add_argument("--write", action="store_true", help=f"write {WEIGHTS.name}")
-    parser.add_argument("--write-fit-weeks", action="store_true",
+    writes = parser.add_mutually_exclusive_group()
+    writes.add_argument("--write", action="store_true", help=f"write {WEIGHTS.name}")
+    writes.add_argument("--write-fit-weeks", action="store_true",
                         help="write the fit on the fit weeks instead (to measure the "
                              "forward weeks end to end with `newsbot eval`)")
     parser.add_argument("--reader", action="store_true",

@@ -183,9 +183,9 @@ def fit(source: Path, fit_from: str, wrong: float, write: bool,
         print(f"  {name:12} {w:+.3f}")
     report(f"fit weeks from {fit_from}", fitting, model)
     report("forward weeks", forward, model)
-    if write_fit_weeks and not write:
+    if write_fit_weeks:
         write_lead(model)
-    if write:
+    elif write:
         # What ships is the same recipe refit on every week from --fit-from: the news
         # users ask about comes after all of them, and the latest weeks are the nearest.
         model = fitted(fitting + forward, wrong)
@@ -209,8 +209,9 @@ def main() -> None:
     parser.add_argument("--fit-from", default="2023-04-01")
     parser.add_argument("--wrong", type=float, default=0.13,
                         help="the most wrong leads a threshold may give, as a share")
-    parser.add_argument("--write", action="store_true")
-    parser.add_argument("--write-fit-weeks", action="store_true",
+    writes = parser.add_mutually_exclusive_group()
+    writes.add_argument("--write", action="store_true")
+    writes.add_argument("--write-fit-weeks", action="store_true",
                         help="write the fit on the fit weeks instead (to measure the "
                              "forward weeks end to end with `newsbot eval`)")
     args = parser.parse_args()

@@ -47,7 +47,7 @@ LONGEST_SPAN = 12   # tokens: an answer is a name, a number, a date, a title
 MOST_QUESTIONS = 4  # questions read together (their first passages each): bounds memory
 # Passages the reader reads, best first (the answer's sentences come from `READ`): on the
 # weeks it was chosen on, a fourth and fifth passage cost two thirds more reading and
-# made the lead no better (docs/bench-notes.md, "The reader retrained on SQuAD").
+# made the lead worse (docs/bench-notes.md, "The reader retrained on SQuAD").
 READER_READS = 3
 # Passages a model run. One: no padding at all, which on two cores reads 20 waiting
 # questions in 6.8 s against 8.3 s in runs of 8 by length and 9.7 s one run a question
