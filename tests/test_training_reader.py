@@ -3,6 +3,7 @@ long passages, and a training run that resumes where it stopped."""
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +14,9 @@ from training.squad import (
     Example,
     best_over_gold,
     f1,
+    names_and_numbers,
     normalise,
+    swapped_question,
     training_examples,
     without_answer,
 )
@@ -81,6 +84,41 @@ def test_the_hard_no_answer_takes_the_answers_sentence_out_of_its_own_paragraph(
     hard = [e for e in training_examples([article], seed=1, removed=1.0)
             if e.id.endswith("-cut")]
     assert [(e.context, e.span, e.answers) for e in hard] == [(cut, None, ())]
+
+
+def test_a_swapped_question_names_what_its_own_paragraph_never_says() -> None:
+    context = ("The Tidewater bridge opened in 1931. It was painted green by Mara Velt. "
+               "In June the ferries of Port Anwen stopped.")
+    other = "Otto Brill built the Kessel tower of The Hague in 1950."
+    names, numbers = names_and_numbers(f"{context} {other}")
+    # A sentence's capitalised first word is not taken for a name.
+    assert names == ["Tidewater", "Mara Velt", "June", "Port Anwen", "Brill", "Kessel",
+                     "The Hague"]
+    assert numbers == ["1931", "1950"]
+    rng = random.Random(3)
+    asked = {swapped_question("Who painted the Tidewater bridge in 1931?", context,
+                              (names, numbers), rng) for _ in range(40)}
+    # Only what the paragraph says is changed, and only for a name about as long that it
+    # never says.
+    assert asked == {"Who painted the Brill bridge in 1931?",
+                     "Who painted the Kessel bridge in 1931?",
+                     "Who painted the The Hague bridge in 1931?",
+                     "Who painted the Tidewater bridge in 1950?"}
+    assert swapped_question("Who painted the bridge?", context, (names, numbers), rng) is None
+
+    article = {"title": "Bridge", "paragraphs": [
+        {"context": context, "qas": [
+            {"id": "q1", "question": "Who painted the Tidewater bridge?",
+             "answers": [{"text": "Mara Velt", "answer_start": context.index("Mara")}]}]},
+        {"context": other, "qas": []}]}
+    plain = training_examples([article], seed=1)
+    assert training_examples([article], seed=1, swapped=0.0) == plain  # nothing drawn
+    hard = [e for e in training_examples([article], seed=1, swapped=1.0)
+            if e.id.endswith("-swap")]
+    assert len(hard) == 1 and (hard[0].context, hard[0].span, hard[0].answers) == (
+        context, None, ())
+    assert hard[0].question in {"Who painted the Brill bridge?", "Who painted the Kessel bridge?",
+                                "Who painted the The Hague bridge?"}
 
 
 def test_a_long_passage_is_read_in_overlapping_windows_that_label_the_answer(tokenizer) -> None:

@@ -53,11 +53,12 @@ def squad_stage(args: argparse.Namespace) -> None:
     settings = {"data": SQUAD_TRAIN, "no_answer": args.no_answer, "max_tokens": MAX_TOKENS,
                 "overlap": OVERLAP, **schedule_settings(schedule)}
     # Recorded only when given: a run made before they existed still resumes.
-    settings |= {k: v for k, v in (("removed", args.removed), ("init", str(args.init or "")))
-                 if v}
+    settings |= {k: v for k, v in (("removed", args.removed), ("swapped", args.swapped),
+                                   ("init", str(args.init or ""))) if v}
     same_run(run, settings)
     started = time.time()
-    examples = training_examples(read_squad(source), args.seed, args.no_answer, args.removed)
+    examples = training_examples(read_squad(source), args.seed, args.no_answer, args.removed,
+                                 args.swapped)
     tokenizer = tokenizer_for(base_dir())
     windows = make_windows(tokenizer, examples)
     print(f"{len(examples)} examples, {len(windows)} windows "
@@ -107,6 +108,10 @@ def main() -> None:
     stage.add_argument("--removed", type=float, default=0.0,
                        help="share of questions also asked of their own paragraph with the "
                             "answer's sentence taken out (a hard 'no answer')")
+    stage.add_argument("--swapped", type=float, default=0.0,
+                       help="share of questions also asked of their own paragraph with one "
+                            "of their names or numbers changed for one it never says (a "
+                            "hard 'no answer')")
     stage.add_argument("--init", type=Path,
                        help="model folder to go on from (e.g. stage 1's RUN/model, for a "
                             "short run with --removed); default: the bundled MiniLM")

@@ -43,15 +43,18 @@ def read_squad(path: Path) -> list[dict]:
 
 
 def training_examples(articles: list[dict], seed: int, no_answer: float = 1.0,
-                      removed: float = 0.0) -> list[Example]:
+                      removed: float = 0.0, swapped: float = 0.0) -> list[Example]:
     """Every question with its first answer; for a `no_answer` share of them, the same
-    question asked of another paragraph of its article that lacks the answer; and for a
-    `removed` share, asked of its own paragraph with the answer's sentence taken out (the
-    hard kind of "no answer": the same subject, the same names, SQuAD 2.0's kind)."""
+    question asked of another paragraph of its article that lacks the answer; for a
+    `removed` share, asked of its own paragraph with the answer's sentence taken out; and
+    for a `swapped` share, asked of its own paragraph with one of its names or numbers
+    changed for one the paragraph never says (`swapped_question`). The last two are the
+    hard kinds of "no answer": the same subject, the same names, SQuAD 2.0's kind."""
     rng = random.Random(seed)
     out: list[Example] = []
     for n, article in enumerate(articles):
         contexts = [p["context"] for p in article["paragraphs"]]
+        pool = names_and_numbers(" ".join(contexts)) if swapped else ([], [])
         for at, paragraph in enumerate(article["paragraphs"]):
             for qa in paragraph["qas"]:
                 if not qa["answers"]:
@@ -72,7 +75,59 @@ def training_examples(articles: list[dict], seed: int, no_answer: float = 1.0,
                     if cut is not None:
                         out.append(Example(qa["id"] + "-cut", qa["question"], cut, None,
                                            (), n))
+                if swapped and rng.random() < swapped:
+                    changed = swapped_question(qa["question"], paragraph["context"], pool,
+                                               rng)
+                    if changed is not None:
+                        out.append(Example(qa["id"] + "-swap", changed, paragraph["context"],
+                                           None, (), n))
     return out
+
+
+# A run of capitalised words, or a number.
+_NAME = re.compile(r"(?<![\w'])[A-Z][\w'-]*(?:\s+(?:of\s+|the\s+)?[A-Z][\w'-]*)*")
+_NUMBER = re.compile(r"(?<![\w.,])\d+(?:,\d{3})*(?:\.\d+)?(?![\w])")
+
+
+def names_and_numbers(text: str) -> tuple[list[str], list[str]]:
+    """The distinct names and numbers of `text`, in order of first mention. A sentence's
+    first word is capitalised whatever it is: a name that opens one is taken from its
+    second word on."""
+    names = []
+    for match in _NAME.finditer(text):
+        words = match.group().split()
+        before = text[:match.start()].rstrip()
+        if not before or before[-1] in ".!?\"'“”":
+            words = words[1:]
+        if words and words[0] not in ("of", "the"):
+            names.append(" ".join(words))
+    numbers = [m.group() for m in _NUMBER.finditer(text)]
+    return list(dict.fromkeys(names)), list(dict.fromkeys(numbers))
+
+
+def swapped_question(question: str, context: str, pool: tuple[list[str], list[str]],
+                     rng: random.Random) -> str | None:
+    """`question` with one name or number that `context` says changed for another of the
+    article's (`pool`) that `context` never says: asked of `context`, it has no answer
+    there. None when the question has no such name or number, or the article no other."""
+    said = context.lower()
+    names, numbers = pool
+    choices = []
+    for pattern, kind in ((_NAME, names), (_NUMBER, numbers)):
+        for match in pattern.finditer(question):
+            if match.start() == 0 or match.group().lower() not in said:
+                continue
+            others = [o for o in kind if o.lower() not in said
+                      and o.lower() not in question.lower()]
+            # Another name about as long reads as a question someone might ask.
+            alike = [o for o in others
+                     if abs(len(o.split()) - len(match.group().split())) <= 1]
+            if alike:
+                choices.append((match, alike))
+    if not choices:
+        return None
+    match, others = rng.choice(choices)
+    return question[:match.start()] + rng.choice(others) + question[match.end():]
 
 
 _SENTENCE_END = re.compile(r"[.!?][\"')\]]*\s+")
