@@ -35,8 +35,10 @@ the questions of `news-dev/questions.jsonl` dated before and from 2023-07-01:
 The dumps given the shipped reader's spans (`python -m training.answer_spans`) make the
 reader lead's candidates (`training.reader_lead from-dumps`); fitting the sentences on
 them was measured and left out (so the sentences are fitted as if the dump had no
-spans), and so was `--reader` on three months (docs/bench-notes.md, "The reader
-retrained on SQuAD, then news").
+spans), and so was `--reader` (fitted on three months, then on six with a reader
+stopped at 2023-01-01: fewer answerable declined, about the same probes;
+docs/bench-notes.md, "The reader retrained on SQuAD, then news" and "More weeks for the
+lead").
 
 No seed: logistic regressions and a bounded minimisation, deterministic; folds are weeks
 (4 inner folds). The fit took 2 minutes on a 2-core CPU, the dumps most of an hour
