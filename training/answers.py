@@ -202,9 +202,10 @@ def main() -> None:
     kind = ReaderRefusalModel if args.reader else RefusalModel
     since = args.refusal_from or (date(2023, 4, 1) if args.reader else None)
     corpus = CorpusText(r["text"] for r in read_records(args.articles))
-    dumps = [without_reader_span(load(path)) for path in (args.fit, args.forward, *args.probes)]
-    fit_a, fit_p = split(dumps[0], dumps[2], corpus)
-    fwd_a, fwd_p = split(dumps[1], dumps[3], corpus)
+    fit, forward, fit_cut, forward_cut = (without_reader_span(load(path))
+                                          for path in (args.fit, args.forward, *args.probes))
+    fit_a, fit_p = split(fit, fit_cut, corpus)
+    fwd_a, fwd_p = split(forward, forward_cut, corpus)
     print(f"loaded: fit {len(fit_a)} answerable, forward {len(fwd_a)}", file=sys.stderr)
     models = fit_all(fit_a, negatives_of(fit_p), kind, since)
     in_sample = {k: since_day(v, since) for k, v in fit_p.items()}
