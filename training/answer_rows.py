@@ -52,8 +52,10 @@ def _passage(n: int, text: str, relevance: float, published: str | None) -> Pass
                    if day else None, score=relevance, relevance=relevance)
 
 
-def load(path: Path) -> list[Asked]:
-    """A dump of `training/answer_data.py`, every sentence's features computed by today's code."""
+def load(path: Path, span_feature: bool = True) -> list[Asked]:
+    """A dump of `training/answer_data.py`, every sentence's features computed by today's
+    code. With `span_feature` False the sentences' "reader_span" is 0 whatever spans the
+    dump holds (the spans themselves are kept)."""
     out = []
     with gzip.open(path, "rt", encoding="utf-8") as handle:
         for line in handle:
@@ -69,7 +71,7 @@ def load(path: Path) -> list[Asked]:
                            for s in q["sentences"]},
                           [ReadSpan(**sp) for sp in q["spans"]] if "spans" in q else None)
             asked.sentences = sentence_candidates(question, passages, asked.embed)
-            add_reader_span(asked.sentences, asked.spans)
+            add_reader_span(asked.sentences, asked.spans if span_feature else None)
             asked.labels = [contains_answer(asked.gold, s.text) for s in asked.sentences]
             out.append(asked)
     return out

@@ -110,16 +110,6 @@ def fit_all(answerable: list[Asked], negatives: list[Asked],
     return Models(sentences, lead, refusal)
 
 
-def without_reader_span(questions: list[Asked]) -> list[Asked]:
-    """The sentence model is fitted without the reader's span, whatever the dump holds:
-    fitted with it, it leaned on it so much that it ranked worse wherever the reader does
-    not read (a yes/no question, the reader off). The spans stay for the refusal."""
-    for q in questions:
-        for sentence in q.sentences:
-            sentence.values["reader_span"] = 0.0
-    return questions
-
-
 def since_day(questions: list[Asked], since: date | None) -> list[Asked]:
     return [q for q in questions if since is None or (q.day is not None and q.day >= since)]
 
@@ -202,7 +192,10 @@ def main() -> None:
     kind = ReaderRefusalModel if args.reader else RefusalModel
     since = args.refusal_from or (date(2023, 4, 1) if args.reader else None)
     corpus = CorpusText(r["text"] for r in read_records(args.articles))
-    fit, forward, fit_cut, forward_cut = (without_reader_span(load(path))
+    # The sentences are fitted without the reader's span, whatever the dump holds: fitted
+    # with it, they leaned on it so much that they ranked worse wherever the reader does
+    # not read (a yes/no question, the reader off). The spans stay for the refusal.
+    fit, forward, fit_cut, forward_cut = (load(path, span_feature=False)
                                           for path in (args.fit, args.forward, *args.probes))
     fit_a, fit_p = split(fit, fit_cut, corpus)
     fwd_a, fwd_p = split(forward, forward_cut, corpus)
