@@ -13,6 +13,8 @@ from training.loop import Schedule, same_run, train
 from training.squad import (
     Example,
     best_over_gold,
+    dev_fit_examples,
+    dev_trained,
     f1,
     names_and_numbers,
     normalise,
@@ -160,6 +162,28 @@ def test_the_no_answer_threshold_is_fitted_on_one_half_and_reported_on_the_other
     assert figures["all_f1"] == 100.0 and figures["answerable_f1"] == 100.0
     assert figures["unanswerable_declined"] == 100.0
     assert figures["all_f1_always_no_answer"] == 50.0
+
+
+def test_a_reader_trained_on_devs_fit_half_is_thresholded_on_what_it_did_not_see() -> None:
+    dev = [Example(f"{a}-{p}", "q", "c", None, (), a, p) for a in range(4) for p in range(10)]
+    trained = dev_fit_examples(dev)
+    # Never the reported half (odd articles); every fifth paragraph left for the threshold.
+    assert {e.article for e in trained} == {0, 2}
+    assert {e.paragraph for e in trained} == {0, 1, 2, 3, 5, 6, 7, 8}
+    assert all(dev_trained(e) for e in trained)
+
+    # Margins on what it learnt from are far surer than on anything else: a threshold
+    # chosen there would take back every held-out answer.
+    examples, predictions = [], []
+    for e in dev:
+        seen = dev_trained(e)
+        examples.append(Example(e.id + "a", "q", "c", (0, 1), ("Ada",), e.article, e.paragraph))
+        predictions.append(("Ada", 20.0 if seen else 2.0))
+        examples.append(Example(e.id + "n", "q", "c", None, (), e.article, e.paragraph))
+        predictions.append(("Bob", 10.0 if seen else -2.0))
+    assert report(examples, predictions)["all_f1"] < 60
+    figures = report(examples, predictions, trained_on_dev=True)
+    assert -2.0 < figures["threshold"] <= 2.0 and figures["all_f1"] == 100.0
 
 
 def tiny_reader(tokenizer):

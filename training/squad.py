@@ -33,6 +33,7 @@ class Example:
     span: tuple[int, int] | None
     answers: tuple[str, ...] = ()
     article: int = 0
+    paragraph: int = 0
 
 
 def read_squad(path: Path) -> list[dict]:
@@ -160,7 +161,7 @@ def dev_examples(articles: list[dict]) -> list[Example]:
     """SQuAD 2.0 dev as examples: every gold answer kept, none for an impossible one."""
     out = []
     for n, article in enumerate(articles):
-        for paragraph in article["paragraphs"]:
+        for at, paragraph in enumerate(article["paragraphs"]):
             for qa in paragraph["qas"]:
                 answers = tuple(a["text"] for a in qa["answers"] if a["text"].strip())
                 impossible = qa.get("is_impossible", False) or not answers
@@ -169,8 +170,23 @@ def dev_examples(articles: list[dict]) -> list[Example]:
                     first = qa["answers"][0]
                     span = (first["answer_start"], first["answer_start"] + len(first["text"]))
                 out.append(Example(qa["id"], qa["question"], paragraph["context"], span,
-                                   () if impossible else answers, n))
+                                   () if impossible else answers, n, at))
     return out
+
+
+def dev_trained(example: Example) -> bool:
+    """Whether a run with `--dev-fit` learns from this SQuAD 2.0 dev question: those of
+    the threshold half (even-numbered articles, as `squad_report` splits dev) but every
+    fifth paragraph's, which stay unseen to choose the threshold on. The report's half
+    (odd-numbered articles) is never trained on."""
+    return example.article % 2 == 0 and example.paragraph % 5 != 4
+
+
+def dev_fit_examples(dev: list[Example]) -> list[Example]:
+    """The dev questions `dev_trained` keeps: SQuAD 2.0's human-written "no answer"
+    questions (asked of the paragraph they seem to be about, unlike v1.1's), which no
+    rule-made kind has matched."""
+    return [e for e in dev if dev_trained(e)]
 
 
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
