@@ -44,7 +44,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 from training.data import runs_dir, shared_data
 from training.loop import Schedule, same_run, schedule_settings, train
 from training.reader_model import base_dir, load_reader, pack, predict
-from training.squad import dev_examples, dev_fit_examples, read_squad, training_examples
+from training.squad import dev_examples, dev_trained, read_squad, training_examples
 from training.squad_report import report, sample
 from training.windows import MAX_TOKENS, OVERLAP, make_windows, tokenizer_for
 
@@ -64,26 +64,27 @@ def squad_stage(args: argparse.Namespace) -> None:
     settings = {"data": SQUAD_TRAIN, "no_answer": args.no_answer, "max_tokens": MAX_TOKENS,
                 "overlap": OVERLAP, **schedule_settings(schedule)}
     # Recorded only when given: a run made before they existed still resumes.
+    share = args.squad_share if args.squad_share != 1.0 else None
     settings |= {k: v for k, v in (("removed", args.removed), ("swapped", args.swapped),
                                    ("init", str(args.init or "")), ("dev_fit", args.dev_fit),
-                                   ("squad_share", args.squad_share != 1.0
-                                    and args.squad_share)) if v}
+                                   ("squad_share", share)) if v}
     same_run(run, settings)
     started = time.time()
     examples = training_examples(read_squad(source), args.seed, args.no_answer, args.removed,
                                  args.swapped)
-    if args.squad_share != 1.0:
+    if share is not None:
         keep = random.Random(args.seed).sample(range(len(examples)),
-                                               round(len(examples) * args.squad_share))
+                                               round(len(examples) * share))
         examples = [examples[i] for i in sorted(keep)]
+    every_dev = dev_examples(read_squad(shared_data() / SQUAD_DEV))
     if args.dev_fit:
-        examples += dev_fit_examples(dev_examples(read_squad(shared_data() / SQUAD_DEV)))
+        examples += [e for e in every_dev if dev_trained(e)]
     tokenizer = tokenizer_for(base_dir())
     windows = make_windows(tokenizer, examples)
     print(f"{len(examples)} examples, {len(windows)} windows "
           f"({time.time() - started:.0f} s to read and tokenise)", flush=True)
     model = load_reader(args.init)
-    dev = sample(dev_examples(read_squad(shared_data() / SQUAD_DEV)), args.watch)
+    dev = sample(every_dev, args.watch)
 
     def watch(step: int) -> None:
         figures = report(dev, predict(model, tokenizer, dev), args.dev_fit)

@@ -174,19 +174,19 @@ def dev_examples(articles: list[dict]) -> list[Example]:
     return out
 
 
+def reported(example: Example) -> bool:
+    """Whether a SQuAD 2.0 dev question is in the half its figures are reported on (the
+    odd-numbered articles); the other half only chooses the no-answer threshold."""
+    return example.article % 2 == 1
+
+
 def dev_trained(example: Example) -> bool:
     """Whether a run with `--dev-fit` learns from this SQuAD 2.0 dev question: those of
-    the threshold half (even-numbered articles, as `squad_report` splits dev) but every
-    fifth paragraph's, which stay unseen to choose the threshold on. The report's half
-    (odd-numbered articles) is never trained on."""
-    return example.article % 2 == 0 and example.paragraph % 5 != 4
-
-
-def dev_fit_examples(dev: list[Example]) -> list[Example]:
-    """The dev questions `dev_trained` keeps: SQuAD 2.0's human-written "no answer"
-    questions (asked of the paragraph they seem to be about, unlike v1.1's), which no
-    rule-made kind has matched."""
-    return [e for e in dev if dev_trained(e)]
+    the threshold half but every fifth paragraph's, which stay unseen to choose the
+    threshold on; the reported half is never trained on. Its human-written "no answer"
+    questions are asked of the paragraph they seem to be about, unlike v1.1's, and no
+    rule-made kind has matched them."""
+    return not reported(example) and example.paragraph % 5 != 4
 
 
 _ARTICLES = re.compile(r"\b(a|an|the)\b")

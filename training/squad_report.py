@@ -8,7 +8,7 @@ import random
 
 import numpy as np
 
-from training.squad import Example, best_over_gold, dev_trained
+from training.squad import Example, best_over_gold, dev_trained, reported
 
 
 def scored(examples: list[Example], predictions: list[tuple[str, float]], threshold: float
@@ -34,9 +34,9 @@ def report(examples: list[Example], predictions: list[tuple[str, float]],
            trained_on_dev: bool = False) -> dict:
     """Figures on the odd-numbered articles with the threshold fitted on the even ones
     (for a model `trained_on_dev`, on the even ones it did not learn from)."""
-    fit = [i for i, e in enumerate(examples) if e.article % 2 == 0
-           and not (trained_on_dev and dev_trained(e))]
-    held = [i for i, e in enumerate(examples) if e.article % 2 == 1]
+    fit = [i for i, e in enumerate(examples)
+           if not reported(e) and not (trained_on_dev and dev_trained(e))]
+    held = [i for i, e in enumerate(examples) if reported(e)]
     threshold = choose_threshold([examples[i] for i in fit], [predictions[i] for i in fit])
     held_examples = [examples[i] for i in held]
     em, f1 = scored(held_examples, [predictions[i] for i in held], threshold)
